@@ -1,0 +1,295 @@
+//! Errors of the state transition: one variant per rule, each with a message
+//! a shop owner understands.
+
+use crate::block::BadTxSignature;
+use crate::crypto::{Address, AddressError};
+use crate::hash::Hash;
+use crate::params::ParamError;
+use crate::tx::TxId;
+use crate::types::{Height, Nonce, Points, ProposalId, ShopName, TextError, Timestamp};
+
+/// Why one transaction cannot be applied. Nothing is changed when a
+/// transaction fails.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// The nonce was already used: the transaction, or another one by the
+    /// same author, is already on the ledger.
+    #[error("replayed transaction: nonce {got} was already used (next nonce is {expected})")]
+    Replay {
+        /// The account's next nonce.
+        expected: Nonce,
+        /// The nonce given.
+        got: Nonce,
+    },
+    /// The nonce skips ahead of the account's next one.
+    #[error(
+        "nonce {got} is ahead of the account's next nonce {expected}; an earlier transaction is missing"
+    )]
+    NonceGap {
+        /// The account's next nonce.
+        expected: Nonce,
+        /// The nonce given.
+        got: Nonce,
+    },
+    /// Only member shops may do this.
+    #[error("{address} is not a member shop; only members may {action}")]
+    NotAMember {
+        /// The author.
+        address: Address,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// The named shop is not a member.
+    #[error("{address} is not a member shop")]
+    UnknownShop {
+        /// The address given.
+        address: Address,
+    },
+    /// Amounts must be positive.
+    #[error("points must be more than zero")]
+    ZeroPoints,
+    /// Not enough points.
+    #[error("insufficient points: {available} available, {requested} requested")]
+    InsufficientPoints {
+        /// Points held.
+        available: Points,
+        /// Points asked for.
+        requested: Points,
+    },
+    /// The receipt was already used for an earn.
+    #[error("receipt already used: this shop already issued points for that receipt")]
+    DuplicateReceipt,
+    /// No earn by this shop has that receipt.
+    #[error("no earn with that receipt was issued by this shop")]
+    UnknownReceipt,
+    /// The earn was already reversed.
+    #[error("that earn was already reversed at height {height}")]
+    AlreadyReversed {
+        /// When.
+        height: Height,
+    },
+    /// The shop's daily issuance cap would be exceeded.
+    #[error(
+        "daily issuance cap exceeded: the cap is {cap} points a day, {issued_today} already issued today, {requested} requested"
+    )]
+    DailyCapExceeded {
+        /// The cap.
+        cap: Points,
+        /// Issued so far today.
+        issued_today: Points,
+        /// Requested now.
+        requested: Points,
+    },
+    /// A shop cannot issue points to itself.
+    #[error("a shop cannot issue points to itself")]
+    SelfEarn,
+    /// Sending to oneself does nothing.
+    #[error("cannot send points to yourself")]
+    SelfTransfer,
+    /// A shop cannot settle with itself.
+    #[error("a shop cannot settle a debt with itself")]
+    SelfSettle,
+    /// Settling more than is owed.
+    #[error("{debtor} owes this shop {owed} points; cannot settle {requested}")]
+    SettleExceedsDebt {
+        /// The debtor.
+        debtor: Address,
+        /// What it owes.
+        owed: Points,
+        /// What was to be settled.
+        requested: Points,
+    },
+    /// A recipient, customer or member address cannot hold or sign.
+    #[error(transparent)]
+    InvalidAddress(#[from] AddressError),
+    /// A text field is invalid.
+    #[error(transparent)]
+    InvalidText(#[from] TextError),
+    /// No such proposal.
+    #[error("there is no proposal {id}")]
+    UnknownProposal {
+        /// The id given.
+        id: ProposalId,
+    },
+    /// The proposal already passed or ended.
+    #[error("proposal {id} is no longer open for approval")]
+    ProposalClosed {
+        /// The id.
+        id: ProposalId,
+    },
+    /// The member already approved.
+    #[error("you already approved proposal {id}")]
+    AlreadyApproved {
+        /// The id.
+        id: ProposalId,
+    },
+    /// The name belongs to a member.
+    #[error("the name '{name}' is already taken by a member")]
+    NameTaken {
+        /// The name.
+        name: ShopName,
+    },
+    /// The key is a member already.
+    #[error("{address} is already a member")]
+    AlreadyMember {
+        /// The key.
+        address: Address,
+    },
+    /// Removing the last member would stop the network.
+    #[error("the last member cannot be removed")]
+    LastMember,
+    /// The network is at its member limit.
+    #[error("the network already has the maximum of {max} members")]
+    TooManyMembers {
+        /// The limit.
+        max: usize,
+    },
+    /// The proposed parameters are out of range.
+    #[error(transparent)]
+    InvalidParams(#[from] ParamError),
+    /// The transaction is larger than the network allows.
+    #[error("transaction too large: {size} bytes, the limit is {max}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: u32,
+    },
+    /// A total would overflow.
+    #[error("amount too large: a total would overflow")]
+    Overflow,
+}
+
+/// Why a block cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// Not the next height.
+    #[error("block height {got} does not follow {current}")]
+    WrongHeight {
+        /// The last applied height.
+        current: Height,
+        /// The block's height.
+        got: Height,
+    },
+    /// Does not link to the previous block.
+    #[error("block {height} links to {got}, but the previous block is {expected}")]
+    WrongParent {
+        /// The block's height.
+        height: Height,
+        /// The previous block's hash.
+        expected: Hash,
+        /// The link in the block.
+        got: Hash,
+    },
+    /// Time must move forward.
+    #[error("block {height} time {got} is not after the previous block's {previous}")]
+    TimeNotIncreasing {
+        /// The block's height.
+        height: Height,
+        /// Previous block time.
+        previous: Timestamp,
+        /// This block's time.
+        got: Timestamp,
+    },
+    /// The proposer is not a member.
+    #[error("block {height} was proposed by {proposer}, who is not a member")]
+    ProposerNotMember {
+        /// The block's height.
+        height: Height,
+        /// The proposer.
+        proposer: Address,
+    },
+    /// Too many transactions.
+    #[error("block {height} has {count} transactions, the limit is {max}")]
+    TooManyTxs {
+        /// The block's height.
+        height: Height,
+        /// Count.
+        count: usize,
+        /// Limit.
+        max: u32,
+    },
+    /// Too many bytes.
+    #[error("block {height} is {size} bytes, the limit is {max}")]
+    TooLarge {
+        /// The block's height.
+        height: Height,
+        /// Size.
+        size: usize,
+        /// Limit.
+        max: u32,
+    },
+    /// The transaction root does not match the transactions.
+    #[error(
+        "block {height} transaction root {header} does not match its transactions ({computed})"
+    )]
+    TxRootMismatch {
+        /// The block's height.
+        height: Height,
+        /// In the header.
+        header: Hash,
+        /// Computed.
+        computed: Hash,
+    },
+    /// A transaction signature is bad.
+    #[error(transparent)]
+    BadSignature(#[from] BadTxSignature),
+    /// A transaction breaks a rule.
+    #[error("block {height}, transaction {index} ({id}): {error}")]
+    Tx {
+        /// The block's height.
+        height: Height,
+        /// Position in the block.
+        index: usize,
+        /// Its id.
+        id: TxId,
+        /// The rule broken.
+        error: TxError,
+    },
+    /// The state root after the block is not the one in its header.
+    #[error(
+        "block {height} state root {header} does not match the state after applying it ({computed})"
+    )]
+    StateRootMismatch {
+        /// The block's height.
+        height: Height,
+        /// In the header.
+        header: Hash,
+        /// Computed.
+        computed: Hash,
+    },
+}
+
+/// Why a genesis file is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    /// No founding members.
+    #[error("genesis has no members; a network needs at least one shop")]
+    NoMembers,
+    /// Too many founding members.
+    #[error("genesis has {count} members, at most {max} are allowed")]
+    TooManyMembers {
+        /// Count.
+        count: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// Two members share a name.
+    #[error("two members are named '{name}'")]
+    DuplicateName {
+        /// The name.
+        name: ShopName,
+    },
+    /// Two members share a key.
+    #[error("{address} is listed twice")]
+    DuplicateMember {
+        /// The key.
+        address: Address,
+    },
+    /// A member key is unusable.
+    #[error(transparent)]
+    InvalidAddress(#[from] AddressError),
+    /// A parameter is out of range.
+    #[error(transparent)]
+    InvalidParams(#[from] ParamError),
+}

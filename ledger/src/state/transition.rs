@@ -1,0 +1,847 @@
+//! The state transition: `apply(state, block) -> state`, and the block
+//! builder a proposer uses to pack transactions into a valid block.
+//!
+//! A block is applied in three steps:
+//! 1. **begin**: check height, parent link, time and proposer; then expire
+//!    every lot whose `expires_at <= block.time` (breakage of its issuer);
+//! 2. **transactions**, in order; a block with any failing transaction is
+//!    invalid;
+//! 3. **end**: carry out proposals that take effect at the next height, then
+//!    recompute the state root from the records touched.
+
+use super::lots;
+use super::model::*;
+use super::{State, key_position, value_hash};
+use crate::block::{BlockHeader, VerifiedBlock, tx_root};
+use crate::crypto::Address;
+use crate::error::{BlockError, TxError};
+use crate::params::bounds;
+use crate::tx::{GovernanceAction, TxBody, VerifiedTx};
+use crate::types::{Height, Points, ProposalId, ReceiptHash, Timestamp};
+
+/// One record written by a block: its key and new encoding (`None`: deleted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateChange {
+    /// The record's key.
+    pub key: StateKey,
+    /// Its new encoding, or `None` if it was removed.
+    pub value: Option<Vec<u8>>,
+}
+
+/// The result of applying a block.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// The block (for a built block, with its header completed).
+    pub block: VerifiedBlock,
+    /// The state after the block.
+    pub state: State,
+    /// The records the block wrote, each once, sorted by key.
+    pub changes: Vec<StateChange>,
+}
+
+impl State {
+    /// Applies a block whose signatures have been checked, on top of this
+    /// state, whose last block is `parent`. Returns the new state; `self` is
+    /// unchanged.
+    pub fn apply_block(
+        &self,
+        parent: &BlockHeader,
+        block: &VerifiedBlock,
+    ) -> Result<Applied, BlockError> {
+        let header = block.header();
+        let height = header.height;
+        let mut builder = BlockBuilder::new(self, parent, header.time, header.proposer)?;
+        if header.height != builder.height {
+            return Err(BlockError::WrongHeight {
+                current: self.chain.height,
+                got: header.height,
+            });
+        }
+        if header.prev_hash != builder.prev_hash {
+            return Err(BlockError::WrongParent {
+                height,
+                expected: builder.prev_hash,
+                got: header.prev_hash,
+            });
+        }
+        let max_txs = self.params.max_block_txs;
+        if block.txs().len() > max_txs as usize {
+            return Err(BlockError::TooManyTxs {
+                height,
+                count: block.txs().len(),
+                max: max_txs,
+            });
+        }
+        let size = block.clone().into_block().encoded_len();
+        if size > self.params.max_block_bytes as usize {
+            return Err(BlockError::TooLarge {
+                height,
+                size,
+                max: self.params.max_block_bytes,
+            });
+        }
+        let ids: Vec<_> = block.txs().iter().map(VerifiedTx::id).collect();
+        let computed = tx_root(&ids);
+        if computed != header.tx_root {
+            return Err(BlockError::TxRootMismatch {
+                height,
+                header: header.tx_root,
+                computed,
+            });
+        }
+        for (index, tx) in block.txs().iter().enumerate() {
+            builder
+                .pending
+                .apply_tx(tx)
+                .map_err(|error| BlockError::Tx {
+                    height,
+                    index,
+                    id: tx.id(),
+                    error,
+                })?;
+        }
+        let (state, changes) = builder.pending.end();
+        if state.root() != header.state_root {
+            return Err(BlockError::StateRootMismatch {
+                height,
+                header: header.state_root,
+                computed: state.root(),
+            });
+        }
+        Ok(Applied {
+            block: block.clone(),
+            state,
+            changes,
+        })
+    }
+
+    /// Checks whether `tx` could be included in the next block, at `time`,
+    /// without changing anything (the mempool's admission check).
+    pub fn check_tx(&self, tx: &VerifiedTx, time: Timestamp) -> Result<(), TxError> {
+        let mut pending = Pending::begin(self, Height(self.chain.height.0.saturating_add(1)), time);
+        pending.apply_tx(tx)
+    }
+}
+
+/// Packs transactions into the next block: each accepted transaction is
+/// applied at once, a refused one leaves no trace.
+#[derive(Clone, Debug)]
+pub struct BlockBuilder {
+    pending: Pending,
+    height: Height,
+    prev_hash: crate::hash::Hash,
+    proposer: Address,
+    txs: Vec<VerifiedTx>,
+    size: usize,
+}
+
+/// Encoded size of a block with no transactions.
+const EMPTY_BLOCK_BYTES: usize = 8 + 32 + 8 + 32 + 32 + 32 + 8;
+
+impl BlockBuilder {
+    /// Starts the block after `parent` (the header of `state`'s last block)
+    /// at `time`, proposed by `proposer`.
+    pub fn new(
+        state: &State,
+        parent: &BlockHeader,
+        time: Timestamp,
+        proposer: Address,
+    ) -> Result<BlockBuilder, BlockError> {
+        let height = Height(state.chain.height.0.saturating_add(1));
+        if parent.height != state.chain.height || parent.state_root != state.root() {
+            return Err(BlockError::WrongParent {
+                height,
+                expected: state.root(),
+                got: parent.state_root,
+            });
+        }
+        if time <= state.chain.time {
+            return Err(BlockError::TimeNotIncreasing {
+                height,
+                previous: state.chain.time,
+                got: time,
+            });
+        }
+        if state.member(&proposer).is_none() {
+            return Err(BlockError::ProposerNotMember { height, proposer });
+        }
+        let prev_hash = parent.hash();
+        let mut pending = Pending::begin(state, height, time);
+        pending.state.chain.prev_hash = prev_hash;
+        pending.touch(StateKey::Chain);
+        Ok(BlockBuilder {
+            pending,
+            height,
+            prev_hash,
+            proposer,
+            txs: Vec::new(),
+            size: EMPTY_BLOCK_BYTES,
+        })
+    }
+
+    /// The height of the block being built.
+    pub fn height(&self) -> Height {
+        self.height
+    }
+
+    /// Transactions accepted so far.
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// True if no transaction was accepted yet.
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty()
+    }
+
+    /// True if the block has room for `tx` under the size and count limits.
+    pub fn has_room_for(&self, tx: &VerifiedTx) -> bool {
+        let params = &self.pending.state.params;
+        self.txs.len() < params.max_block_txs as usize
+            && self.size + tx.size() <= params.max_block_bytes as usize
+    }
+
+    /// Applies `tx` and adds it to the block, or refuses it and changes
+    /// nothing. The caller checks [`BlockBuilder::has_room_for`] first.
+    pub fn push(&mut self, tx: VerifiedTx) -> Result<(), TxError> {
+        self.pending.apply_tx(&tx)?;
+        self.size += tx.size();
+        self.txs.push(tx);
+        Ok(())
+    }
+
+    /// Ends the block and returns it with the new state.
+    pub fn finish(self) -> Applied {
+        let (state, changes) = self.pending.end();
+        let ids: Vec<_> = self.txs.iter().map(VerifiedTx::id).collect();
+        let header = BlockHeader {
+            height: self.height,
+            prev_hash: self.prev_hash,
+            time: state.chain.time,
+            proposer: self.proposer,
+            tx_root: tx_root(&ids),
+            state_root: state.root(),
+        };
+        Applied {
+            block: VerifiedBlock::from_parts(header, self.txs),
+            state,
+            changes,
+        }
+    }
+}
+
+/// A state being changed by one block, with the keys it touched.
+#[derive(Clone, Debug)]
+struct Pending {
+    state: State,
+    touched: Vec<StateKey>,
+    height: Height,
+    time: Timestamp,
+}
+
+impl Pending {
+    /// Starts block `height` at `time`: records height and time and expires
+    /// due lots.
+    fn begin(parent: &State, height: Height, time: Timestamp) -> Pending {
+        let mut p = Pending {
+            state: parent.clone(),
+            touched: Vec::new(),
+            height,
+            time,
+        };
+        p.state.chain.height = height;
+        p.state.chain.time = time;
+        p.touch(StateKey::Chain);
+        p.expire_lots();
+        p
+    }
+
+    fn touch(&mut self, key: StateKey) {
+        self.touched.push(key);
+    }
+
+    /// Applies one transaction atomically.
+    fn apply_tx(&mut self, tx: &VerifiedTx) -> Result<(), TxError> {
+        let saved_state = self.state.clone();
+        let saved_touched = self.touched.len();
+        let result = self.execute(tx);
+        if result.is_err() {
+            self.state = saved_state;
+            self.touched.truncate(saved_touched);
+        }
+        result
+    }
+
+    /// Ends the block: due proposals take effect, then the root is
+    /// recomputed from the touched records.
+    fn end(mut self) -> (State, Vec<StateChange>) {
+        self.activate_proposals();
+        let mut keys = std::mem::take(&mut self.touched);
+        keys.sort();
+        keys.dedup();
+        let mut changes = Vec::with_capacity(keys.len());
+        for key in keys {
+            let value = self.state.encoded(&key);
+            let position = key_position(&key);
+            match &value {
+                Some(bytes) => self.state.tree.insert(position, value_hash(bytes)),
+                None => self.state.tree.remove(&position),
+            }
+            changes.push(StateChange { key, value });
+        }
+        (self.state, changes)
+    }
+
+    // ----- record access ---------------------------------------------------
+
+    fn account(&self, address: &Address) -> Account {
+        self.state
+            .accounts
+            .get(address)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn put_account(&mut self, address: Address, account: Account) {
+        if let Some(old) = self.state.accounts.get(&address) {
+            for lot in &old.lots {
+                self.state
+                    .expiry
+                    .remove_mut(&(lot.expires_at, address, lot.issuer));
+            }
+        }
+        for lot in &account.lots {
+            self.state
+                .expiry
+                .insert_mut((lot.expires_at, address, lot.issuer));
+        }
+        if account.is_empty() {
+            self.state.accounts.remove_mut(&address);
+        } else {
+            self.state.accounts.insert_mut(address, account);
+        }
+        self.touch(StateKey::Account(address));
+    }
+
+    fn member(&self, address: &Address, action: &'static str) -> Result<Member, TxError> {
+        self.state
+            .members
+            .get(address)
+            .cloned()
+            .ok_or(TxError::NotAMember {
+                address: *address,
+                action,
+            })
+    }
+
+    fn put_member(&mut self, member: Member) {
+        let address = member.address;
+        self.state.members.insert_mut(address, member);
+        self.touch(StateKey::Member(address));
+    }
+
+    fn update_stats(
+        &mut self,
+        shop: &Address,
+        change: impl FnOnce(&mut ShopStats) -> Option<()>,
+    ) -> Result<(), TxError> {
+        if let Some(mut member) = self.state.members.get(shop).cloned() {
+            change(&mut member.stats).ok_or(TxError::Overflow)?;
+            self.put_member(member);
+        }
+        Ok(())
+    }
+
+    fn update_supply(
+        &mut self,
+        change: impl FnOnce(&mut Supply) -> Option<()>,
+    ) -> Result<(), TxError> {
+        change(&mut self.state.supply).ok_or(TxError::Overflow)?;
+        self.touch(StateKey::Supply);
+        Ok(())
+    }
+
+    fn put_debt(&mut self, debtor: Address, creditor: Address, points: Points) {
+        if points.is_zero() {
+            self.state.debts.remove_mut(&(debtor, creditor));
+        } else {
+            self.state.debts.insert_mut((debtor, creditor), points);
+        }
+        self.touch(StateKey::Debt { debtor, creditor });
+    }
+
+    fn put_receipt(&mut self, shop: Address, receipt: ReceiptHash, record: EarnRecord) {
+        self.state.receipts.insert_mut((shop, receipt), record);
+        self.touch(StateKey::Receipt { shop, receipt });
+    }
+
+    fn put_proposal(&mut self, proposal: Proposal) {
+        let id = proposal.id;
+        if let Some(old) = self.state.proposals.get(&id)
+            && let ProposalStatus::Passed { effective } = old.status
+        {
+            self.state.activations.remove_mut(&(effective, id));
+        }
+        if let ProposalStatus::Passed { effective } = proposal.status {
+            self.state.activations.insert_mut((effective, id));
+        }
+        self.state.proposals.insert_mut(id, proposal);
+        self.touch(StateKey::Proposal(id));
+    }
+
+    // ----- begin and end of block -----------------------------------------
+
+    /// Expires every lot with `expires_at <= time`: the points leave the
+    /// holder and count as breakage of their issuer.
+    fn expire_lots(&mut self) {
+        let due: Vec<(Timestamp, Address, Address)> = self
+            .state
+            .expiry
+            .iter()
+            .take_while(|(expires_at, _, _)| *expires_at <= self.time)
+            .copied()
+            .collect();
+        for (expires_at, holder, issuer) in due {
+            let mut account = self.account(&holder);
+            let amount = lots::remove(&mut account.lots, &issuer, expires_at);
+            self.put_account(holder, account);
+            // Expired amounts were issued, so these totals cannot overflow.
+            let _ = self.update_stats(&issuer, |s| {
+                s.expired = s.expired.checked_add(amount)?;
+                Some(())
+            });
+            let _ = self.update_supply(|s| {
+                s.expired = s.expired.checked_add(amount)?;
+                Some(())
+            });
+        }
+    }
+
+    /// Carries out proposals due at the next height.
+    fn activate_proposals(&mut self) {
+        let next = Height(self.height.0.saturating_add(1));
+        let due: Vec<(Height, ProposalId)> = self
+            .state
+            .activations
+            .iter()
+            .take_while(|(effective, _)| *effective <= next)
+            .copied()
+            .collect();
+        for (effective, id) in due {
+            let Some(mut proposal) = self.state.proposals.get(&id).cloned() else {
+                continue;
+            };
+            proposal.status = match self.carry_out(&proposal.action, effective) {
+                Ok(()) => ProposalStatus::Executed { effective },
+                Err(reason) => ProposalStatus::Failed { effective, reason },
+            };
+            self.put_proposal(proposal);
+        }
+    }
+
+    fn carry_out(
+        &mut self,
+        action: &GovernanceAction,
+        effective: Height,
+    ) -> Result<(), ActivationFailure> {
+        match action {
+            GovernanceAction::AddMember { name, address } => {
+                if self.state.members.contains_key(address) {
+                    return Err(ActivationFailure::AlreadyMember);
+                }
+                if self.state.member_by_name(name.as_str()).is_some() {
+                    return Err(ActivationFailure::NameTaken);
+                }
+                if self.state.members.size() >= bounds::MAX_MEMBERS {
+                    return Err(ActivationFailure::TooManyMembers);
+                }
+                self.put_member(Member {
+                    name: name.clone(),
+                    address: *address,
+                    since: effective,
+                    issue_day: 0,
+                    issued_today: Points::ZERO,
+                    stats: ShopStats::default(),
+                });
+                Ok(())
+            }
+            GovernanceAction::RemoveMember { address } => {
+                let Some(member) = self.state.members.get(address) else {
+                    return Err(ActivationFailure::NotAMember);
+                };
+                if self.state.members.size() <= 1 {
+                    return Err(ActivationFailure::LastMember);
+                }
+                let outstanding = member.stats.outstanding();
+                if !outstanding.is_zero() {
+                    return Err(ActivationFailure::LiabilityOutstanding {
+                        points: outstanding,
+                    });
+                }
+                let debts: u64 = self
+                    .state
+                    .debts
+                    .iter()
+                    .filter(|((d, c), _)| d == address || c == address)
+                    .map(|(_, p)| p.0)
+                    .sum();
+                if debts > 0 {
+                    return Err(ActivationFailure::DebtsOutstanding {
+                        points: Points(debts),
+                    });
+                }
+                self.state.members.remove_mut(address);
+                self.touch(StateKey::Member(*address));
+                Ok(())
+            }
+            GovernanceAction::SetParam { change } => {
+                // Validated when proposed; bounds are fixed, so still valid.
+                self.state.params = self.state.params.with(change);
+                self.touch(StateKey::Params);
+                Ok(())
+            }
+        }
+    }
+
+    // ----- transactions ----------------------------------------------------
+
+    fn execute(&mut self, vtx: &VerifiedTx) -> Result<(), TxError> {
+        let max = self.state.params.max_tx_bytes;
+        if vtx.size() > max as usize {
+            return Err(TxError::TooLarge {
+                size: vtx.size(),
+                max,
+            });
+        }
+        let tx = vtx.tx();
+        let author = tx.author;
+        let mut account = self.account(&author);
+        if tx.nonce < account.nonce {
+            return Err(TxError::Replay {
+                expected: account.nonce,
+                got: tx.nonce,
+            });
+        }
+        if tx.nonce > account.nonce {
+            return Err(TxError::NonceGap {
+                expected: account.nonce,
+                got: tx.nonce,
+            });
+        }
+        account.nonce =
+            crate::types::Nonce(account.nonce.0.checked_add(1).ok_or(TxError::Overflow)?);
+        self.put_account(author, account);
+        match &tx.body {
+            TxBody::Earn {
+                customer,
+                points,
+                receipt,
+                ..
+            } => self.earn(author, *customer, *points, *receipt),
+            TxBody::Reverse { receipt } => self.reverse(author, *receipt),
+            TxBody::Transfer { to, points, .. } => self.transfer(author, *to, *points),
+            TxBody::Redeem { shop, points } => self.redeem(author, *shop, *points),
+            TxBody::Settle { debtor, points } => self.settle(author, *debtor, *points),
+            TxBody::Propose { action } => self.propose(author, action),
+            TxBody::Approve { proposal } => self.approve(author, *proposal),
+        }
+    }
+
+    fn earn(
+        &mut self,
+        shop: Address,
+        customer: Address,
+        points: Points,
+        receipt: ReceiptHash,
+    ) -> Result<(), TxError> {
+        let mut member = self.member(&shop, "issue points")?;
+        if points.is_zero() {
+            return Err(TxError::ZeroPoints);
+        }
+        if customer == shop {
+            return Err(TxError::SelfEarn);
+        }
+        customer.check_usable()?;
+        if self.state.receipts.contains_key(&(shop, receipt)) {
+            return Err(TxError::DuplicateReceipt);
+        }
+        let day = self.time.day();
+        if member.issue_day != day {
+            member.issue_day = day;
+            member.issued_today = Points::ZERO;
+        }
+        let cap = self.state.params.daily_issuance_cap;
+        let today = member
+            .issued_today
+            .checked_add(points)
+            .ok_or(TxError::Overflow)?;
+        if today > cap {
+            return Err(TxError::DailyCapExceeded {
+                cap,
+                issued_today: member.issued_today,
+                requested: points,
+            });
+        }
+        member.issued_today = today;
+        member.stats.issued = member
+            .stats
+            .issued
+            .checked_add(points)
+            .ok_or(TxError::Overflow)?;
+        self.put_member(member);
+        self.update_supply(|s| {
+            s.issued = s.issued.checked_add(points)?;
+            Some(())
+        })?;
+        let expiry_day = day
+            .saturating_add(u64::from(self.state.params.point_expiry_days))
+            .saturating_add(1);
+        let mut account = self.account(&customer);
+        lots::add(
+            &mut account.lots,
+            Lot {
+                issuer: shop,
+                expires_at: Timestamp::start_of_day(expiry_day),
+                amount: points,
+            },
+        )
+        .ok_or(TxError::Overflow)?;
+        self.put_account(customer, account);
+        let height = self.height;
+        self.put_receipt(
+            shop,
+            receipt,
+            EarnRecord {
+                customer,
+                points,
+                height,
+                reversal: None,
+            },
+        );
+        Ok(())
+    }
+
+    fn reverse(&mut self, shop: Address, receipt: ReceiptHash) -> Result<(), TxError> {
+        self.member(&shop, "reverse an earn")?;
+        let mut record = self
+            .state
+            .receipts
+            .get(&(shop, receipt))
+            .cloned()
+            .ok_or(TxError::UnknownReceipt)?;
+        if let Some(done) = record.reversal {
+            return Err(TxError::AlreadyReversed {
+                height: done.height,
+            });
+        }
+        let mut account = self.account(&record.customer);
+        let taken = lots::take_back(&mut account.lots, &shop, record.points);
+        let shortfall = record.points.saturating_sub(taken);
+        self.put_account(record.customer, account);
+        self.update_stats(&shop, |s| {
+            s.reversed = s.reversed.checked_add(taken)?;
+            s.reversal_shortfall = s.reversal_shortfall.checked_add(shortfall)?;
+            Some(())
+        })?;
+        self.update_supply(|s| {
+            s.reversed = s.reversed.checked_add(taken)?;
+            Some(())
+        })?;
+        record.reversal = Some(Reversal {
+            height: self.height,
+            taken,
+            shortfall,
+        });
+        self.put_receipt(shop, receipt, record);
+        Ok(())
+    }
+
+    /// Removes `points` from `holder`, soonest expiry first.
+    fn spend(&mut self, holder: Address, points: Points) -> Result<Vec<Lot>, TxError> {
+        if points.is_zero() {
+            return Err(TxError::ZeroPoints);
+        }
+        let mut account = self.account(&holder);
+        let available = account.balance();
+        if available < points {
+            return Err(TxError::InsufficientPoints {
+                available,
+                requested: points,
+            });
+        }
+        let taken = lots::take_soonest(&mut account.lots, points);
+        self.put_account(holder, account);
+        Ok(taken)
+    }
+
+    fn transfer(&mut self, from: Address, to: Address, points: Points) -> Result<(), TxError> {
+        if to == from {
+            return Err(TxError::SelfTransfer);
+        }
+        to.check_usable()?;
+        let moved = self.spend(from, points)?;
+        let mut account = self.account(&to);
+        for lot in moved {
+            lots::add(&mut account.lots, lot).ok_or(TxError::Overflow)?;
+        }
+        self.put_account(to, account);
+        Ok(())
+    }
+
+    fn redeem(&mut self, holder: Address, shop: Address, points: Points) -> Result<(), TxError> {
+        if self.state.members.get(&shop).is_none() {
+            return Err(TxError::UnknownShop { address: shop });
+        }
+        let spent = self.spend(holder, points)?;
+        self.update_stats(&shop, |s| {
+            s.redeemed_here = s.redeemed_here.checked_add(points)?;
+            Some(())
+        })?;
+        self.update_supply(|s| {
+            s.redeemed = s.redeemed.checked_add(points)?;
+            Some(())
+        })?;
+        for lot in spent {
+            self.update_stats(&lot.issuer, |s| {
+                s.redeemed_issued = s.redeemed_issued.checked_add(lot.amount)?;
+                Some(())
+            })?;
+            if lot.issuer != shop {
+                let owed = self
+                    .state
+                    .debt(&lot.issuer, &shop)
+                    .checked_add(lot.amount)
+                    .ok_or(TxError::Overflow)?;
+                self.put_debt(lot.issuer, shop, owed);
+            }
+        }
+        Ok(())
+    }
+
+    fn settle(
+        &mut self,
+        creditor: Address,
+        debtor: Address,
+        points: Points,
+    ) -> Result<(), TxError> {
+        self.member(&creditor, "settle debts")?;
+        if points.is_zero() {
+            return Err(TxError::ZeroPoints);
+        }
+        if debtor == creditor {
+            return Err(TxError::SelfSettle);
+        }
+        let owed = self.state.debt(&debtor, &creditor);
+        let left = owed.checked_sub(points).ok_or(TxError::SettleExceedsDebt {
+            debtor,
+            owed,
+            requested: points,
+        })?;
+        self.put_debt(debtor, creditor, left);
+        Ok(())
+    }
+
+    fn propose(&mut self, proposer: Address, action: &GovernanceAction) -> Result<(), TxError> {
+        self.member(&proposer, "make proposals")?;
+        match action {
+            GovernanceAction::AddMember { name, address } => {
+                address.check_usable()?;
+                if self.state.members.contains_key(address) {
+                    return Err(TxError::AlreadyMember { address: *address });
+                }
+                if self.state.member_by_name(name.as_str()).is_some() {
+                    return Err(TxError::NameTaken { name: name.clone() });
+                }
+                if self.state.members.size() >= bounds::MAX_MEMBERS {
+                    return Err(TxError::TooManyMembers {
+                        max: bounds::MAX_MEMBERS,
+                    });
+                }
+            }
+            GovernanceAction::RemoveMember { address } => {
+                if !self.state.members.contains_key(address) {
+                    return Err(TxError::UnknownShop { address: *address });
+                }
+                if self.state.members.size() <= 1 {
+                    return Err(TxError::LastMember);
+                }
+            }
+            GovernanceAction::SetParam { change } => {
+                self.state.params.with(change).validate()?;
+            }
+        }
+        let id = self.state.chain.next_proposal;
+        self.state.chain.next_proposal = ProposalId(id.0.checked_add(1).ok_or(TxError::Overflow)?);
+        self.touch(StateKey::Chain);
+        let proposal = Proposal {
+            id,
+            proposer,
+            action: action.clone(),
+            created: self.height,
+            approvals: vec![proposer],
+            status: ProposalStatus::Open,
+        };
+        self.record_approvals(proposal);
+        Ok(())
+    }
+
+    fn approve(&mut self, member: Address, id: ProposalId) -> Result<(), TxError> {
+        self.member(&member, "approve proposals")?;
+        let mut proposal = self
+            .state
+            .proposals
+            .get(&id)
+            .cloned()
+            .ok_or(TxError::UnknownProposal { id })?;
+        if proposal.status != ProposalStatus::Open {
+            return Err(TxError::ProposalClosed { id });
+        }
+        match proposal.approvals.binary_search(&member) {
+            Ok(_) => return Err(TxError::AlreadyApproved { id }),
+            Err(i) => proposal.approvals.insert(i, member),
+        }
+        self.record_approvals(proposal);
+        Ok(())
+    }
+
+    /// Stores a proposal, marking it passed once more than 2/3 of current
+    /// members have approved it.
+    fn record_approvals(&mut self, mut proposal: Proposal) {
+        let members = self.state.members.size();
+        let approving = proposal
+            .approvals
+            .iter()
+            .filter(|a| self.state.members.contains_key(a))
+            .count();
+        if approving >= crate::block::quorum(members) {
+            let delay = self.state.params.governance_delay;
+            proposal.status = ProposalStatus::Passed {
+                effective: Height(self.height.0.saturating_add(delay)),
+            };
+        }
+        self.put_proposal(proposal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::Block;
+    use crate::codec;
+
+    #[test]
+    fn empty_block_size_constant_matches_the_codec() {
+        let block = Block {
+            header: BlockHeader {
+                height: Height(1),
+                prev_hash: crate::hash::Hash::ZERO,
+                time: Timestamp(0),
+                proposer: Address([0; 32]),
+                tx_root: crate::hash::Hash::ZERO,
+                state_root: crate::hash::Hash::ZERO,
+            },
+            txs: vec![],
+        };
+        assert_eq!(codec::encode(&block).len(), EMPTY_BLOCK_BYTES);
+    }
+}
