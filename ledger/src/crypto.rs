@@ -66,7 +66,9 @@ impl Address {
     /// accepted by `verify_strict` (a valid curve point of large order).
     pub fn check_usable(&self) -> Result<(), AddressError> {
         match VerifyingKey::from_bytes(&self.0) {
-            Ok(key) if !key.is_weak() => Ok(()),
+            // Also refuse non-canonical encodings of a point, so one key has
+            // exactly one address.
+            Ok(key) if !key.is_weak() && key.to_bytes() == self.0 => Ok(()),
             _ => Err(AddressError::NotAKey { address: *self }),
         }
     }
@@ -90,12 +92,13 @@ impl FromStr for Address {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
-        let checked =
-            bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(text).map_err(|e| {
-                AddressError::Malformed {
-                    text: text.to_string(),
-                    reason: e.to_string(),
-                }
+        // bech32 allows all-upper-case text (e.g. from a QR code); the
+        // canonical form is lower case.
+        let lower = text.to_ascii_lowercase();
+        let checked = bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(&lower)
+            .map_err(|e| AddressError::Malformed {
+                text: text.to_string(),
+                reason: e.to_string(),
             })?;
         let prefix = checked.hrp();
         if prefix.as_str() != ADDRESS_PREFIX {
@@ -113,7 +116,14 @@ impl FromStr for Address {
                     text: text.to_string(),
                     len: bytes.len(),
                 })?;
-        Ok(Address(array))
+        let address = Address(array);
+        if address.to_string() != lower {
+            return Err(AddressError::Malformed {
+                text: text.to_string(),
+                reason: "not in canonical form (non-zero padding bits)".to_string(),
+            });
+        }
+        Ok(address)
     }
 }
 
@@ -271,6 +281,13 @@ mod tests {
             short.parse::<Address>(),
             Err(AddressError::WrongLength { len: 20, .. })
         ));
+    }
+
+    #[test]
+    fn upper_case_addresses_are_accepted_and_shown_in_lower_case() {
+        let key = Keypair::from_secret(&[7; 32]);
+        let upper = key.address().to_string().to_ascii_uppercase();
+        assert_eq!(upper.parse::<Address>(), Ok(key.address()));
     }
 
     #[test]

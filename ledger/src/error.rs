@@ -6,7 +6,7 @@ use crate::crypto::{Address, AddressError};
 use crate::hash::Hash;
 use crate::params::ParamError;
 use crate::tx::TxId;
-use crate::types::{Height, Nonce, Points, ProposalId, ShopName, TextError, Timestamp};
+use crate::types::{Height, Nonce, Points, ProposalId, ShopName, Timestamp};
 
 /// Why one transaction cannot be applied. Nothing is changed when a
 /// transaction fails.
@@ -86,6 +86,9 @@ pub enum TxError {
     /// Sending to oneself does nothing.
     #[error("cannot send points to yourself")]
     SelfTransfer,
+    /// A shop cannot redeem points at itself.
+    #[error("a shop cannot redeem points at itself; its customers redeem there")]
+    SelfRedeem,
     /// A shop cannot settle with itself.
     #[error("a shop cannot settle a debt with itself")]
     SelfSettle,
@@ -102,9 +105,6 @@ pub enum TxError {
     /// A recipient, customer or member address cannot hold or sign.
     #[error(transparent)]
     InvalidAddress(#[from] AddressError),
-    /// A text field is invalid.
-    #[error(transparent)]
-    InvalidText(#[from] TextError),
     /// No such proposal.
     #[error("there is no proposal {id}")]
     UnknownProposal {
@@ -180,6 +180,12 @@ pub enum BlockError {
         expected: Hash,
         /// The link in the block.
         got: Hash,
+    },
+    /// The parent header given is not the header of the state's last block.
+    #[error("block {height}: the parent header given does not match the state it is applied to")]
+    ParentMismatch {
+        /// The block's height.
+        height: Height,
     },
     /// Time must move forward.
     #[error("block {height} time {got} is not after the previous block's {previous}")]

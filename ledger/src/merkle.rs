@@ -277,6 +277,9 @@ pub enum ProofError {
     /// The proof ends in another key's leaf that is not on this key's path.
     #[error("proof ends in a leaf that is not on the key's path")]
     WrongPath,
+    /// The proof holds another value for the key than the record claimed.
+    #[error("the record does not match the value the proof holds for it")]
+    ValueMismatch,
     /// Recomputing the root from the proof gives another root.
     #[error("proof does not match the state root {expected}: it computes {computed}")]
     RootMismatch {

@@ -40,8 +40,9 @@ pub mod bounds {
     pub const MAX_EXPIRY_DAYS: u32 = 3_650;
     /// Largest transaction any network may allow.
     pub const MAX_TX_BYTES: u32 = 16 * 1024;
-    /// Smallest transaction limit (every valid transaction kind fits).
-    pub const MIN_TX_BYTES: u32 = 512;
+    /// Smallest transaction limit: every kind fits, except a transfer with
+    /// a long memo.
+    pub const MIN_TX_BYTES: u32 = 256;
     /// Largest block any network may allow (well under the decoder limit).
     pub const MAX_BLOCK_BYTES: u32 = 4 * 1024 * 1024;
     /// Most transactions per block any network may allow.

@@ -363,13 +363,15 @@ text_newtype!(
 );
 
 text_newtype!(
-    /// A member shop's registered name, e.g. `Rosa's Bakery`: 1 to 48 bytes of
-    /// printable text. Names are unique among members, ignoring case.
+    /// A member shop's registered name, e.g. `Rosa's Bakery`: 1 to 48
+    /// printable ASCII characters. Names are unique among members, ignoring
+    /// ASCII case and surrounding spaces. ASCII keeps that comparison the
+    /// same in every implementation and free of look-alike characters.
     ShopName,
     "shop name",
     48,
-    "printable characters",
-    |c| !c.is_control(),
+    "printable ASCII characters (letters, digits, spaces and punctuation)",
+    |c| c.is_ascii_graphic() || c == ' ',
     false
 );
 
@@ -384,9 +386,10 @@ text_newtype!(
 );
 
 impl ShopName {
-    /// The name folded for uniqueness checks (case-insensitive, trimmed).
+    /// The name folded for uniqueness checks: ASCII lower case, without
+    /// surrounding spaces.
     pub fn folded(&self) -> String {
-        self.0.trim().to_lowercase()
+        self.0.trim_matches(' ').to_ascii_lowercase()
     }
 }
 
@@ -419,6 +422,11 @@ mod tests {
             Err(TextError::TooLong { len: 49, .. })
         ));
         assert!(Memo::new("").is_ok());
+        assert!(ShopName::new("Rosa's Bakery & Co.").is_ok());
+        assert!(matches!(
+            ShopName::new("Bakery\u{200B}"),
+            Err(TextError::BadCharacter { .. })
+        ));
         let bytes = crate::codec::encode(&"bad\u{7}name".to_string());
         assert!(crate::codec::decode::<ShopName>(&bytes).is_err());
     }

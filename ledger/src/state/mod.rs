@@ -93,7 +93,7 @@ impl State {
 
     /// The member with this name (ignoring case), if any.
     pub fn member_by_name(&self, name: &str) -> Option<&Member> {
-        let folded = name.trim().to_lowercase();
+        let folded = name.trim_matches(' ').to_ascii_lowercase();
         self.members.values().find(|m| m.name.folded() == folded)
     }
 
@@ -292,10 +292,7 @@ impl AccountProof {
         if proven == claimed {
             Ok(())
         } else {
-            Err(ProofError::RootMismatch {
-                expected: *root,
-                computed: claimed.unwrap_or(Hash::ZERO),
-            })
+            Err(ProofError::ValueMismatch)
         }
     }
 }

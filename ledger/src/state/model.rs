@@ -4,7 +4,9 @@ use crate::crypto::Address;
 use crate::hash::Hash;
 
 use crate::tx::GovernanceAction;
-use crate::types::{ChainId, Height, Nonce, Points, ProposalId, ReceiptHash, ShopName, Timestamp};
+use crate::types::{
+    Cents, ChainId, Height, Nonce, Points, ProposalId, ReceiptHash, ShopName, Timestamp,
+};
 
 /// Where a record lives in the state tree. Its position is
 /// `tagged_hash("guild/state-key/v1", encode(key))`.
@@ -245,6 +247,8 @@ pub struct EarnRecord {
     pub customer: Address,
     /// How many.
     pub points: Points,
+    /// The purchase amount the till reported, if any.
+    pub purchase: Option<Cents>,
     /// Height of the earn.
     pub height: Height,
     /// Set once the earn is reversed.
@@ -373,4 +377,11 @@ pub enum ActivationFailure {
     /// The network is at its member limit.
     #[error("the network already has the maximum number of members")]
     TooManyMembers,
+    /// Together with changes made since it was proposed, the change would
+    /// leave the parameters out of range.
+    #[error("the parameters would be invalid: {name} out of range")]
+    InvalidParams {
+        /// The parameter out of range.
+        name: String,
+    },
 }

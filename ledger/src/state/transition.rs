@@ -17,7 +17,7 @@ use crate::crypto::Address;
 use crate::error::{BlockError, TxError};
 use crate::params::bounds;
 use crate::tx::{GovernanceAction, TxBody, VerifiedTx};
-use crate::types::{Height, Points, ProposalId, ReceiptHash, Timestamp};
+use crate::types::{Cents, Height, Points, ProposalId, ReceiptHash, Timestamp};
 
 /// One record written by a block: its key and new encoding (`None`: deleted).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,12 +148,13 @@ impl BlockBuilder {
         proposer: Address,
     ) -> Result<BlockBuilder, BlockError> {
         let height = Height(state.chain.height.0.saturating_add(1));
-        if parent.height != state.chain.height || parent.state_root != state.root() {
-            return Err(BlockError::WrongParent {
-                height,
-                expected: state.root(),
-                got: parent.state_root,
-            });
+        let chain = &state.chain;
+        if parent.height != chain.height
+            || parent.state_root != state.root()
+            || parent.time != chain.time
+            || parent.prev_hash != chain.prev_hash
+        {
+            return Err(BlockError::ParentMismatch { height });
         }
         if time <= state.chain.time {
             return Err(BlockError::TimeNotIncreasing {
@@ -427,15 +428,37 @@ impl Pending {
             .take_while(|(effective, _)| *effective <= next)
             .copied()
             .collect();
+        let mut membership_changed = false;
         for (effective, id) in due {
             let Some(mut proposal) = self.state.proposals.get(&id).cloned() else {
                 continue;
             };
             proposal.status = match self.carry_out(&proposal.action, effective) {
-                Ok(()) => ProposalStatus::Executed { effective },
+                Ok(()) => {
+                    membership_changed |=
+                        !matches!(proposal.action, GovernanceAction::SetParam { .. });
+                    ProposalStatus::Executed { effective }
+                }
                 Err(reason) => ProposalStatus::Failed { effective, reason },
             };
             self.put_proposal(proposal);
+        }
+        if membership_changed {
+            // The quorum moved: an open proposal may now have enough
+            // approvals from the remaining members. It passes as if approved
+            // in the next block, the first with the new member set.
+            let open: Vec<Proposal> = self
+                .state
+                .proposals
+                .values()
+                .filter(|p| p.status == ProposalStatus::Open)
+                .cloned()
+                .collect();
+            for proposal in open {
+                if self.has_quorum(&proposal) {
+                    self.record_approvals(proposal, next);
+                }
+            }
         }
     }
 
@@ -495,8 +518,15 @@ impl Pending {
                 Ok(())
             }
             GovernanceAction::SetParam { change } => {
-                // Validated when proposed; bounds are fixed, so still valid.
-                self.state.params = self.state.params.with(change);
+                // Checked again: another change may have passed meanwhile
+                // (e.g. a smaller block limit) that makes this one invalid.
+                let params = self.state.params.with(change);
+                params
+                    .validate()
+                    .map_err(|e| ActivationFailure::InvalidParams {
+                        name: e.name.to_string(),
+                    })?;
+                self.state.params = params;
                 self.touch(StateKey::Params);
                 Ok(())
             }
@@ -535,9 +565,9 @@ impl Pending {
             TxBody::Earn {
                 customer,
                 points,
+                purchase,
                 receipt,
-                ..
-            } => self.earn(author, *customer, *points, *receipt),
+            } => self.earn(author, *customer, *points, *purchase, *receipt),
             TxBody::Reverse { receipt } => self.reverse(author, *receipt),
             TxBody::Transfer { to, points, .. } => self.transfer(author, *to, *points),
             TxBody::Redeem { shop, points } => self.redeem(author, *shop, *points),
@@ -552,6 +582,7 @@ impl Pending {
         shop: Address,
         customer: Address,
         points: Points,
+        purchase: Option<Cents>,
         receipt: ReceiptHash,
     ) -> Result<(), TxError> {
         let mut member = self.member(&shop, "issue points")?;
@@ -614,6 +645,7 @@ impl Pending {
             EarnRecord {
                 customer,
                 points,
+                purchase,
                 height,
                 reversal: None,
             },
@@ -691,6 +723,9 @@ impl Pending {
     fn redeem(&mut self, holder: Address, shop: Address, points: Points) -> Result<(), TxError> {
         if self.state.members.get(&shop).is_none() {
             return Err(TxError::UnknownShop { address: shop });
+        }
+        if holder == shop {
+            return Err(TxError::SelfRedeem);
         }
         let spent = self.spend(holder, points)?;
         self.update_stats(&shop, |s| {
@@ -781,7 +816,7 @@ impl Pending {
             approvals: vec![proposer],
             status: ProposalStatus::Open,
         };
-        self.record_approvals(proposal);
+        self.record_approvals(proposal, self.height);
         Ok(())
     }
 
@@ -800,23 +835,27 @@ impl Pending {
             Ok(_) => return Err(TxError::AlreadyApproved { id }),
             Err(i) => proposal.approvals.insert(i, member),
         }
-        self.record_approvals(proposal);
+        self.record_approvals(proposal, self.height);
         Ok(())
     }
 
-    /// Stores a proposal, marking it passed once more than 2/3 of current
-    /// members have approved it.
-    fn record_approvals(&mut self, mut proposal: Proposal) {
-        let members = self.state.members.size();
+    /// True if more than 2/3 of the current members approve `proposal`.
+    fn has_quorum(&self, proposal: &Proposal) -> bool {
         let approving = proposal
             .approvals
             .iter()
             .filter(|a| self.state.members.contains_key(a))
             .count();
-        if approving >= crate::block::quorum(members) {
+        approving >= crate::block::quorum(self.state.members.size())
+    }
+
+    /// Stores a proposal, marking it passed once more than 2/3 of current
+    /// members have approved it.
+    fn record_approvals(&mut self, mut proposal: Proposal, passed_at: Height) {
+        if self.has_quorum(&proposal) {
             let delay = self.state.params.governance_delay;
             proposal.status = ProposalStatus::Passed {
-                effective: Height(self.height.0.saturating_add(delay)),
+                effective: Height(passed_at.0.saturating_add(delay)),
             };
         }
         self.put_proposal(proposal);
