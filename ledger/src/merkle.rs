@@ -85,7 +85,7 @@ impl MerkleTree {
     /// Builds a tree from entries in O(n) hashing. Later duplicates of a key
     /// replace earlier ones.
     pub fn from_entries(mut entries: Vec<(Hash, Hash)>) -> MerkleTree {
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by_key(|e| e.0);
         // Keep the last value given for each key.
         let mut unique: Vec<(Hash, Hash)> = Vec::with_capacity(entries.len());
         for entry in entries {

@@ -15,6 +15,8 @@ pub struct TestChain {
     pub header: BlockHeader,
     pub shops: Vec<Keypair>,
     pub time: u64,
+    /// Every block applied so far, in order.
+    pub blocks: Vec<Block>,
 }
 
 pub fn key(seed: u8) -> Keypair {
@@ -54,6 +56,7 @@ impl TestChain {
             header,
             shops: keys,
             time: T0,
+            blocks: Vec::new(),
         }
     }
 
@@ -100,6 +103,7 @@ impl TestChain {
         // A second node decodes and re-applies the same block.
         let bytes = encode(&built.block.clone().into_block());
         let received: Block = decode(&bytes).unwrap();
+        self.blocks.push(received.clone());
         let verified = received.verify_signatures(&self.chain_id).unwrap();
         let applied = self.state.apply_block(&self.header, &verified).unwrap();
         assert_eq!(applied.state.root(), built.state.root());
