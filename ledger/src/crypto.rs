@@ -68,7 +68,9 @@ impl Address {
         match VerifyingKey::from_bytes(&self.0) {
             // Also refuse non-canonical encodings of a point, so one key has
             // exactly one address.
-            Ok(key) if !key.is_weak() && key.to_bytes() == self.0 => Ok(()),
+            // (`to_bytes` returns the input as given, so the point is
+            // re-compressed from its decoded coordinates.)
+            Ok(key) if !key.is_weak() && key.to_edwards().compress().to_bytes() == self.0 => Ok(()),
             _ => Err(AddressError::NotAKey { address: *self }),
         }
     }
@@ -240,6 +242,24 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_canonical_point_encoding_is_not_usable() {
+        // y = 10 + p (p = 2^255 - 19) encodes the same point as y = 10.
+        let mut bytes = [0xff; 32];
+        bytes[0] = 0xf7;
+        bytes[31] = 0x7f;
+        assert!(VerifyingKey::from_bytes(&bytes).is_ok(), "decodes leniently");
+        assert!(matches!(
+            Address(bytes).check_usable(),
+            Err(AddressError::NotAKey { .. })
+        ));
+        let mut canonical = [0u8; 32];
+        canonical[0] = 10;
+        let canonical_ok = Address(canonical).check_usable().is_ok();
+        let strict_same_point = VerifyingKey::from_bytes(&canonical).is_ok();
+        assert_eq!(canonical_ok, strict_same_point && !VerifyingKey::from_bytes(&canonical).unwrap().is_weak());
+    }
     use crate::hash::domain;
 
     fn chain(id: &str) -> ChainId {

@@ -160,6 +160,42 @@ pub enum TxError {
     Overflow,
 }
 
+impl TxError {
+    /// A stable, machine-readable name for the rule that refused the
+    /// transaction (used by the node's API and the wallet's `--json`
+    /// output; it never changes once published).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::Replay { .. } => "replay",
+            TxError::NonceGap { .. } => "nonce_gap",
+            TxError::NotAMember { .. } => "not_a_member",
+            TxError::UnknownShop { .. } => "unknown_shop",
+            TxError::ZeroPoints => "zero_points",
+            TxError::InsufficientPoints { .. } => "insufficient_points",
+            TxError::DuplicateReceipt => "duplicate_receipt",
+            TxError::UnknownReceipt => "unknown_receipt",
+            TxError::AlreadyReversed { .. } => "already_reversed",
+            TxError::DailyCapExceeded { .. } => "daily_cap_exceeded",
+            TxError::SelfEarn => "self_earn",
+            TxError::SelfTransfer => "self_transfer",
+            TxError::SelfRedeem => "self_redeem",
+            TxError::SelfSettle => "self_settle",
+            TxError::SettleExceedsDebt { .. } => "settle_exceeds_debt",
+            TxError::InvalidAddress(_) => "invalid_address",
+            TxError::UnknownProposal { .. } => "unknown_proposal",
+            TxError::ProposalClosed { .. } => "proposal_closed",
+            TxError::AlreadyApproved { .. } => "already_approved",
+            TxError::NameTaken { .. } => "name_taken",
+            TxError::AlreadyMember { .. } => "already_member",
+            TxError::LastMember => "last_member",
+            TxError::TooManyMembers { .. } => "too_many_members",
+            TxError::InvalidParams(_) => "invalid_params",
+            TxError::TooLarge { .. } => "tx_too_large",
+            TxError::Overflow => "overflow",
+        }
+    }
+}
+
 /// Why a block cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
