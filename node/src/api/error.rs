@@ -1,0 +1,202 @@
+//! Every way a request can fail, as one enum that renders itself as
+//! `{"error":{"code","message"}}` with the right HTTP status.
+
+use crate::handle::SubmitError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use guild_ledger::crypto::AddressError;
+use guild_ledger::tx::TxId;
+use guild_ledger::types::Height;
+
+/// Why the API refused or failed a request. [`ApiError::code`] is stable;
+/// the message says what is wrong and, where useful, what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// `tx` is not hex, or its bytes are not one canonical signed
+    /// transaction.
+    #[error(
+        "malformed transaction: {reason}; send the hex of the canonical encoding of a SignedTransaction"
+    )]
+    MalformedTx {
+        /// What the decoder found wrong.
+        reason: String,
+    },
+    /// The body or the query string is not what the endpoint expects.
+    #[error("bad request: {reason}")]
+    BadRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request body is over [`super::MAX_BODY_BYTES`].
+    #[error("request body too large: the limit is {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A transaction id that is not 64 hex characters.
+    #[error("'{text}' is not a transaction id: expected 64 hexadecimal characters")]
+    BadId {
+        /// The text given.
+        text: String,
+    },
+    /// An address that does not parse (the ledger's message says why: a
+    /// typo caught by the checksum, a wrong prefix, a wrong length).
+    #[error(transparent)]
+    BadAddress(#[from] AddressError),
+    /// A block height that is not a number.
+    #[error("'{text}' is not a block height: expected a whole number such as 42")]
+    BadHeight {
+        /// The text given.
+        text: String,
+    },
+    /// The engine refused the transaction.
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    /// The server began shutting down while the submission was waiting.
+    #[error(
+        "the node is shutting down; transaction {id} may or may not have been admitted: look it up with GET /v1/tx/{id} on a running node before submitting it again"
+    )]
+    ShuttingDown {
+        /// The transaction's id.
+        id: TxId,
+    },
+    /// No transaction with this id is final or waiting here.
+    #[error(
+        "no transaction {id} is final or waiting on this node; if you submitted it, it was dropped or never arrived: check the account's nonce and submit it again"
+    )]
+    UnknownTx {
+        /// The id asked for.
+        id: TxId,
+    },
+    /// No block at this height yet.
+    #[error("there is no block at height {height}: the chain's head is at height {head}")]
+    UnknownBlock {
+        /// The height asked for.
+        height: Height,
+        /// The head height.
+        head: Height,
+    },
+    /// Height 0 is the genesis header, not a final block.
+    #[error(
+        "height 0 is the genesis header, which has no transactions and no certificate; it is built from the genesis file (GET /v1/blocks/1 shows its hash as prev_hash)"
+    )]
+    GenesisHasNoBlock,
+    /// No such endpoint.
+    #[error("no endpoint {method} {path}; the endpoints are listed in docs/api.md (all under /v1)")]
+    NotFound {
+        /// The method used.
+        method: String,
+        /// The path asked for.
+        path: String,
+    },
+    /// The endpoint exists, but not for this method.
+    #[error("{method} is not allowed on {path}; see docs/api.md for the methods of each endpoint")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// The path asked for.
+        path: String,
+    },
+    /// Reading the node's storage failed.
+    #[error("the node could not read its storage; the node operator should check the node's log")]
+    Storage(#[source] StoreError),
+    /// Stored data does not fit together, or a task failed.
+    #[error("internal error ({what}); the node operator should check the node's log")]
+    Internal {
+        /// What went wrong (also logged).
+        what: String,
+    },
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        ApiError::Storage(error)
+    }
+}
+
+impl ApiError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedTx { .. } => "malformed_tx",
+            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::TooLarge { .. } => "too_large",
+            ApiError::BadId { .. } => "bad_id",
+            ApiError::BadAddress(_) => "bad_address",
+            ApiError::BadHeight { .. } => "bad_height",
+            ApiError::Submit(e) => e.code(),
+            ApiError::ShuttingDown { .. } => "stopped",
+            ApiError::UnknownTx { .. } => "unknown_tx",
+            ApiError::UnknownBlock { .. } => "unknown_block",
+            ApiError::GenesisHasNoBlock => "genesis_has_no_block",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Storage(_) => "storage",
+            ApiError::Internal { .. } => "internal",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedTx { .. }
+            | ApiError::BadRequest { .. }
+            | ApiError::BadId { .. }
+            | ApiError::BadAddress(_)
+            | ApiError::BadHeight { .. } => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Submit(e) => match e {
+                SubmitError::BadSignature { .. } => StatusCode::BAD_REQUEST,
+                SubmitError::Busy { .. } | SubmitError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+                SubmitError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                SubmitError::Dropped(_) => StatusCode::CONFLICT,
+            },
+            ApiError::ShuttingDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UnknownTx { .. }
+            | ApiError::UnknownBlock { .. }
+            | ApiError::GenesisHasNoBlock
+            | ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Storage(_) | ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            ApiError::Storage(source) => {
+                tracing::error!(error = %source, "API: storage read failed");
+            }
+            ApiError::Internal { what } => tracing::error!(%what, "API: internal error"),
+            _ => tracing::debug!(code = self.code(), error = %self, "API: request refused"),
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if matches!(self, ApiError::Submit(SubmitError::Busy { .. })) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

@@ -1,0 +1,1093 @@
+//! API tests against a real server on 127.0.0.1:0, with a hand-built
+//! `NodeHandle` (a genesis store, a watch channel, a broadcast channel) and
+//! a fake engine task answering submissions as each test chooses.
+
+use super::json::{account_json, members_json};
+use super::routes::events::{Filter, at_shop, block_event};
+use crate::handle::{ChainEvent, ChainView, NodeHandle, Request, SubmitError, Submitted};
+use crate::history;
+use crate::store::{Store, TxLocation};
+use guild_ledger::block::{BlockHeader, CommitCertificate, CommitSignature, FinalBlock};
+use guild_ledger::codec;
+use guild_ledger::crypto::{Address, Keypair};
+use guild_ledger::error::TxError;
+use guild_ledger::genesis::{Genesis, GenesisMember};
+use guild_ledger::params::Params;
+use guild_ledger::state::{AccountProof, BlockBuilder, State};
+use guild_ledger::tx::{SignedTransaction, Transaction, TxBody, TxId, VerifiedTx};
+use guild_ledger::types::{ChainId, Height, Nonce, Points, ReceiptHash, ShopName, Timestamp};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+const DAY: u64 = 86_400_000;
+
+type Answer = fn(&SignedTransaction, TxId) -> Result<Submitted, SubmitError>;
+
+fn shop_key() -> Keypair {
+    Keypair::from_secret(&[1; 32])
+}
+
+fn customer_key() -> Keypair {
+    Keypair::from_secret(&[101; 32])
+}
+
+fn pending(_: &SignedTransaction, id: TxId) -> Result<Submitted, SubmitError> {
+    Ok(Submitted::Pending { id })
+}
+
+/// A node without consensus: tests make blocks with [`TestNode::commit`].
+struct TestNode {
+    addr: SocketAddr,
+    chain_id: ChainId,
+    store: Store,
+    state: State,
+    head: BlockHeader,
+    view: watch::Sender<Arc<ChainView>>,
+    events: broadcast::Sender<ChainEvent>,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestNode {
+    /// Genesis one day ago (so earned points are valid now), one shop.
+    async fn start(answer: Answer) -> TestNode {
+        TestNode::start_with(answer, 64).await
+    }
+
+    async fn start_with(answer: Answer, event_capacity: usize) -> TestNode {
+        let now = super::json::now_ms().0;
+        let genesis = Genesis {
+            chain_id: ChainId::new("test-street").unwrap(),
+            time: Timestamp(now - DAY),
+            members: vec![GenesisMember {
+                name: ShopName::new("Bakery").unwrap(),
+                address: shop_key().address(),
+            }],
+            params: Params::default(),
+        };
+        let (state, head) = genesis.build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8 << 20).unwrap();
+        store.init(&head, &state).unwrap();
+        let (view, view_rx) = watch::channel(Arc::new(ChainView {
+            state: state.clone(),
+            head: head.clone(),
+            certificate: None,
+            mempool: 0,
+            peers: 2,
+            member: Some(shop_key().address()),
+            round: 0,
+            syncing: false,
+        }));
+        let (events, _) = broadcast::channel(event_capacity);
+        let (requests, mailbox) = mpsc::channel(16);
+        tokio::spawn(fake_engine(mailbox, genesis.chain_id.clone(), answer));
+        let handle = NodeHandle {
+            chain_id: genesis.chain_id.clone(),
+            store: store.clone(),
+            view: view_rx,
+            events: events.clone(),
+            requests,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(super::serve(listener, handle, async move {
+            let _ = stopped.await;
+        }));
+        TestNode {
+            addr,
+            chain_id: genesis.chain_id,
+            store,
+            state,
+            head,
+            view,
+            events,
+            stop: Some(stop),
+            server,
+            _dir: dir,
+        }
+    }
+
+    fn sign(&self, key: &Keypair, nonce: u64, body: TxBody) -> SignedTransaction {
+        Transaction {
+            author: key.address(),
+            nonce: Nonce(nonce),
+            body,
+        }
+        .sign(key, &self.chain_id)
+    }
+
+    fn earn(&self, points: u64, receipt: &str) -> SignedTransaction {
+        let shop = shop_key();
+        let nonce = self.state.account(&shop.address()).map_or(0, |a| a.nonce.0);
+        self.sign(
+            &shop,
+            nonce,
+            TxBody::Earn {
+                customer: customer_key().address(),
+                points: Points(points),
+                purchase: None,
+                receipt: ReceiptHash::new(&shop.address(), receipt),
+            },
+        )
+    }
+
+    /// Makes, stores, publishes and announces the next block, as the
+    /// engine would.
+    fn commit(&mut self, txs: Vec<SignedTransaction>) -> FinalBlock {
+        let shop = shop_key();
+        let verified: Vec<VerifiedTx> = txs
+            .into_iter()
+            .map(|t| t.verify(&self.chain_id).unwrap())
+            .collect();
+        let time = Timestamp(self.state.chain().time.0 + 1_000);
+        let mut builder = BlockBuilder::new(&self.state, &self.head, time, shop.address()).unwrap();
+        let involved: Vec<Vec<Address>> = verified
+            .iter()
+            .map(|t| history::involved(t.tx(), &self.state))
+            .collect();
+        let ids: Vec<TxId> = verified.iter().map(VerifiedTx::id).collect();
+        for tx in verified {
+            builder.push(tx).unwrap();
+        }
+        let applied = builder.finish();
+        let header = applied.block.header().clone();
+        let mut certificate = CommitCertificate {
+            height: header.height,
+            round: 0,
+            block_hash: header.hash(),
+            signatures: vec![],
+        };
+        certificate.signatures.push(CommitSignature {
+            voter: shop.address(),
+            signature: certificate.vote().sign(&shop, &self.chain_id),
+        });
+        let block = FinalBlock {
+            block: applied.block.clone().into_block(),
+            certificate: certificate.clone(),
+        };
+        self.store
+            .commit(&block, &ids, &involved, &applied.changes, None)
+            .unwrap();
+        self.state = applied.state.clone();
+        self.head = header.clone();
+        self.view.send_modify(|view| {
+            let mut next = (**view).clone();
+            next.state = applied.state;
+            next.head = header;
+            next.certificate = Some(certificate);
+            *view = Arc::new(next);
+        });
+        let _ = self.events.send(ChainEvent::Final {
+            block: Arc::new(block.clone()),
+            ids: Arc::new(ids),
+        });
+        block
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        http(self.addr, "GET", path, None).await
+    }
+
+    async fn post(&self, path: &str, body: &str) -> Reply {
+        http(self.addr, "POST", path, Some(body)).await
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(5), &mut self.server)
+            .await
+            .expect("the server stops on its shutdown future")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+async fn fake_engine(mut mailbox: mpsc::Receiver<Request>, chain_id: ChainId, answer: Answer) {
+    let mut waiting = HashSet::new();
+    while let Some(request) = mailbox.recv().await {
+        match request {
+            Request::Submit { tx, reply, .. } => {
+                let id = tx.tx.id(&chain_id);
+                let result = answer(&tx, id);
+                if let Ok(Submitted::Pending { id }) = result {
+                    waiting.insert(id);
+                }
+                let _ = reply.send(result);
+            }
+            Request::IsPending { id, reply } => {
+                let _ = reply.send(waiting.contains(&id));
+            }
+        }
+    }
+}
+
+/// An HTTP answer.
+struct Reply {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// Asserts an error answer and returns its message.
+    fn error(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "{}", self.body);
+        let json = self.json();
+        assert_eq!(json["error"]["code"], code, "{}", self.body);
+        json["error"]["message"].as_str().unwrap().to_string()
+    }
+}
+
+/// A minimal HTTP/1.1 client (`Connection: close`, reads to the end).
+async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("the server answers")
+        .unwrap();
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(raw);
+    let (head, rest) = text.split_once("\r\n\r\n").expect("a complete head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let body = if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v == "chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn tx_hex(tx: &SignedTransaction) -> String {
+    hex::encode(codec::encode(tx))
+}
+
+#[tokio::test]
+async fn head_describes_the_snapshot() {
+    let node = TestNode::start(pending).await;
+    let reply = node.get("/v1/head").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let head = reply.json();
+    assert_eq!(head["chain_id"], "test-street");
+    assert_eq!(head["height"], 0);
+    assert_eq!(head["hash"], node.head.hash().to_hex());
+    assert_eq!(head["state_root"], node.head.state_root.to_hex());
+    assert_eq!(head["time"], node.head.time.0);
+    assert_eq!(head["peers"], 2);
+    assert_eq!(head["member"], shop_key().address().to_string());
+    assert_eq!(head["syncing"], false);
+    assert_eq!(
+        reply.headers.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_fresh_address_has_nothing_and_nonce_zero() {
+    let node = TestNode::start(pending).await;
+    let address = Keypair::from_secret(&[77; 32]).address();
+    let reply = node.get(&format!("/v1/accounts/{address}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let account = reply.json();
+    assert_eq!(account["address"], address.to_string());
+    assert_eq!(account["balance"], 0);
+    assert_eq!(account["nonce"], 0);
+    assert_eq!(account["lots"], Value::Array(vec![]));
+    assert_eq!(account["expired"], Value::Array(vec![]));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_mistyped_address_is_refused_with_the_checksum_message() {
+    let node = TestNode::start(pending).await;
+    let text = customer_key().address().to_string();
+    let mut chars: Vec<char> = text.chars().collect();
+    let i = chars.len() - 5;
+    chars[i] = if chars[i] == 'q' { 'p' } else { 'q' };
+    let typo: String = chars.into_iter().collect();
+    let message = node
+        .get(&format!("/v1/accounts/{typo}"))
+        .await
+        .error(400, "bad_address");
+    assert!(message.contains("checksum"), "{message}");
+    assert!(message.contains("check for a typo"), "{message}");
+    let message = node
+        .get("/v1/accounts/nonsense/history")
+        .await
+        .error(400, "bad_address");
+    assert!(message.contains("'nonsense'"), "{message}");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_submissions_are_refused() {
+    let node = TestNode::start(pending).await;
+    let message = node
+        .post("/v1/tx", r#"{"tx":"zz"}"#)
+        .await
+        .error(400, "malformed_tx");
+    assert!(message.contains("not hexadecimal"), "{message}");
+    let message = node
+        .post("/v1/tx", r#"{"tx":"00010203"}"#)
+        .await
+        .error(400, "malformed_tx");
+    assert!(message.contains("malformed message"), "{message}");
+    // A valid transaction with a trailing byte.
+    let mut bytes = codec::encode(&node.earn(5, "R-1"));
+    bytes.push(0);
+    let message = node
+        .post("/v1/tx", &format!(r#"{{"tx":"{}"}}"#, hex::encode(bytes)))
+        .await
+        .error(400, "malformed_tx");
+    assert!(message.contains("trailing"), "{message}");
+    node.post("/v1/tx", "{not json")
+        .await
+        .error(400, "bad_request");
+    node.post("/v1/tx", r#"{"wait":true}"#)
+        .await
+        .error(400, "bad_request");
+    let body = format!(
+        r#"{{"tx":"{}","wait":true,"timeout_ms":600000}}"#,
+        tx_hex(&node.earn(5, "R-1"))
+    );
+    node.post("/v1/tx", &body).await.error(400, "bad_request");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_too_large() {
+    let node = TestNode::start(pending).await;
+    let body = format!(r#"{{"tx":"{}"}}"#, "00".repeat(40 * 1024));
+    node.post("/v1/tx", &body).await.error(413, "too_large");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn submission_is_pending_then_visible_as_pending() {
+    let node = TestNode::start(pending).await;
+    let tx = node.earn(5, "R-1");
+    let id = tx.tx.id(&node.chain_id);
+    let reply = node
+        .post("/v1/tx", &format!(r#"{{"tx":"{}"}}"#, tx_hex(&tx)))
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    assert_eq!(reply.json()["id"], id.to_string());
+    assert_eq!(reply.json()["status"], "pending");
+    let reply = node.get(&format!("/v1/tx/{id}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["status"], "pending");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_busy_engine_gives_503_with_retry_after() {
+    let node = TestNode::start(|_, _| Err(SubmitError::Busy { waiting: 10_000 })).await;
+    let tx = node.earn(5, "R-1");
+    let reply = node
+        .post("/v1/tx", &format!(r#"{{"tx":"{}"}}"#, tx_hex(&tx)))
+        .await;
+    let message = reply.error(503, "busy");
+    assert!(message.contains("try again"), "{message}");
+    assert_eq!(
+        reply.headers.get("retry-after").map(String::as_str),
+        Some("1")
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_rule_rejection_gives_422_with_the_rule_message() {
+    let node = TestNode::start(|_, _| {
+        Err(SubmitError::Rejected(TxError::InsufficientPoints {
+            available: Points(40),
+            requested: Points(50),
+        }))
+    })
+    .await;
+    let tx = node.sign(
+        &customer_key(),
+        0,
+        TxBody::Redeem {
+            shop: shop_key().address(),
+            points: Points(50),
+        },
+    );
+    let message = node
+        .post(
+            "/v1/tx",
+            &format!(r#"{{"tx":"{}","wait":true}}"#, tx_hex(&tx)),
+        )
+        .await
+        .error(422, "insufficient_points");
+    assert_eq!(message, "insufficient points: 40 available, 50 requested");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn dropped_bad_signature_and_stopped_have_their_statuses() {
+    let node = TestNode::start(|_, _| {
+        Err(SubmitError::Dropped(TxError::InsufficientPoints {
+            available: Points(0),
+            requested: Points(5),
+        }))
+    })
+    .await;
+    let body = format!(r#"{{"tx":"{}","wait":true}}"#, tx_hex(&node.earn(5, "R")));
+    let message = node
+        .post("/v1/tx", &body)
+        .await
+        .error(409, "insufficient_points");
+    assert!(
+        message.starts_with("dropped before it was final"),
+        "{message}"
+    );
+    node.stop().await;
+
+    let node = TestNode::start(|_, _| {
+        Err(SubmitError::BadSignature {
+            chain_id: ChainId::new("test-street").unwrap(),
+        })
+    })
+    .await;
+    let body = format!(r#"{{"tx":"{}"}}"#, tx_hex(&node.earn(5, "R")));
+    node.post("/v1/tx", &body).await.error(400, "bad_signature");
+    node.stop().await;
+
+    let node = TestNode::start(|_, _| Err(SubmitError::Stopped)).await;
+    let body = format!(r#"{{"tx":"{}"}}"#, tx_hex(&node.earn(5, "R")));
+    node.post("/v1/tx", &body).await.error(503, "stopped");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_final_answer_gives_200_with_the_location() {
+    let node = TestNode::start(|_, id| {
+        Ok(Submitted::Final {
+            id,
+            location: TxLocation {
+                height: Height(7),
+                index: 3,
+            },
+        })
+    })
+    .await;
+    let tx = node.earn(5, "R-1");
+    let reply = node
+        .post(
+            "/v1/tx",
+            &format!(r#"{{"tx":"{}","wait":true,"timeout_ms":500}}"#, tx_hex(&tx)),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["status"], "final");
+    assert_eq!(json["height"], 7);
+    assert_eq!(json["index"], 3);
+    assert_eq!(json["id"], tx.tx.id(&node.chain_id).to_string());
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_and_bad_ids() {
+    let node = TestNode::start(pending).await;
+    let id = "ab".repeat(32);
+    let message = node
+        .get(&format!("/v1/tx/{id}"))
+        .await
+        .error(404, "unknown_tx");
+    assert!(message.contains("submit it again"), "{message}");
+    node.get("/v1/tx/xyz").await.error(400, "bad_id");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_json_errors() {
+    let node = TestNode::start(pending).await;
+    let message = node.get("/v1/nothing-here").await.error(404, "not_found");
+    assert!(message.contains("/v1/nothing-here"), "{message}");
+    node.get("/").await.error(404, "not_found");
+    node.post("/v1/head", "{}")
+        .await
+        .error(405, "method_not_allowed");
+    node.get("/v1/tx").await.error(405, "method_not_allowed");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn final_transactions_blocks_history_and_accounts() {
+    let mut node = TestNode::start(pending).await;
+    let earn = node.earn(50, "R-1");
+    let id = earn.tx.id(&node.chain_id);
+    let block = node.commit(vec![earn]);
+    let customer = customer_key().address();
+
+    let reply = node.get(&format!("/v1/tx/{id}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let tx = reply.json();
+    assert_eq!(tx["status"], "final");
+    assert_eq!(tx["height"], 1);
+    assert_eq!(tx["index"], 0);
+    assert_eq!(tx["time"], block.block.header.time.0);
+    assert_eq!(tx["kind"], "earn");
+    assert_eq!(tx["tx"]["body"]["kind"], "earn");
+    assert_eq!(tx["tx"]["body"]["customer"], customer.to_string());
+    assert_eq!(tx["tx"]["body"]["points"], 50);
+
+    let reply = node.get("/v1/blocks/1").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["height"], 1);
+    assert_eq!(json["hash"], block.block.header.hash().to_hex());
+    assert_eq!(json["txs"][0]["id"], id.to_string());
+    assert_eq!(json["txs"][0]["kind"], "earn");
+    assert_eq!(json["certificate"]["height"], 1);
+    let bytes = hex::decode(json["hex"].as_str().unwrap()).unwrap();
+    assert_eq!(codec::decode::<FinalBlock>(&bytes).unwrap(), block);
+    let message = node.get("/v1/blocks/2").await.error(404, "unknown_block");
+    assert!(message.contains("head is at height 1"), "{message}");
+    node.get("/v1/blocks/0")
+        .await
+        .error(404, "genesis_has_no_block");
+    node.get("/v1/blocks/one").await.error(400, "bad_height");
+
+    let reply = node.get(&format!("/v1/accounts/{customer}/history")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let entries = reply.json();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+    assert_eq!(entries[0]["id"], id.to_string());
+    assert_eq!(entries[0]["kind"], "earn");
+    assert_eq!(entries[0]["height"], 1);
+    let shop = shop_key().address();
+    let second = node.earn(7, "R-2");
+    let second_id = second.tx.id(&node.chain_id);
+    node.commit(vec![second]);
+    let entries = node
+        .get(&format!("/v1/accounts/{shop}/history?limit=5"))
+        .await
+        .json();
+    assert_eq!(entries[0]["id"], second_id.to_string(), "newest first");
+    assert_eq!(entries[1]["id"], id.to_string());
+    let entries = node
+        .get(&format!("/v1/accounts/{shop}/history?limit=1"))
+        .await
+        .json();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+    node.get(&format!("/v1/accounts/{shop}/history?limit=501"))
+        .await
+        .error(400, "bad_request");
+    node.get(&format!("/v1/accounts/{shop}/history?limit=x"))
+        .await
+        .error(400, "bad_request");
+
+    let account = node.get(&format!("/v1/accounts/{customer}")).await.json();
+    assert_eq!(account["balance"], 57);
+    assert_eq!(account["nonce"], 0);
+    assert_eq!(account["height"], 2);
+    assert_eq!(account["lots"][0]["issuer"], shop.to_string());
+    assert_eq!(account["lots"][0]["issuer_name"], "Bakery");
+    assert_eq!(account["lots"][0]["amount"], 57);
+    let shop_account = node.get(&format!("/v1/accounts/{shop}")).await.json();
+    assert_eq!(shop_account["nonce"], 2, "the next nonce to use");
+
+    let members = node.get("/v1/members").await.json();
+    assert_eq!(members[0]["name"], "Bakery");
+    assert_eq!(members[0]["issued"], 57);
+    assert_eq!(members[0]["outstanding"], 57);
+    let supply = node.get("/v1/supply").await.json();
+    assert_eq!(supply["issued"], 57);
+    assert_eq!(supply["outstanding"], 57);
+    let params = node.get("/v1/params").await.json();
+    assert_eq!(params["point_expiry_days"], 365);
+    assert_eq!(params["height"], 2);
+    let settlement = node.get("/v1/settlement").await.json();
+    assert_eq!(settlement["settlement_cents_per_point"], 1);
+    assert_eq!(settlement["debts"], Value::Array(vec![]));
+    assert_eq!(node.get("/v1/proposals").await.json(), Value::Array(vec![]));
+    node.stop().await;
+}
+
+/// What a wallet does with the proof endpoint.
+fn check_proof(json: &Value, chain_id: &ChainId, address: Address) -> AccountProof {
+    let header_bytes = hex::decode(json["header_hex"].as_str().unwrap()).unwrap();
+    let header: BlockHeader = codec::decode(&header_bytes).unwrap();
+    assert_eq!(json["block_hash"], header.hash().to_hex());
+    assert_eq!(json["state_root"], header.state_root.to_hex());
+    assert_eq!(json["height"], header.height.0);
+    if let Some(cert_hex) = json["certificate_hex"].as_str() {
+        let cert: CommitCertificate = codec::decode(&hex::decode(cert_hex).unwrap()).unwrap();
+        let members: BTreeSet<Address> = json["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().parse().unwrap())
+            .collect();
+        cert.verify(chain_id, &header, &members).unwrap();
+    } else {
+        assert_eq!(header.height, Height(0));
+    }
+    let proof: AccountProof =
+        codec::decode(&hex::decode(json["proof_hex"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(proof.address, address);
+    proof.verify(&header.state_root).unwrap();
+    proof
+}
+
+#[tokio::test]
+async fn the_proof_verifies_against_the_certified_header() {
+    let mut node = TestNode::start(pending).await;
+    let customer = customer_key().address();
+    let json = node
+        .get(&format!("/v1/accounts/{customer}/proof"))
+        .await
+        .json();
+    assert_eq!(json["certificate_hex"], Value::Null);
+    assert_eq!(json["account"], Value::Null);
+    let proof = check_proof(&json, &node.chain_id, customer);
+    assert_eq!(proof.account, None, "an absent account is proven absent");
+
+    let earn = node.earn(50, "R-1");
+    node.commit(vec![earn]);
+    let reply = node.get(&format!("/v1/accounts/{customer}/proof")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["height"], 1);
+    assert_eq!(json["members"][0], shop_key().address().to_string());
+    let proof = check_proof(&json, &node.chain_id, customer);
+    assert_eq!(proof.account.unwrap().balance(), Points(50));
+    assert_eq!(json["account"]["lots"][0]["amount"], 50);
+    node.stop().await;
+}
+
+/// Opens an event stream and returns it once the response head is in (the
+/// subscription exists from then on).
+async fn subscribe(addr: SocketAddr, path: &str) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = String::new();
+    while !seen.contains("\r\n\r\n") {
+        read_some(&mut stream, &mut seen).await;
+    }
+    (stream, seen)
+}
+
+async fn read_some(stream: &mut TcpStream, seen: &mut String) -> usize {
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("the stream sends something")
+        .unwrap();
+    seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    n
+}
+
+/// Reads until `count` complete events whose name is in `names` arrived.
+async fn read_events(
+    stream: &mut TcpStream,
+    seen: &mut String,
+    names: &[&str],
+    count: usize,
+) -> Vec<(String, Value)> {
+    loop {
+        let events = parse_events(seen, names);
+        if events.len() >= count {
+            return events;
+        }
+        assert!(read_some(stream, seen).await > 0, "stream closed: {seen}");
+    }
+}
+
+/// The `(name, data)` of every complete SSE event in `text` named in
+/// `names` (chunk-size lines of the transfer encoding are skipped).
+fn parse_events(text: &str, names: &[&str]) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut name = None;
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = Some(n.to_string());
+        } else if let Some(data) = line.strip_prefix("data: ")
+            && let (Some(n), Ok(value)) = (name.take(), serde_json::from_str(data))
+            && names.contains(&n.as_str())
+        {
+            out.push((n, value));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn events_stream_final_blocks_with_filters() {
+    let mut node = TestNode::start(pending).await;
+    let (mut all, mut all_seen) = subscribe(node.addr, "/v1/events").await;
+    assert!(all_seen.starts_with("HTTP/1.1 200"), "{all_seen}");
+    assert!(all_seen.contains("text/event-stream"), "{all_seen}");
+    let shop = shop_key().address();
+    let (mut redeems, mut redeems_seen) =
+        subscribe(node.addr, &format!("/v1/events?kinds=redeem&shop={shop}")).await;
+    let (mut earns, mut earns_seen) = subscribe(
+        node.addr,
+        &format!("/v1/events?kinds=earn,redeem&shop={shop}"),
+    )
+    .await;
+
+    let earn = node.earn(50, "R-1");
+    let earn_id = earn.tx.id(&node.chain_id);
+    node.commit(vec![earn]);
+    node.commit(vec![]);
+    let redeem = node.sign(
+        &customer_key(),
+        0,
+        TxBody::Redeem {
+            shop,
+            points: Points(20),
+        },
+    );
+    let redeem_id = redeem.tx.id(&node.chain_id);
+    node.commit(vec![redeem]);
+
+    let events = read_events(&mut all, &mut all_seen, &["block"], 3).await;
+    let heights: Vec<_> = events.iter().map(|(_, d)| d["height"].clone()).collect();
+    assert_eq!(heights, vec![1, 2, 3], "every block, even an empty one");
+    assert_eq!(events[0].1["txs"][0]["id"], earn_id.to_string());
+    assert_eq!(events[0].1["txs"][0]["kind"], "earn");
+    assert_eq!(events[0].1["txs"][0]["author"], shop.to_string());
+    assert_eq!(
+        events[0].1["hash"],
+        node.store
+            .block(Height(1))
+            .unwrap()
+            .unwrap()
+            .block
+            .header
+            .hash()
+            .to_hex()
+    );
+    assert_eq!(events[1].1["txs"], Value::Array(vec![]));
+
+    let events = read_events(&mut redeems, &mut redeems_seen, &["block"], 1).await;
+    assert_eq!(
+        events[0].1["height"], 3,
+        "blocks without a redemption are skipped"
+    );
+    assert_eq!(events[0].1["txs"][0]["id"], redeem_id.to_string());
+    assert_eq!(events[0].1["txs"][0]["tx"]["body"]["points"], 20);
+
+    let events = read_events(&mut earns, &mut earns_seen, &["block"], 2).await;
+    let heights: Vec<_> = events.iter().map(|(_, d)| d["height"].clone()).collect();
+    assert_eq!(heights, vec![1, 3]);
+
+    node.get("/v1/events?kinds=bogus")
+        .await
+        .error(400, "bad_request");
+    node.get("/v1/events?shop=guild1nope")
+        .await
+        .error(400, "bad_address");
+    // Open streams end on shutdown instead of holding it up.
+    node.stop().await;
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), all.read_to_end(&mut rest))
+        .await
+        .expect("the stream ends on shutdown");
+}
+
+#[tokio::test]
+async fn a_lagging_subscriber_is_told_how_many_blocks_it_missed() {
+    let mut node = TestNode::start_with(pending, 2).await;
+    let (mut stream, mut seen) = subscribe(node.addr, "/v1/events").await;
+    // Five blocks before the stream task runs: the channel keeps two.
+    for _ in 0..5 {
+        node.commit(vec![]);
+    }
+    let events = read_events(&mut stream, &mut seen, &["lagged", "block"], 3).await;
+    assert_eq!(events[0].0, "lagged");
+    assert_eq!(events[0].1["skipped"], 3);
+    assert_eq!(events[1].1["height"], 4);
+    assert_eq!(events[2].1["height"], 5);
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_a_waiting_submission() {
+    // The engine never answers (it keeps the reply channel open).
+    let node = TestNode::start(pending).await;
+    let (requests, mut mailbox) = mpsc::channel(4);
+    let held = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Some(request) = mailbox.recv().await {
+            kept.push(request);
+        }
+    });
+    // A second server over a handle whose engine never answers.
+    let view = node.view.subscribe();
+    let handle = NodeHandle {
+        chain_id: node.chain_id.clone(),
+        store: node.store.clone(),
+        view,
+        events: node.events.clone(),
+        requests,
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(super::serve(listener, handle, async move {
+        let _ = stopped.await;
+    }));
+    let body = format!(
+        r#"{{"tx":"{}","wait":true,"timeout_ms":60000}}"#,
+        tx_hex(&node.earn(5, "R-1"))
+    );
+    let waiting = tokio::spawn(async move { http(addr, "POST", "/v1/tx", Some(&body)).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = stop.send(());
+    let reply = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting submission ends on shutdown")
+        .unwrap();
+    let message = reply.error(503, "stopped");
+    assert!(message.contains("GET /v1/tx/"), "{message}");
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    held.abort();
+    node.stop().await;
+}
+
+#[test]
+fn lots_past_expiry_are_listed_but_not_counted() {
+    let shop = shop_key();
+    let genesis = Genesis {
+        chain_id: ChainId::new("test-street").unwrap(),
+        time: Timestamp(1_767_225_600_000),
+        members: vec![GenesisMember {
+            name: ShopName::new("Bakery").unwrap(),
+            address: shop.address(),
+        }],
+        params: Params::default(),
+    };
+    let (state, header) = genesis.build().unwrap();
+    let earn = Transaction {
+        author: shop.address(),
+        nonce: Nonce(0),
+        body: TxBody::Earn {
+            customer: customer_key().address(),
+            points: Points(30),
+            purchase: None,
+            receipt: ReceiptHash::new(&shop.address(), "R"),
+        },
+    }
+    .sign(&shop, &genesis.chain_id)
+    .verify(&genesis.chain_id)
+    .unwrap();
+    let mut builder = BlockBuilder::new(
+        &state,
+        &header,
+        Timestamp(1_767_225_601_000),
+        shop.address(),
+    )
+    .unwrap();
+    builder.push(earn).unwrap();
+    let state = builder.finish().state;
+    let lot = state.account(&customer_key().address()).unwrap().lots[0];
+
+    let before = account_json(
+        &state,
+        customer_key().address(),
+        Timestamp(lot.expires_at.0 - 1),
+    );
+    assert_eq!(before.balance, Points(30));
+    assert_eq!(before.lots.len(), 1);
+    assert!(before.expired.is_empty());
+    let at = account_json(&state, customer_key().address(), lot.expires_at);
+    assert_eq!(
+        at.balance,
+        Points(0),
+        "a lot no longer counts at its expiry"
+    );
+    assert!(at.lots.is_empty());
+    assert_eq!(at.expired[0].amount, Points(30));
+    assert_eq!(
+        at.expired[0].issuer_name.as_ref().map(ShopName::as_str),
+        Some("Bakery")
+    );
+
+    let members = members_json(&state, Timestamp(1_767_225_601_000));
+    assert_eq!(members[0].issued_today, Points(30));
+    let members = members_json(&state, Timestamp(1_767_225_601_000 + DAY));
+    assert_eq!(
+        members[0].issued_today,
+        Points(0),
+        "a new day starts at zero"
+    );
+}
+
+#[test]
+fn shop_filters_follow_where_a_transaction_happens() {
+    let a = shop_key().address();
+    let b = Keypair::from_secret(&[2; 32]).address();
+    let c = customer_key().address();
+    let tx = |author, body| Transaction {
+        author,
+        nonce: Nonce(0),
+        body,
+    };
+    let redeem_at_a = tx(
+        c,
+        TxBody::Redeem {
+            shop: a,
+            points: Points(1),
+        },
+    );
+    let a_redeems_at_b = tx(
+        a,
+        TxBody::Redeem {
+            shop: b,
+            points: Points(1),
+        },
+    );
+    assert!(at_shop(&redeem_at_a, &a));
+    assert!(
+        !at_shop(&a_redeems_at_b, &a),
+        "a shop redeeming elsewhere is not a redemption at it"
+    );
+    assert!(at_shop(&a_redeems_at_b, &b));
+    let settle = tx(
+        a,
+        TxBody::Settle {
+            debtor: b,
+            points: Points(1),
+        },
+    );
+    assert!(at_shop(&settle, &a) && at_shop(&settle, &b) && !at_shop(&settle, &c));
+
+    let filter = Filter::parse(Some("redeem, earn"), Some(&a.to_string())).unwrap();
+    assert!(filter.matches(&redeem_at_a));
+    assert!(!filter.matches(&settle));
+    assert!(!filter.matches(&a_redeems_at_b));
+    assert!(Filter::parse(None, None).unwrap().is_empty());
+    assert!(Filter::parse(Some("earn,nope"), None).is_err());
+    assert!(Filter::parse(None, Some("guild1xyz")).is_err());
+}
+
+#[test]
+fn block_events_skip_blocks_a_filter_empties() {
+    let shop = shop_key();
+    let chain_id = ChainId::new("test-street").unwrap();
+    let earn = Transaction {
+        author: shop.address(),
+        nonce: Nonce(0),
+        body: TxBody::Earn {
+            customer: customer_key().address(),
+            points: Points(5),
+            purchase: None,
+            receipt: ReceiptHash::new(&shop.address(), "R"),
+        },
+    }
+    .sign(&shop, &chain_id);
+    let header = BlockHeader {
+        height: Height(4),
+        prev_hash: guild_ledger::hash::Hash::ZERO,
+        time: Timestamp(9),
+        proposer: shop.address(),
+        tx_root: guild_ledger::block::tx_root(&[]),
+        state_root: guild_ledger::hash::Hash::ZERO,
+    };
+    let block = FinalBlock {
+        block: guild_ledger::block::Block {
+            header: header.clone(),
+            txs: vec![earn.clone()],
+        },
+        certificate: CommitCertificate {
+            height: Height(4),
+            round: 0,
+            block_hash: header.hash(),
+            signatures: vec![],
+        },
+    };
+    let none = Filter::default();
+    // Ids are taken from the event; missing ones are computed.
+    let event = block_event(&chain_id, &block, &[], &none).unwrap();
+    assert_eq!(event.txs[0].id, earn.tx.id(&chain_id));
+    assert_eq!(event.height, Height(4));
+    let redeems = Filter::parse(Some("redeem"), None).unwrap();
+    assert!(block_event(&chain_id, &block, &[], &redeems).is_none());
+}
+
+#[tokio::test]
+async fn the_listener_holds_at_most_its_limit_of_connections() {
+    use axum::serve::Listener;
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let mut listener = super::listener::LimitedListener::new(tcp, 1);
+    let _first_client = TcpStream::connect(addr).await.unwrap();
+    let (first, _) = listener.accept().await;
+    let _second_client = TcpStream::connect(addr).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), listener.accept())
+            .await
+            .is_err(),
+        "a second connection waits while the first is open"
+    );
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .expect("accepted once the first connection closed");
+}

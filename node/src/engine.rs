@@ -1,0 +1,882 @@
+//! The engine: the one task that owns the chain.
+//!
+//! It holds the current state, the mempool and the consensus machine of the
+//! height being decided, and reacts to four kinds of events: messages from
+//! peers, requests from the API, consensus timeouts and a periodic tick.
+//! Everything the consensus machine asks for (build a block, sign and send a
+//! proposal, send a vote, schedule a timeout, commit a decision) is carried
+//! out here; the rules themselves live in [`crate::consensus`] and the ledger.
+//!
+//! A height is started lazily: when a transaction is waiting, when another
+//! member's consensus message for it arrives, or when the chain has been idle
+//! for [`EngineConfig::idle_block_interval`] (so time-based rules such as
+//! lot expiry and governance activation still advance). An idle network
+//! therefore writes a small block every interval, not a stream of empty ones.
+
+use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSigner};
+use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted};
+use crate::history;
+use crate::mempool::{self, Admission, Mempool, MempoolError};
+use crate::p2p::{Command, MAX_SYNC_BLOCKS, NetEvent};
+use crate::signer::FileSigner;
+use crate::store::{Store, StoreError, TxLocation};
+use crate::wire::{ConsensusMessage, Gossip, Proposal, SignedProposal, Status, SyncRequest, SyncResponse};
+use guild_ledger::block::{Block, BlockHeader, CommitCertificate, FinalBlock, Vote, VerifiedBlock};
+use guild_ledger::crypto::{Address, Keypair, Signature};
+use guild_ledger::hash::Hash;
+use guild_ledger::state::{Applied, BlockBuilder, State};
+use guild_ledger::tx::{SignedTransaction, TxId, VerifiedTx};
+use guild_ledger::types::{ChainId, Height, Timestamp};
+use libp2p::PeerId;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Consensus timeouts.
+    pub consensus: consensus::Config,
+    /// Start a height with no transactions after this long without a block.
+    pub idle_block_interval: Duration,
+    /// Refuse proposals whose time is further than this ahead of our clock.
+    pub max_clock_drift: Duration,
+    /// Mempool bounds.
+    pub mempool: mempool::Limits,
+    /// Re-send our own proposal and votes when a height has not been decided
+    /// for this long (gossip gives late joiners nothing from before).
+    pub rebroadcast_after: Duration,
+    /// Test only: behave as a Byzantine member that signs a second,
+    /// conflicting vote for every vote and a second block for every
+    /// proposal (bypassing the signing record). Used to show that honest
+    /// nodes stay safe.
+    #[doc(hidden)]
+    pub equivocate: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            consensus: consensus::Config::default(),
+            idle_block_interval: Duration::from_secs(30),
+            max_clock_drift: Duration::from_secs(10),
+            mempool: mempool::Limits::default(),
+            rebroadcast_after: Duration::from_secs(1),
+            equivocate: false,
+        }
+    }
+}
+
+/// The member's signer, shared across the heights' consensus machines.
+#[derive(Clone)]
+pub struct SharedSigner(Option<Arc<Mutex<FileSigner>>>);
+
+impl SharedSigner {
+    /// A member's signer.
+    pub fn member(signer: FileSigner) -> SharedSigner {
+        SharedSigner(Some(Arc::new(Mutex::new(signer))))
+    }
+
+    /// An observer's (never signs).
+    pub fn observer() -> SharedSigner {
+        SharedSigner(None)
+    }
+
+    fn lock_at(&self, height: Height) -> Option<(u32, Hash)> {
+        let signer = self.0.as_ref()?;
+        signer.lock().ok()?.lock_at(height)
+    }
+}
+
+impl VoteSigner for SharedSigner {
+    fn sign_vote(&mut self, vote: &Vote) -> Option<Signature> {
+        let signer = self.0.as_ref()?;
+        let mut signer = signer.lock().ok()?;
+        signer.sign_vote(vote)
+    }
+}
+
+/// A block seen at the current height, and its verdict.
+struct Candidate {
+    block: Block,
+    /// The result of applying it, if it is valid.
+    applied: Option<Applied>,
+}
+
+/// What the engine needs to run.
+pub struct EngineParts {
+    /// Settings.
+    pub config: EngineConfig,
+    /// The chain id.
+    pub chain_id: ChainId,
+    /// The member key, if this node is a member.
+    pub key: Option<Keypair>,
+    /// The signer (with the durable signing record).
+    pub signer: SharedSigner,
+    /// Storage.
+    pub store: Store,
+    /// The state at the head.
+    pub state: State,
+    /// The head header.
+    pub head: BlockHeader,
+    /// The head's certificate.
+    pub certificate: Option<CommitCertificate>,
+    /// Requests from the API.
+    pub requests: mpsc::Receiver<Request>,
+    /// Events from the network.
+    pub net_events: mpsc::Receiver<NetEvent>,
+    /// Commands to the network.
+    pub net: mpsc::Sender<Command>,
+    /// Where snapshots are published.
+    pub view: watch::Sender<Arc<ChainView>>,
+    /// Where chain events are published.
+    pub events: broadcast::Sender<ChainEvent>,
+}
+
+/// The engine's state.
+pub struct Engine {
+    config: EngineConfig,
+    chain_id: ChainId,
+    key: Option<Keypair>,
+    signer: SharedSigner,
+    store: Store,
+    state: State,
+    head: BlockHeader,
+    certificate: Option<CommitCertificate>,
+    mempool: Mempool,
+    machine: Option<Consensus<SharedSigner>>,
+    height_started: Instant,
+    candidates: HashMap<Hash, Candidate>,
+    own_proposal: Option<SignedProposal>,
+    buffered: Vec<(PeerId, ConsensusMessage)>,
+    timers: BTreeMap<(Instant, u64), (Height, Step, u32)>,
+    timer_seq: u64,
+    waiters: HashMap<TxId, Vec<oneshot::Sender<Result<Submitted, SubmitError>>>>,
+    sync_in_flight: Option<(PeerId, Instant)>,
+    peer_heads: HashMap<PeerId, Height>,
+    peers: usize,
+    last_block_at: Instant,
+    net: mpsc::Sender<Command>,
+    view: watch::Sender<Arc<ChainView>>,
+    events: broadcast::Sender<ChainEvent>,
+}
+
+/// Most consensus messages buffered for the next height.
+const MAX_BUFFERED: usize = 1_000;
+/// How often the engine ticks (re-broadcast, status, idle blocks, sync).
+const TICK: Duration = Duration::from_millis(250);
+/// How often the head is announced to peers.
+const STATUS_EVERY: Duration = Duration::from_secs(2);
+/// A sync request with no answer after this long is abandoned.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Milliseconds since the Unix epoch, from the wall clock.
+pub fn now_ms() -> Timestamp {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Timestamp(ms)
+}
+
+impl Engine {
+    /// Runs the engine until both the API and the network are gone. Returns
+    /// an error only if storage fails (the node must then stop: it cannot
+    /// keep consensus promises it cannot record).
+    pub async fn run(parts: EngineParts) -> Result<(), StoreError> {
+        let EngineParts {
+            config,
+            chain_id,
+            key,
+            signer,
+            store,
+            state,
+            head,
+            certificate,
+            mut requests,
+            mut net_events,
+            net,
+            view,
+            events,
+        } = parts;
+        let mempool = Mempool::new(config.mempool, &state, &head, now_ms());
+        let mut engine = Engine {
+            config,
+            chain_id,
+            key,
+            signer,
+            store,
+            state,
+            head,
+            certificate,
+            mempool,
+            machine: None,
+            height_started: Instant::now(),
+            candidates: HashMap::new(),
+            own_proposal: None,
+            buffered: Vec::new(),
+            timers: BTreeMap::new(),
+            timer_seq: 0,
+            waiters: HashMap::new(),
+            sync_in_flight: None,
+            peer_heads: HashMap::new(),
+            peers: 0,
+            last_block_at: Instant::now(),
+            net,
+            view,
+            events,
+        };
+        engine.publish_view();
+        let mut tick = tokio::time::interval(TICK);
+        let mut status = tokio::time::interval(STATUS_EVERY);
+        let mut requests_open = true;
+        let mut net_open = true;
+        while requests_open || net_open {
+            let next_timer = engine.timers.keys().next().map(|(at, _)| *at);
+            let sleep = tokio::time::sleep_until(
+                next_timer
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+                    .into(),
+            );
+            tokio::select! {
+                request = requests.recv(), if requests_open => match request {
+                    Some(request) => engine.on_request(request)?,
+                    None => requests_open = false,
+                },
+                event = net_events.recv(), if net_open => match event {
+                    Some(event) => engine.on_net(event)?,
+                    None => net_open = false,
+                },
+                _ = sleep, if next_timer.is_some() => engine.on_timers()?,
+                _ = tick.tick() => engine.on_tick()?,
+                _ = status.tick() => engine.announce(),
+            }
+        }
+        Ok(())
+    }
+
+    fn me(&self) -> Option<Address> {
+        self.key.as_ref().map(Keypair::address)
+    }
+
+    fn next_height(&self) -> Height {
+        Height(self.head.height.0 + 1)
+    }
+
+    fn send(&self, command: Command) {
+        if let Err(error) = self.net.try_send(command) {
+            tracing::debug!(%error, "network command dropped");
+        }
+    }
+
+    fn publish(&self, message: Gossip) {
+        self.send(Command::Publish(message));
+    }
+
+    fn publish_view(&self) {
+        let view = ChainView {
+            state: self.state.clone(),
+            head: self.head.clone(),
+            certificate: self.certificate.clone(),
+            mempool: self.mempool.len(),
+            peers: self.peers,
+            member: self.me().filter(|me| self.state.member(me).is_some()),
+            round: self.machine.as_ref().map(|m| m.round()).unwrap_or(0),
+            syncing: self.sync_in_flight.is_some(),
+        };
+        self.view.send_replace(Arc::new(view));
+    }
+
+    fn announce(&self) {
+        self.publish(Gossip::Status(Status {
+            head: self.head.height,
+            head_hash: self.head.hash(),
+        }));
+    }
+
+    // ---- API requests -------------------------------------------------
+
+    fn on_request(&mut self, request: Request) -> Result<(), StoreError> {
+        match request {
+            Request::Submit { tx, wait, reply } => self.submit(tx, wait, reply),
+            Request::IsPending { id, reply } => {
+                let _ = reply.send(self.mempool.contains(&id));
+                Ok(())
+            }
+        }
+    }
+
+    fn submit(
+        &mut self,
+        tx: SignedTransaction,
+        wait: bool,
+        reply: oneshot::Sender<Result<Submitted, SubmitError>>,
+    ) -> Result<(), StoreError> {
+        let id = tx.tx.id(&self.chain_id);
+        if let Some(location) = self.store.tx_location(&id)? {
+            // Already final: the same signed transaction submitted twice is
+            // applied once.
+            let _ = reply.send(Ok(Submitted::Final { id, location }));
+            return Ok(());
+        }
+        let verified = match self.mempool.verified(&id, &tx) {
+            Some(known) => known,
+            None => match tx.verify(&self.chain_id) {
+                Ok(verified) => verified,
+                Err(_) => {
+                    let _ = reply.send(Err(SubmitError::BadSignature {
+                        chain_id: self.chain_id.clone(),
+                    }));
+                    return Ok(());
+                }
+            },
+        };
+        match self.mempool.admit(verified.clone()) {
+            Ok(admission) => {
+                if admission == Admission::Added {
+                    self.publish(Gossip::Tx(verified.into_signed()));
+                }
+                if wait {
+                    self.waiters.entry(id).or_default().push(reply);
+                } else {
+                    let _ = reply.send(Ok(Submitted::Pending { id }));
+                }
+                self.maybe_start_height()?;
+            }
+            Err(MempoolError::Busy { waiting }) => {
+                let _ = reply.send(Err(SubmitError::Busy { waiting }));
+            }
+            Err(MempoolError::Rejected(error)) => {
+                let _ = reply.send(Err(SubmitError::Rejected(error)));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- network --------------------------------------------------------
+
+    fn on_net(&mut self, event: NetEvent) -> Result<(), StoreError> {
+        match event {
+            NetEvent::Gossip { from, message } => match message {
+                Gossip::Tx(tx) => self.on_gossip_tx(from, tx)?,
+                Gossip::Status(status) => self.on_status(from, status),
+                Gossip::Consensus(message) => self.on_consensus(from, message)?,
+            },
+            NetEvent::Synced { from, response } => self.on_synced(from, response)?,
+            NetEvent::SyncFailed { peer } => {
+                if self.sync_in_flight.is_some_and(|(p, _)| p == peer) {
+                    self.sync_in_flight = None;
+                    self.peer_heads.remove(&peer);
+                }
+            }
+            NetEvent::Connected(_) => {
+                self.peers += 1;
+                self.announce();
+                self.publish_view();
+            }
+            NetEvent::Disconnected(peer) => {
+                self.peers = self.peers.saturating_sub(1);
+                self.peer_heads.remove(&peer);
+                self.publish_view();
+            }
+            NetEvent::Listening(_) => {}
+        }
+        Ok(())
+    }
+
+    fn penalize(&self, peer: PeerId, reason: impl Into<String>) {
+        self.send(Command::Penalize {
+            peer,
+            reason: reason.into(),
+        });
+    }
+
+    fn on_gossip_tx(&mut self, from: PeerId, tx: SignedTransaction) -> Result<(), StoreError> {
+        let id = tx.tx.id(&self.chain_id);
+        if self.mempool.contains(&id) {
+            return Ok(());
+        }
+        let verified = match tx.verify(&self.chain_id) {
+            Ok(verified) => verified,
+            Err(_) => {
+                self.penalize(from, "transaction with a bad signature");
+                return Ok(());
+            }
+        };
+        // A gossiped transaction that does not apply (already included,
+        // reordered nonces, pool full) is simply not kept: the node that
+        // admitted it still has it.
+        if self.mempool.admit(verified).is_ok() {
+            self.maybe_start_height()?;
+        }
+        Ok(())
+    }
+
+    fn on_status(&mut self, from: PeerId, status: Status) {
+        self.peer_heads.insert(from, status.head);
+        if status.head > self.head.height {
+            self.request_sync(from);
+        }
+    }
+
+    fn request_sync(&mut self, peer: PeerId) {
+        if let Some((_, since)) = self.sync_in_flight
+            && since.elapsed() < SYNC_TIMEOUT
+        {
+            return;
+        }
+        self.sync_in_flight = Some((peer, Instant::now()));
+        self.send(Command::Sync {
+            peer,
+            request: SyncRequest {
+                from: self.next_height(),
+                max: MAX_SYNC_BLOCKS,
+            },
+        });
+        self.publish_view();
+    }
+
+    fn on_synced(&mut self, from: PeerId, response: SyncResponse) -> Result<(), StoreError> {
+        if self.sync_in_flight.is_some_and(|(p, _)| p == from) {
+            self.sync_in_flight = None;
+        }
+        let full = response.blocks.len() as u32 >= MAX_SYNC_BLOCKS;
+        for final_block in response.blocks {
+            let height = final_block.block.header.height;
+            if height <= self.head.height {
+                continue;
+            }
+            if height != self.next_height() {
+                break;
+            }
+            let FinalBlock { block, certificate } = final_block;
+            if let Err(error) =
+                certificate.verify(&self.chain_id, &block.header, &self.state.member_set())
+            {
+                self.penalize(from, format!("sync: block {height}: {error}"));
+                return Ok(());
+            }
+            let applied = match self.check_block(block) {
+                Ok(applied) => applied,
+                Err(reason) => {
+                    self.penalize(from, format!("sync: block {height}: {reason}"));
+                    return Ok(());
+                }
+            };
+            self.commit(applied, certificate)?;
+        }
+        let behind = self
+            .peer_heads
+            .get(&from)
+            .is_some_and(|h| *h > self.head.height);
+        if full || behind {
+            self.request_sync(from);
+        }
+        self.publish_view();
+        Ok(())
+    }
+
+    /// Verifies a block's signatures (reusing the mempool's checks) and
+    /// applies it to the current state.
+    fn check_block(&self, block: Block) -> Result<Applied, String> {
+        let header = block.header.clone();
+        let mut txs = Vec::with_capacity(block.txs.len());
+        for (index, tx) in block.txs.into_iter().enumerate() {
+            let id = tx.tx.id(&self.chain_id);
+            let verified = match self.mempool.verified(&id, &tx) {
+                Some(known) => known,
+                None => tx
+                    .verify(&self.chain_id)
+                    .map_err(|_| format!("transaction {index} has a bad signature"))?,
+            };
+            txs.push(verified);
+        }
+        let block = VerifiedBlock::from_parts(header, txs);
+        self.state
+            .apply_block(&self.head, &block)
+            .map_err(|e| e.to_string())
+    }
+
+    fn on_consensus(&mut self, from: PeerId, message: ConsensusMessage) -> Result<(), StoreError> {
+        let height = message.height();
+        let next = self.next_height();
+        if height < next {
+            return Ok(());
+        }
+        if height > next {
+            if height.0 == next.0 + 1 && self.buffered.len() < MAX_BUFFERED {
+                self.buffered.push((from, message));
+            }
+            // The sender has finished a height we have not: catch up.
+            self.request_sync(from);
+            return Ok(());
+        }
+        // Check signatures before the message can start a height.
+        match &message {
+            ConsensusMessage::Vote(vote) => {
+                if vote.verify(&self.chain_id).is_err() {
+                    self.penalize(from, "vote with a bad signature");
+                    return Ok(());
+                }
+                if self.state.member(&vote.voter).is_none() {
+                    return Ok(());
+                }
+            }
+            ConsensusMessage::Proposal(proposal) => {
+                if let Err(error) = proposal.verify(&self.chain_id) {
+                    self.penalize(from, format!("proposal: {error}"));
+                    return Ok(());
+                }
+                if self.state.member(&proposal.proposer).is_none() {
+                    return Ok(());
+                }
+            }
+        }
+        if self.machine.is_none() {
+            self.start_height()?;
+        }
+        let input = match message {
+            ConsensusMessage::Vote(vote) => Input::Vote(vote),
+            ConsensusMessage::Proposal(proposal) => self.proposal_input(proposal),
+        };
+        self.drive(input)
+    }
+
+    /// Judges a proposal (signature already checked) and turns it into the
+    /// machine's input.
+    fn proposal_input(&mut self, signed: SignedProposal) -> Input {
+        let SignedProposal {
+            proposal, proposer, block, ..
+        } = signed;
+        if !self.candidates.contains_key(&proposal.block) {
+            let applied = self.judge(&proposer, block.clone());
+            self.candidates.insert(proposal.block, Candidate { block, applied });
+        }
+        let valid = self
+            .candidates
+            .get(&proposal.block)
+            .is_some_and(|c| c.applied.is_some());
+        Input::Proposal {
+            round: proposal.round,
+            proposer,
+            block: proposal.block,
+            valid_round: proposal.valid_round,
+            valid,
+        }
+    }
+
+    /// Tendermint's `valid(v)`: the block is from its proposer, not too far
+    /// in the future, and applies cleanly to the current state.
+    fn judge(&self, proposer: &Address, block: Block) -> Option<Applied> {
+        let height = block.header.height;
+        if block.header.proposer != *proposer {
+            tracing::warn!(%height, "proposal names another proposer in its header");
+            return None;
+        }
+        let limit = now_ms().0.saturating_add(self.config.max_clock_drift.as_millis() as u64);
+        if block.header.time.0 > limit {
+            tracing::warn!(%height, time = block.header.time.0, "proposed block is too far in the future; check the proposer's clock");
+            return None;
+        }
+        match self.check_block(block) {
+            Ok(applied) => Some(applied),
+            Err(reason) => {
+                tracing::warn!(%height, %reason, "invalid block proposed");
+                None
+            }
+        }
+    }
+
+    // ---- consensus --------------------------------------------------------
+
+    /// Starts the next height if there is a reason to.
+    fn maybe_start_height(&mut self) -> Result<(), StoreError> {
+        if self.machine.is_some() || self.sync_in_flight.is_some() {
+            return Ok(());
+        }
+        let idle = self.last_block_at.elapsed() >= self.config.idle_block_interval;
+        if !self.mempool.is_empty() || idle {
+            self.start_height()?;
+        }
+        Ok(())
+    }
+
+    fn start_height(&mut self) -> Result<(), StoreError> {
+        let height = self.next_height();
+        let members = self.state.member_set();
+        let me = self.me().filter(|me| members.contains(me));
+        let mut machine = Consensus::new(
+            height,
+            members,
+            me,
+            self.signer.clone(),
+            self.config.consensus.clone(),
+        );
+        if let Some((round, block)) = self.signer.lock_at(height) {
+            machine = machine.with_lock(round, block);
+        }
+        let outputs = machine.start();
+        self.machine = Some(machine);
+        self.height_started = Instant::now();
+        self.process(outputs)?;
+        let buffered = std::mem::take(&mut self.buffered);
+        for (from, message) in buffered {
+            if message.height() == height {
+                self.on_consensus(from, message)?;
+            } else if message.height() > height && self.buffered.len() < MAX_BUFFERED {
+                self.buffered.push((from, message));
+            }
+        }
+        Ok(())
+    }
+
+    fn drive(&mut self, input: Input) -> Result<(), StoreError> {
+        let Some(machine) = self.machine.as_mut() else {
+            return Ok(());
+        };
+        let outputs = machine.handle(input);
+        self.process(outputs)
+    }
+
+    fn process(&mut self, outputs: Vec<Output>) -> Result<(), StoreError> {
+        let mut queue: std::collections::VecDeque<Output> = outputs.into();
+        while let Some(output) = queue.pop_front() {
+            let height = self.next_height();
+            match output {
+                Output::BuildBlock { round } => {
+                    if let Some(block) = self.build_block() {
+                        if let Some(machine) = self.machine.as_mut() {
+                            queue.extend(machine.handle(Input::BlockBuilt { round, block }));
+                        }
+                    }
+                }
+                Output::Propose {
+                    round,
+                    block,
+                    valid_round,
+                } => {
+                    let (Some(key), Some(candidate)) = (&self.key, self.candidates.get(&block))
+                    else {
+                        continue;
+                    };
+                    let signed = Proposal {
+                        height,
+                        round,
+                        valid_round,
+                        block,
+                    }
+                    .sign(key, &self.chain_id, candidate.block.clone());
+                    self.publish(Gossip::Consensus(ConsensusMessage::Proposal(signed.clone())));
+                    if self.config.equivocate {
+                        self.equivocate_proposal(&signed);
+                    }
+                    self.own_proposal = Some(signed);
+                }
+                Output::Broadcast(vote) => {
+                    if self.config.equivocate {
+                        self.equivocate_vote(&vote);
+                    }
+                    self.publish(Gossip::Consensus(ConsensusMessage::Vote(vote)));
+                }
+                Output::ScheduleTimeout { step, round, after } => {
+                    self.timer_seq += 1;
+                    self.timers
+                        .insert((Instant::now() + after, self.timer_seq), (height, step, round));
+                }
+                Output::Decided { block, certificate } => {
+                    match self.candidates.remove(&block).and_then(|c| c.applied) {
+                        Some(applied) => {
+                            self.commit(applied, certificate)?;
+                            return self.maybe_start_height();
+                        }
+                        None => {
+                            tracing::error!(%height, %block, "decided a block this node does not hold; catching up from peers");
+                            if let Some(peer) = self.peer_heads.keys().next().copied() {
+                                self.request_sync(peer);
+                            }
+                        }
+                    }
+                }
+                Output::Equivocation { first, second } => {
+                    tracing::warn!(voter = %first.voter, first = ?first.vote, second = ?second.vote, "member signed two different votes for one round (evidence kept in the log)");
+                }
+            }
+        }
+        self.publish_view();
+        Ok(())
+    }
+
+    /// Test only: a conflicting vote signed straight with the key.
+    fn equivocate_vote(&self, vote: &SignedVote) {
+        let Some(key) = &self.key else { return };
+        let mut other = vote.vote;
+        other.block = match other.block {
+            Some(_) => None,
+            None => Some(Hash([0xee; 32])),
+        };
+        let signature = other.sign(key, &self.chain_id);
+        self.publish(Gossip::Consensus(ConsensusMessage::Vote(SignedVote {
+            vote: other,
+            voter: vote.voter,
+            signature,
+        })));
+    }
+
+    /// Test only: a second, different block proposed for the same round.
+    fn equivocate_proposal(&self, proposal: &SignedProposal) {
+        let Some(key) = &self.key else { return };
+        let Ok(builder) = BlockBuilder::new(
+            &self.state,
+            &self.head,
+            Timestamp(proposal.block.header.time.0 + 1),
+            key.address(),
+        ) else {
+            return;
+        };
+        let block = builder.finish().block.into_block();
+        let signed = Proposal {
+            block: block.header.hash(),
+            ..proposal.proposal
+        }
+        .sign(key, &self.chain_id, block);
+        self.publish(Gossip::Consensus(ConsensusMessage::Proposal(signed)));
+    }
+
+    /// Builds this node's proposal from the mempool.
+    fn build_block(&mut self) -> Option<Hash> {
+        let me = self.me()?;
+        let time = Timestamp(now_ms().0.max(self.head.time.0.saturating_add(1)));
+        let mut builder = match BlockBuilder::new(&self.state, &self.head, time, me) {
+            Ok(builder) => builder,
+            Err(error) => {
+                tracing::error!(%error, "cannot build a block");
+                return None;
+            }
+        };
+        let waiting: Vec<VerifiedTx> = self.mempool.iter().cloned().collect();
+        for tx in waiting {
+            if !builder.has_room_for(&tx) {
+                break;
+            }
+            let _ = builder.push(tx);
+        }
+        let applied = builder.finish();
+        let block = applied.block.clone().into_block();
+        let hash = block.header.hash();
+        self.candidates.insert(
+            hash,
+            Candidate {
+                block,
+                applied: Some(applied),
+            },
+        );
+        Some(hash)
+    }
+
+    /// Makes a block final: stores it (one atomic batch, flushed), moves the
+    /// head, rebuilds the mempool and tells everyone.
+    fn commit(&mut self, applied: Applied, certificate: CommitCertificate) -> Result<(), StoreError> {
+        let Applied {
+            block,
+            state,
+            changes,
+        } = applied;
+        let ids: Vec<TxId> = block.txs().iter().map(VerifiedTx::id).collect();
+        let involved: Vec<Vec<Address>> = block
+            .txs()
+            .iter()
+            .map(|tx| history::involved(tx.tx(), &state))
+            .collect();
+        let members = state.member_set();
+        let new_members = (members != self.state.member_set()).then_some(&members);
+        let final_block = FinalBlock {
+            block: block.into_block(),
+            certificate: certificate.clone(),
+        };
+        self.store
+            .commit(&final_block, &ids, &involved, &changes, new_members)?;
+        let height = final_block.block.header.height;
+        tracing::info!(%height, txs = ids.len(), "block final");
+        self.head = final_block.block.header.clone();
+        self.state = state;
+        self.certificate = Some(certificate);
+        self.machine = None;
+        self.timers.clear();
+        self.candidates.clear();
+        self.own_proposal = None;
+        self.last_block_at = Instant::now();
+        for (index, id) in ids.iter().enumerate() {
+            if let Some(waiters) = self.waiters.remove(id) {
+                let location = TxLocation {
+                    height,
+                    index: index as u32,
+                };
+                for waiter in waiters {
+                    let _ = waiter.send(Ok(Submitted::Final { id: *id, location }));
+                }
+            }
+        }
+        let dropped = self.mempool.rebuild(&self.state, &self.head, now_ms(), &ids);
+        for (id, error) in dropped {
+            tracing::info!(%id, %error, "transaction dropped from the mempool");
+            if let Some(waiters) = self.waiters.remove(&id) {
+                for waiter in waiters {
+                    let _ = waiter.send(Err(SubmitError::Dropped(error.clone())));
+                }
+            }
+        }
+        let _ = self.events.send(ChainEvent::Final {
+            block: Arc::new(final_block),
+            ids: Arc::new(ids),
+        });
+        self.announce();
+        self.publish_view();
+        Ok(())
+    }
+
+    fn on_timers(&mut self) -> Result<(), StoreError> {
+        let now = Instant::now();
+        while let Some(entry) = self.timers.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (height, step, round) = entry.remove();
+            if height == self.next_height() {
+                self.drive(Input::Timeout { step, round })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_tick(&mut self) -> Result<(), StoreError> {
+        if let Some((_, since)) = self.sync_in_flight
+            && since.elapsed() >= SYNC_TIMEOUT
+        {
+            self.sync_in_flight = None;
+        }
+        self.maybe_start_height()?;
+        if self.height_started.elapsed() >= self.config.rebroadcast_after
+            && let Some(machine) = &self.machine
+            && !machine.is_decided()
+        {
+            // Gossip gives late joiners nothing from before: re-send what we
+            // said at this height.
+            if let Some(proposal) = &self.own_proposal
+                && machine.own_proposal().is_some()
+            {
+                self.publish(Gossip::Consensus(ConsensusMessage::Proposal(proposal.clone())));
+            }
+            for vote in machine.own_votes() {
+                self.publish(Gossip::Consensus(ConsensusMessage::Vote(vote)));
+            }
+            self.height_started = Instant::now();
+        }
+        Ok(())
+    }
+}
+
+/// For tests: a vote as sent on the wire.
+pub fn vote_message(vote: SignedVote) -> Gossip {
+    Gossip::Consensus(ConsensusMessage::Vote(vote))
+}

@@ -1,0 +1,200 @@
+//! The node as seen from the outside (the HTTP API, tests, the load tool):
+//! a cheap, cloneable [`NodeHandle`].
+//!
+//! Reads never wait for the engine: the current [`ChainView`] (an immutable
+//! snapshot; the ledger's state is a persistent map, so a snapshot costs a
+//! pointer copy) is published on a `watch` channel after every final block,
+//! and stored blocks are read straight from the [`Store`]. Only submissions
+//! go through the engine's bounded mailbox.
+
+use crate::store::{Store, TxLocation};
+use guild_ledger::block::{BlockHeader, CommitCertificate, FinalBlock};
+use guild_ledger::crypto::Address;
+use guild_ledger::error::TxError;
+use guild_ledger::state::State;
+use guild_ledger::tx::{SignedTransaction, TxId};
+use guild_ledger::types::ChainId;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// A snapshot of the chain at its last final block.
+#[derive(Clone, Debug)]
+pub struct ChainView {
+    /// The state after the head block.
+    pub state: State,
+    /// The head block's header (the genesis header at height 0).
+    pub head: BlockHeader,
+    /// The head block's commit certificate (`None` at genesis).
+    pub certificate: Option<CommitCertificate>,
+    /// Transactions waiting in the mempool.
+    pub mempool: usize,
+    /// Connected peers.
+    pub peers: usize,
+    /// This node's member address, if it is a member (else an observer).
+    pub member: Option<Address>,
+    /// The consensus round at the next height (0 when idle).
+    pub round: u32,
+    /// True while catching up from peers.
+    pub syncing: bool,
+}
+
+/// Something that happened on the chain, for subscribers (the event stream).
+#[derive(Clone, Debug)]
+pub enum ChainEvent {
+    /// A block became final (transactions with their ids, in block order).
+    Final {
+        /// The block and its certificate.
+        block: Arc<FinalBlock>,
+        /// The transaction ids, in block order.
+        ids: Arc<Vec<TxId>>,
+    },
+}
+
+/// The result of a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Accepted into the mempool (or already there).
+    Pending {
+        /// The transaction id.
+        id: TxId,
+    },
+    /// Final (either just now, or it already was: submitting the same signed
+    /// transaction twice applies it once).
+    Final {
+        /// The transaction id.
+        id: TxId,
+        /// Where it is.
+        location: TxLocation,
+    },
+}
+
+/// Why a submission was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The author's signature does not verify on this network.
+    #[error(
+        "bad signature: the transaction is not signed by its author's key for network {chain_id}"
+    )]
+    BadSignature {
+        /// This node's network.
+        chain_id: ChainId,
+    },
+    /// The mempool is full.
+    #[error("node busy: {waiting} transactions are waiting for a block; try again in a moment")]
+    Busy {
+        /// Transactions waiting.
+        waiting: usize,
+    },
+    /// The ledger's rules refuse it.
+    #[error("{0}")]
+    Rejected(TxError),
+    /// It was accepted but later dropped because it became invalid (e.g. the
+    /// points were spent by another transaction first).
+    #[error("dropped before it was final: {0}")]
+    Dropped(TxError),
+    /// The node is shutting down.
+    #[error("the node is shutting down")]
+    Stopped,
+}
+
+impl SubmitError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::BadSignature { .. } => "bad_signature",
+            SubmitError::Busy { .. } => "busy",
+            SubmitError::Rejected(e) | SubmitError::Dropped(e) => e.code(),
+            SubmitError::Stopped => "stopped",
+        }
+    }
+}
+
+/// A request to the engine.
+#[derive(Debug)]
+pub enum Request {
+    /// Submit a transaction. With `wait`, the reply comes when it is final
+    /// (or dropped); otherwise when it is admitted.
+    Submit {
+        /// The transaction.
+        tx: SignedTransaction,
+        /// Reply only once it is final.
+        wait: bool,
+        /// Where to reply.
+        reply: oneshot::Sender<Result<Submitted, SubmitError>>,
+    },
+    /// Is `id` waiting in the mempool?
+    IsPending {
+        /// The transaction id.
+        id: TxId,
+        /// Where to reply.
+        reply: oneshot::Sender<bool>,
+    },
+}
+
+/// A handle on a running node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    /// The network id.
+    pub chain_id: ChainId,
+    /// The node's storage (read-only use).
+    pub store: Store,
+    /// The latest chain snapshot.
+    pub view: watch::Receiver<Arc<ChainView>>,
+    /// Chain events.
+    pub events: broadcast::Sender<ChainEvent>,
+    /// The engine's mailbox.
+    pub requests: mpsc::Sender<Request>,
+}
+
+impl NodeHandle {
+    /// The current snapshot.
+    pub fn view(&self) -> Arc<ChainView> {
+        self.view.borrow().clone()
+    }
+
+    /// Subscribes to chain events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ChainEvent> {
+        self.events.subscribe()
+    }
+
+    /// Submits a transaction. With `wait`, waits up to that long for it to be
+    /// final and returns `Pending` if it is not final by then.
+    pub async fn submit(
+        &self,
+        tx: SignedTransaction,
+        wait: Option<Duration>,
+    ) -> Result<Submitted, SubmitError> {
+        let id = tx.tx.id(&self.chain_id);
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Submit {
+                tx,
+                wait: wait.is_some(),
+                reply,
+            })
+            .await
+            .map_err(|_| SubmitError::Stopped)?;
+        match wait {
+            None => answer.await.map_err(|_| SubmitError::Stopped)?,
+            Some(limit) => match tokio::time::timeout(limit, answer).await {
+                Ok(result) => result.map_err(|_| SubmitError::Stopped)?,
+                Err(_) => Ok(Submitted::Pending { id }),
+            },
+        }
+    }
+
+    /// Is `id` waiting in the mempool?
+    pub async fn is_pending(&self, id: TxId) -> bool {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .requests
+            .send(Request::IsPending { id, reply })
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+}

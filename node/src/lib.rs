@@ -1,0 +1,38 @@
+//! A Guild peer node.
+//!
+//! A node keeps the shared ledger with the other shops' nodes:
+//!
+//! ```text
+//!   HTTP API (api) ──submit──▶ engine ◀──events── p2p (libp2p swarm)
+//!        ▲                       │  ▲                 │
+//!        └──── ChainView ◀───────┘  └── timeouts      └── sync requests served from store
+//!                                │
+//!                   consensus (pure state machine) · mempool · store (sled)
+//! ```
+//!
+//! - [`consensus`]: Tendermint as a pure state machine: inputs in, outputs out.
+//! - [`engine`]: the one task that owns the chain: it feeds the consensus
+//!   machine, checks proposals against the ledger, commits final blocks to
+//!   the [`store`], keeps the [`mempool`], and catches up from peers.
+//! - [`p2p`]: libp2p (gossipsub, request-response sync, identify, mDNS,
+//!   connection limits, block list). It knows nothing of the rules.
+//! - [`api`]: HTTP/JSON for wallets and tills.
+//! - [`signer`]: the durable signing record that prevents double votes.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod api;
+pub mod consensus;
+pub mod engine;
+pub mod handle;
+pub mod history;
+pub mod mempool;
+pub mod node;
+pub mod p2p;
+pub mod signer;
+pub mod store;
+pub mod wire;
+
+pub use handle::{ChainEvent, ChainView, NodeHandle, SubmitError, Submitted};
+pub use node::{GenesisFile, Node, NodeConfig, NodeError};
+pub use engine::EngineConfig;
+pub use libp2p::{Multiaddr, PeerId};

@@ -1,0 +1,497 @@
+//! Starting and stopping a node: opens and checks storage, builds the
+//! network, and spawns the engine, the network loop and the API server.
+
+use crate::engine::{Engine, EngineConfig, EngineParts, SharedSigner};
+use crate::handle::NodeHandle;
+use crate::p2p::{self, NetConfig, NetError};
+use crate::signer::{FileSigner, SignerError};
+use crate::store::{Store, StoreError};
+use guild_ledger::block::{BlockHeader, CommitCertificate};
+use guild_ledger::crypto::Keypair;
+use guild_ledger::genesis::Genesis;
+use guild_ledger::hash::Hash;
+use guild_ledger::state::State;
+use guild_ledger::types::Height;
+use libp2p::{Multiaddr, PeerId, identity};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// A genesis file: the ledger's [`Genesis`] plus where to find peers.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct GenesisFile {
+    /// The network's genesis.
+    #[serde(flatten)]
+    pub genesis: Genesis,
+    /// Addresses of the founding members' nodes (multiaddrs), dialled on
+    /// start.
+    #[serde(default)]
+    pub peers: Vec<String>,
+}
+
+impl GenesisFile {
+    /// Reads and validates a genesis file.
+    pub fn read(path: &Path) -> Result<GenesisFile, NodeError> {
+        let text = std::fs::read_to_string(path).map_err(|source| NodeError::Io {
+            what: format!("cannot read genesis file {}", path.display()),
+            source,
+        })?;
+        let file: GenesisFile =
+            serde_json::from_str(&text).map_err(|e| NodeError::Genesis {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        file.genesis.validate().map_err(|e| NodeError::Genesis {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(file)
+    }
+}
+
+/// How to run a node.
+pub struct NodeConfig {
+    /// The data directory (sled database, signing record, network key).
+    pub data_dir: PathBuf,
+    /// The network's genesis.
+    pub genesis: GenesisFile,
+    /// libp2p listen addresses.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial (besides the genesis peers).
+    pub peers: Vec<Multiaddr>,
+    /// Where the HTTP API listens.
+    pub api: SocketAddr,
+    /// The member key; `None` runs an observer.
+    pub key: Option<Keypair>,
+    /// Discover peers on the LAN.
+    pub mdns: bool,
+    /// Accept connections only from current members and `allow`.
+    pub members_only: bool,
+    /// Extra peers allowed when `members_only` (e.g. named auditors).
+    pub allow: Vec<PeerId>,
+    /// sled page-cache size in bytes.
+    pub cache_bytes: u64,
+    /// Engine settings.
+    pub engine: EngineConfig,
+}
+
+impl NodeConfig {
+    /// Defaults for everything but the data directory, genesis and key.
+    pub fn new(data_dir: PathBuf, genesis: GenesisFile, key: Option<Keypair>) -> NodeConfig {
+        NodeConfig {
+            data_dir,
+            genesis,
+            listen: Vec::new(),
+            peers: Vec::new(),
+            api: SocketAddr::from(([127, 0, 0, 1], 8545)),
+            key,
+            mdns: true,
+            members_only: false,
+            allow: Vec::new(),
+            cache_bytes: 32 * 1024 * 1024,
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+/// Why a node cannot start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A file or directory problem.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The genesis file is unusable.
+    #[error("genesis file {path} is not valid: {reason}")]
+    Genesis {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Storage failed or holds a corrupt chain.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The signing record is unusable.
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+    /// Networking could not start.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The API address cannot be used.
+    #[error("cannot serve the API on {address}: {source} (is another node running? choose another address with --api)")]
+    Api {
+        /// The address.
+        address: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The engine stopped.
+    #[error("the node stopped: {0}")]
+    Stopped(String),
+}
+
+/// A running node.
+pub struct Node {
+    handle: NodeHandle,
+    api_addr: SocketAddr,
+    peer_id: PeerId,
+    listening: watch::Receiver<Vec<Multiaddr>>,
+    engine: JoinHandle<Result<(), StoreError>>,
+    network: JoinHandle<()>,
+    api: JoinHandle<std::io::Result<()>>,
+    stop_api: Option<oneshot::Sender<()>>,
+    store: Store,
+}
+
+/// What the stored chain looks like after the start-up check.
+struct Checked {
+    state: State,
+    head: BlockHeader,
+    certificate: Option<CommitCertificate>,
+}
+
+/// Transaction signatures of this many most recent blocks are re-checked
+/// on start (older ones were checked when they were committed; a full
+/// re-verification is `guild audit verify`).
+const RECHECK_SIGNATURES: u64 = 100;
+
+/// Checks the stored chain before serving: every block decodes, links to
+/// its parent and matches its transaction root; the recent blocks'
+/// signatures verify; the head block's certificate verifies against the
+/// member set valid at its height; and the stored state's root is the
+/// head's.
+fn check_chain(store: &Store, genesis_header: &BlockHeader) -> Result<Checked, StoreError> {
+    let corrupt = |place: String, reason: String| StoreError::Corrupt {
+        path: store.path().to_string(),
+        place,
+        reason,
+    };
+    let head_height = store.head()?;
+    let state = store.load_state()?;
+    let mut parent = genesis_header.clone();
+    let mut certificate = None;
+    for h in 1..=head_height.0 {
+        let height = Height(h);
+        let block = store
+            .block(height)?
+            .ok_or_else(|| corrupt(format!("block {height}"), "missing".into()))?;
+        let header = &block.block.header;
+        if header.height != height || header.prev_hash != parent.hash() {
+            return Err(corrupt(
+                format!("block {height}"),
+                "does not link to the block before it".into(),
+            ));
+        }
+        let ids: Vec<_> = block
+            .block
+            .txs
+            .iter()
+            .map(|tx| tx.tx.id(&state.chain().chain_id))
+            .collect();
+        if guild_ledger::block::tx_root(&ids) != header.tx_root {
+            return Err(corrupt(
+                format!("block {height}"),
+                "its transactions do not match its header (transaction root)".into(),
+            ));
+        }
+        if h + RECHECK_SIGNATURES > head_height.0 {
+            for (index, tx) in block.block.txs.iter().enumerate() {
+                if tx.clone().verify(&state.chain().chain_id).is_err() {
+                    return Err(corrupt(
+                        format!("block {height}, transaction {index}"),
+                        "bad signature".into(),
+                    ));
+                }
+            }
+        }
+        if block.certificate.block_hash != header.hash() {
+            return Err(corrupt(
+                format!("block {height}"),
+                "its certificate is for another block".into(),
+            ));
+        }
+        parent = block.block.header.clone();
+        certificate = Some(block.certificate);
+    }
+    if let Some(certificate) = &certificate {
+        let members = store.members_at(head_height)?;
+        certificate
+            .verify(&state.chain().chain_id, &parent, &members)
+            .map_err(|e| corrupt(format!("block {head_height}"), e.to_string()))?;
+    }
+    if state.chain().height != head_height || state.root() != parent.state_root {
+        return Err(corrupt(
+            "state".into(),
+            format!(
+                "the stored state (height {}, root {}) does not match block {} (root {})",
+                state.chain().height,
+                state.root(),
+                head_height,
+                parent.state_root
+            ),
+        ));
+    }
+    Ok(Checked {
+        state,
+        head: parent,
+        certificate,
+    })
+}
+
+fn network_key(data_dir: &Path, key: Option<&Keypair>) -> Result<identity::Keypair, NodeError> {
+    let io = |what: &str, source| NodeError::Io {
+        what: what.to_string(),
+        source,
+    };
+    let secret = match key {
+        Some(key) => key.secret_bytes().to_vec(),
+        None => {
+            let path = data_dir.join("network.key");
+            match std::fs::read(&path) {
+                Ok(bytes) if bytes.len() == 32 => bytes,
+                Ok(_) => {
+                    return Err(NodeError::Io {
+                        what: format!("network key {} is corrupt", path.display()),
+                        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not 32 bytes"),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let mut bytes = [0u8; 32];
+                    getrandom::fill(&mut bytes).map_err(|e| {
+                        io("cannot generate a network key", std::io::Error::other(e.to_string()))
+                    })?;
+                    std::fs::write(&path, bytes)
+                        .map_err(|e| io("cannot write the network key", e))?;
+                    bytes.to_vec()
+                }
+                Err(e) => return Err(io("cannot read the network key", e)),
+            }
+        }
+    };
+    identity::Keypair::ed25519_from_bytes(secret).map_err(|e| NodeError::Io {
+        what: "bad network key".into(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+impl Node {
+    /// Opens storage, checks the chain, and starts networking, consensus
+    /// and the API.
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| NodeError::Io {
+            what: format!("cannot create data directory {}", config.data_dir.display()),
+            source,
+        })?;
+        let genesis = &config.genesis.genesis;
+        let (genesis_state, genesis_header) =
+            genesis.build().map_err(|e| NodeError::Genesis {
+                path: "(given)".into(),
+                reason: e.to_string(),
+            })?;
+        let store = Store::open(&config.data_dir, config.cache_bytes)?;
+        store.init(&genesis_header, &genesis_state)?;
+        let checked = check_chain(&store, &genesis_header)?;
+        let chain_id = genesis.chain_id.clone();
+
+        let signer = match &config.key {
+            Some(key) => SharedSigner::member(FileSigner::open(
+                Keypair::from_secret(&key.secret_bytes()),
+                chain_id.clone(),
+                config.data_dir.join("signing.record"),
+            )?),
+            None => SharedSigner::observer(),
+        };
+        if let Some(key) = &config.key
+            && checked.state.member(&key.address()).is_none()
+        {
+            tracing::warn!(address = %key.address(), "this key is not a member at the current height; running as an observer until it is");
+        }
+        let members = checked.state.member_set().len();
+        if members < 4 {
+            tracing::warn!(
+                members,
+                "fewer than 4 members: the network cannot tolerate any member being offline (n >= 3f+1); see docs/consensus.md"
+            );
+        }
+
+        let keypair = network_key(&config.data_dir, config.key.as_ref())?;
+        let peer_id = keypair.public().to_peer_id();
+        let mut peers = config.peers.clone();
+        for text in &config.genesis.peers {
+            match text.parse::<Multiaddr>() {
+                Ok(address) => peers.push(address),
+                Err(error) => tracing::warn!(%text, %error, "ignoring a bad peer address in the genesis file"),
+            }
+        }
+        let allowed = config.members_only.then(|| {
+            let mut allowed: std::collections::HashSet<PeerId> = checked
+                .state
+                .members()
+                .filter_map(|m| p2p::peer_id_of(&m.address))
+                .collect();
+            allowed.extend(config.allow.iter().copied());
+            allowed
+        });
+        let net_config = NetConfig {
+            keypair,
+            listen: config.listen.clone(),
+            peers,
+            mdns: config.mdns,
+            chain_id: chain_id.clone(),
+            allowed,
+            max_connections: 64,
+        };
+        let swarm = p2p::build(&net_config)?;
+
+        let listener = tokio::net::TcpListener::bind(config.api)
+            .await
+            .map_err(|source| NodeError::Api {
+                address: config.api,
+                source,
+            })?;
+        let api_addr = listener.local_addr().map_err(|source| NodeError::Api {
+            address: config.api,
+            source,
+        })?;
+
+        let (request_tx, request_rx) = mpsc::channel(1024);
+        let (net_tx, net_rx) = mpsc::channel(1024);
+        let (event_tx, mut event_rx) = mpsc::channel(4096);
+        let (view_tx, view_rx) = watch::channel(Arc::new(crate::handle::ChainView {
+            state: checked.state.clone(),
+            head: checked.head.clone(),
+            certificate: checked.certificate.clone(),
+            mempool: 0,
+            peers: 0,
+            member: config
+                .key
+                .as_ref()
+                .map(Keypair::address)
+                .filter(|a| checked.state.member(a).is_some()),
+            round: 0,
+            syncing: false,
+        }));
+        let (chain_events, _) = broadcast::channel(1024);
+        let handle = NodeHandle {
+            chain_id: chain_id.clone(),
+            store: store.clone(),
+            view: view_rx,
+            events: chain_events.clone(),
+            requests: request_tx,
+        };
+
+        // Listening addresses are reported by the network loop; keep the
+        // latest list for callers (devnet writes them out).
+        let (listen_tx, listening) = watch::channel(Vec::new());
+        let (engine_net_tx, engine_net_rx) = mpsc::channel(4096);
+        tokio::spawn(async move {
+            while let Some(event) = event_rx.recv().await {
+                if let p2p::NetEvent::Listening(address) = &event {
+                    listen_tx.send_modify(|list: &mut Vec<Multiaddr>| list.push(address.clone()));
+                }
+                if engine_net_tx.send(event).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let network = tokio::spawn(p2p::run(swarm, net_config, store.clone(), net_rx, event_tx));
+        let engine = tokio::spawn(Engine::run(EngineParts {
+            config: config.engine,
+            chain_id,
+            key: config.key,
+            signer,
+            store: store.clone(),
+            state: checked.state,
+            head: checked.head,
+            certificate: checked.certificate,
+            requests: request_rx,
+            net_events: engine_net_rx,
+            net: net_tx,
+            view: view_tx,
+            events: chain_events,
+        }));
+        let (stop_api, api_stopped) = oneshot::channel::<()>();
+        let api = tokio::spawn(crate::api::serve(listener, handle.clone(), async move {
+            let _ = api_stopped.await;
+        }));
+        tracing::info!(%peer_id, api = %api_addr, "node started");
+        Ok(Node {
+            handle,
+            api_addr,
+            peer_id,
+            listening,
+            engine,
+            network,
+            api,
+            stop_api: Some(stop_api),
+            store,
+        })
+    }
+
+    /// A handle for reading the chain and submitting transactions.
+    pub fn handle(&self) -> &NodeHandle {
+        &self.handle
+    }
+
+    /// Where the HTTP API listens.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// The node's libp2p peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The addresses the node listens on for peers, once known (waits up
+    /// to a few seconds for the first one).
+    pub async fn listen_addrs(&self) -> Vec<Multiaddr> {
+        let mut rx = self.listening.clone();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            rx.wait_for(|list| !list.is_empty()),
+        )
+        .await;
+        let list = rx.borrow().clone();
+        list
+    }
+
+    /// The hash of the head block.
+    pub fn head_hash(&self) -> Hash {
+        self.handle.view().head.hash()
+    }
+
+    /// Waits until the engine stops on its own (a storage failure).
+    pub async fn wait(&mut self) -> Result<(), NodeError> {
+        match (&mut self.engine).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(NodeError::Store(error)),
+            Err(error) => Err(NodeError::Stopped(error.to_string())),
+        }
+    }
+
+    /// Stops the node: the API first, then consensus and networking; the
+    /// store is flushed last.
+    pub async fn shutdown(mut self) -> Result<(), NodeError> {
+        if let Some(stop) = self.stop_api.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.api).await;
+        self.engine.abort();
+        self.network.abort();
+        let engine = (&mut self.engine).await;
+        let _ = (&mut self.network).await;
+        self.store.flush()?;
+        match engine {
+            Ok(Err(error)) => Err(NodeError::Store(error)),
+            _ => Ok(()),
+        }
+    }
+}

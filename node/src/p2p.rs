@@ -1,0 +1,516 @@
+//! The libp2p side of a node: one [`NetworkBehaviour`] composed of existing
+//! behaviours, and one event loop that owns the [`Swarm`].
+//!
+//! - **gossipsub** carries [`Gossip`]: consensus messages, transactions and
+//!   head announcements, on one topic per chain. Messages are validated
+//!   (decoded strictly) before gossipsub forwards them; a peer that sends
+//!   malformed or badly signed messages collects strikes and is blocked
+//!   for a while (`allow_block_list`).
+//! - **request-response** (`/guild/sync/1`) serves final blocks to peers
+//!   catching up.
+//! - **identify**, **ping**, **mDNS** (optional) and **connection limits**.
+//!
+//! The loop knows nothing about consensus or the ledger's rules: it turns
+//! swarm events into [`NetEvent`]s for the engine and carries out the
+//! engine's [`Command`]s. Chain data is read from the [`Store`] only to
+//! answer sync requests.
+
+use crate::store::Store;
+use crate::wire::{self, Gossip, SyncRequest, SyncResponse};
+use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use guild_ledger::types::{ChainId, Height};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent, behaviour::toggle::Toggle};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, connection_limits, gossipsub,
+    identify, identity, mdns, noise, ping, request_response, tcp, yamux,
+};
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Largest gossip message: a full block of the largest size the protocol
+/// allows, with room for the proposal around it.
+pub const MAX_GOSSIP_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
+/// Largest sync request.
+const MAX_SYNC_REQUEST: usize = 64;
+/// Largest sync response (several blocks).
+pub const MAX_SYNC_RESPONSE: usize = 16 * 1024 * 1024;
+/// Most blocks served per sync request.
+pub const MAX_SYNC_BLOCKS: u32 = 64;
+/// Strikes (bad messages) before a peer is blocked.
+const STRIKES_TO_BLOCK: u32 = 5;
+/// How long a misbehaving peer stays blocked.
+const BLOCK_FOR: Duration = Duration::from_secs(600);
+/// How often configured peers are re-dialled when not connected.
+const REDIAL_EVERY: Duration = Duration::from_secs(5);
+
+/// Network settings of one node.
+pub struct NetConfig {
+    /// The node's libp2p identity.
+    pub keypair: identity::Keypair,
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial and keep dialling.
+    pub peers: Vec<Multiaddr>,
+    /// Discover peers on the LAN with mDNS.
+    pub mdns: bool,
+    /// The chain (its id names the gossip topic).
+    pub chain_id: ChainId,
+    /// If set, only these peers may connect (members and named observers).
+    pub allowed: Option<HashSet<PeerId>>,
+    /// Most established connections.
+    pub max_connections: u32,
+}
+
+/// What the network tells the engine.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// A gossip message, decoded; `from` forwarded it.
+    Gossip {
+        /// The forwarding peer.
+        from: PeerId,
+        /// The message.
+        message: Gossip,
+    },
+    /// A peer answered a sync request.
+    Synced {
+        /// The peer.
+        from: PeerId,
+        /// Its answer.
+        response: SyncResponse,
+    },
+    /// A sync request failed.
+    SyncFailed {
+        /// The peer asked.
+        peer: PeerId,
+    },
+    /// A peer connected (it may be behind or ahead of us).
+    Connected(PeerId),
+    /// A peer's last connection closed.
+    Disconnected(PeerId),
+    /// The node is listening on this address.
+    Listening(Multiaddr),
+}
+
+/// What the engine asks the network to do.
+#[derive(Debug)]
+pub enum Command {
+    /// Publish a gossip message.
+    Publish(Gossip),
+    /// Ask `peer` for final blocks.
+    Sync {
+        /// The peer.
+        peer: PeerId,
+        /// The request.
+        request: SyncRequest,
+    },
+    /// The peer sent something invalid (bad signature, wrong chain…).
+    Penalize {
+        /// The peer.
+        peer: PeerId,
+        /// Why, for the log.
+        reason: String,
+    },
+    /// Report the peers currently connected.
+    Peers(tokio::sync::oneshot::Sender<Vec<PeerId>>),
+}
+
+/// The composed behaviour.
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    limits: connection_limits::Behaviour,
+    blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+    allowed: Toggle<allow_block_list::Behaviour<allow_block_list::AllowedPeers>>,
+    gossipsub: gossipsub::Behaviour,
+    sync: request_response::Behaviour<SyncCodec>,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    mdns: Toggle<mdns::tokio::Behaviour>,
+}
+
+/// Errors starting the network.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The swarm could not be built.
+    #[error("cannot start networking: {0}")]
+    Setup(String),
+    /// A listen address cannot be used.
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        /// The address.
+        address: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The gossip topic of a chain.
+pub fn topic(chain_id: &ChainId) -> gossipsub::IdentTopic {
+    gossipsub::IdentTopic::new(format!("guild/{}/v1", chain_id.as_str()))
+}
+
+/// Builds the swarm and starts listening.
+pub(crate) fn build(config: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
+    let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .max_transmit_size(MAX_GOSSIP_BYTES)
+        .validate_messages()
+        .heartbeat_interval(Duration::from_millis(500))
+        .mesh_n_low(1)
+        .mesh_outbound_min(0)
+        .build()
+        .map_err(|e| setup(&e))?;
+    let mdns_enabled = config.mdns;
+    let allowed = config.allowed.clone();
+    let max_connections = config.max_connections;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| setup(&e))?
+        .with_behaviour(|key| {
+            let peer_id = key.public().to_peer_id();
+            let gossipsub = gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossip_config,
+            )?;
+            let mdns = if mdns_enabled {
+                match mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id) {
+                    Ok(m) => Some(m),
+                    Err(error) => {
+                        tracing::warn!(%error, "mDNS unavailable; using --peer and genesis peers only");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let allowed = allowed.map(|peers| {
+                let mut list = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
+                for peer in peers {
+                    list.allow_peer(peer);
+                }
+                list
+            });
+            Ok(Behaviour {
+                limits: connection_limits::Behaviour::new(
+                    connection_limits::ConnectionLimits::default()
+                        .with_max_established(Some(max_connections))
+                        .with_max_established_per_peer(Some(2))
+                        .with_max_pending_incoming(Some(32)),
+                ),
+                blocked: allow_block_list::Behaviour::default(),
+                allowed: Toggle::from(allowed),
+                gossipsub,
+                sync: request_response::Behaviour::with_codec(
+                    SyncCodec,
+                    [(
+                        StreamProtocol::new("/guild/sync/1"),
+                        request_response::ProtocolSupport::Full,
+                    )],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(30)),
+                ),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/guild/1.0.0".into(),
+                    key.public(),
+                )),
+                ping: ping::Behaviour::default(),
+                mdns: Toggle::from(mdns),
+            })
+        })
+        .map_err(|e| setup(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
+        .build();
+    swarm
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&topic(&config.chain_id))
+        .map_err(|e| setup(&e))?;
+    for address in &config.listen {
+        swarm
+            .listen_on(address.clone())
+            .map_err(|e| NetError::Listen {
+                address: address.clone(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(swarm)
+}
+
+/// The network event loop: runs until `commands` closes.
+pub(crate) async fn run(
+    mut swarm: Swarm<Behaviour>,
+    config: NetConfig,
+    store: Store,
+    mut commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<NetEvent>,
+) {
+    let topic = topic(&config.chain_id);
+    let mut strikes: HashMap<PeerId, u32> = HashMap::new();
+    let mut blocked_until: Vec<(Instant, PeerId)> = Vec::new();
+    let mut redial = tokio::time::interval(REDIAL_EVERY);
+    for address in &config.peers {
+        dial(&mut swarm, address);
+    }
+    loop {
+        tokio::select! {
+            command = commands.recv() => {
+                let Some(command) = command else { break };
+                match command {
+                    Command::Publish(message) => {
+                        let bytes = wire::encode(&message);
+                        if let Err(error) = swarm.behaviour_mut().gossipsub.publish(topic.clone(), bytes) {
+                            tracing::debug!(%error, "gossip not published");
+                        }
+                    }
+                    Command::Sync { peer, request } => {
+                        swarm.behaviour_mut().sync.send_request(&peer, request);
+                    }
+                    Command::Penalize { peer, reason } => {
+                        strike(&mut swarm, &mut strikes, &mut blocked_until, peer, &reason);
+                    }
+                    Command::Peers(reply) => {
+                        let _ = reply.send(swarm.connected_peers().copied().collect());
+                    }
+                }
+            }
+            event = swarm.select_next_some() => {
+                handle_event(&mut swarm, event, &store, &events, &mut strikes, &mut blocked_until).await;
+            }
+            _ = redial.tick() => {
+                let now = Instant::now();
+                blocked_until.retain(|(until, peer)| {
+                    if *until <= now {
+                        swarm.behaviour_mut().blocked.unblock_peer(*peer);
+                        false
+                    } else {
+                        true
+                    }
+                });
+                if swarm.connected_peers().next().is_none() || swarm.network_info().num_peers() < config.peers.len() {
+                    for address in &config.peers {
+                        let known = address.iter().find_map(|p| match p {
+                            libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+                            _ => None,
+                        });
+                        if known.is_none_or(|id| !swarm.is_connected(&id)) {
+                            dial(&mut swarm, address);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn dial(swarm: &mut Swarm<Behaviour>, address: &Multiaddr) {
+    if let Err(error) = swarm.dial(address.clone()) {
+        tracing::debug!(%address, %error, "dial failed");
+    }
+}
+
+fn strike(
+    swarm: &mut Swarm<Behaviour>,
+    strikes: &mut HashMap<PeerId, u32>,
+    blocked_until: &mut Vec<(Instant, PeerId)>,
+    peer: PeerId,
+    reason: &str,
+) {
+    let count = strikes.entry(peer).or_default();
+    *count += 1;
+    tracing::warn!(%peer, %reason, strikes = *count, "peer sent an invalid message");
+    if *count >= STRIKES_TO_BLOCK {
+        strikes.remove(&peer);
+        tracing::warn!(%peer, "blocking peer for {} s", BLOCK_FOR.as_secs());
+        swarm.behaviour_mut().blocked.block_peer(peer);
+        blocked_until.push((Instant::now() + BLOCK_FOR, peer));
+    }
+}
+
+async fn handle_event(
+    swarm: &mut Swarm<Behaviour>,
+    event: SwarmEvent<BehaviourEvent>,
+    store: &Store,
+    events: &mpsc::Sender<NetEvent>,
+    strikes: &mut HashMap<PeerId, u32>,
+    blocked_until: &mut Vec<(Instant, PeerId)>,
+) {
+    match event {
+        SwarmEvent::NewListenAddr { address, .. } => {
+            tracing::info!(%address, "listening");
+            let _ = events.send(NetEvent::Listening(address)).await;
+        }
+        SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
+            if num_established.get() == 1 {
+                tracing::info!(peer = %peer_id, "peer connected");
+                let _ = events.send(NetEvent::Connected(peer_id)).await;
+            }
+        }
+        SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            tracing::info!(peer = %peer_id, "peer disconnected");
+            let _ = events.send(NetEvent::Disconnected(peer_id)).await;
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        })) => {
+            let verdict = match wire::decode::<Gossip>(&message.data) {
+                Ok(decoded) => {
+                    let event = NetEvent::Gossip {
+                        from: propagation_source,
+                        message: decoded,
+                    };
+                    match &event {
+                        NetEvent::Gossip { message: Gossip::Tx(_), .. } => {
+                            // Transactions may be dropped under load; the
+                            // submitter's node still has them.
+                            let _ = events.try_send(event);
+                        }
+                        _ => {
+                            let _ = events.send(event).await;
+                        }
+                    }
+                    gossipsub::MessageAcceptance::Accept
+                }
+                Err(error) => {
+                    strike(swarm, strikes, blocked_until, propagation_source, &error.to_string());
+                    gossipsub::MessageAcceptance::Reject
+                }
+            };
+            let _ = swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                &message_id,
+                &propagation_source,
+                verdict,
+            );
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+            peer,
+            message,
+            ..
+        })) => match message {
+            request_response::Message::Request { request, channel, .. } => {
+                let response = serve_sync(store, request);
+                let _ = swarm.behaviour_mut().sync.send_response(channel, response);
+            }
+            request_response::Message::Response { response, .. } => {
+                let _ = events.send(NetEvent::Synced { from: peer, response }).await;
+            }
+        },
+        SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+            peer,
+            error,
+            ..
+        })) => {
+            tracing::debug!(%peer, %error, "sync request failed");
+            let _ = events.send(NetEvent::SyncFailed { peer }).await;
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+            for (peer, address) in found {
+                if !swarm.is_connected(&peer) {
+                    tracing::info!(%peer, %address, "found peer on the LAN");
+                    dial(swarm, &address);
+                }
+            }
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+            if info.protocol_version != "/guild/1.0.0" {
+                tracing::debug!(peer = %peer_id, version = %info.protocol_version, "peer speaks another protocol");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Answers a sync request from the store: consecutive final blocks from
+/// the requested height, bounded in count and bytes.
+fn serve_sync(store: &Store, request: SyncRequest) -> SyncResponse {
+    let mut blocks = Vec::new();
+    let mut bytes = 0usize;
+    let max = request.max.min(MAX_SYNC_BLOCKS);
+    let mut height = request.from;
+    while (blocks.len() as u32) < max && height.0 > 0 {
+        match store.block(height) {
+            Ok(Some(block)) => {
+                bytes += wire::encode(&block).len();
+                if bytes > MAX_SYNC_RESPONSE - 1024 && !blocks.is_empty() {
+                    break;
+                }
+                blocks.push(block);
+            }
+            Ok(None) => break,
+            Err(error) => {
+                tracing::error!(%error, "cannot read block for a peer");
+                break;
+            }
+        }
+        height = Height(height.0 + 1);
+    }
+    SyncResponse { blocks }
+}
+
+/// The codec of `/guild/sync/1`: one canonical message per stream, read up
+/// to a size limit.
+#[derive(Clone, Copy, Default)]
+pub struct SyncCodec;
+
+async fn read_limited<T: futures::AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    io.take(limit as u64 + 1).read_to_end(&mut buf).await?;
+    if buf.len() > limit {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "message too large"));
+    }
+    Ok(buf)
+}
+
+fn invalid(error: wire::WireError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, error.to_string())
+}
+
+impl request_response::Codec for SyncCodec {
+    type Protocol = StreamProtocol;
+    type Request = SyncRequest;
+    type Response = SyncResponse;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncRequest>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        wire::decode(&read_limited(io, MAX_SYNC_REQUEST).await?).map_err(invalid)
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        wire::decode(&read_limited(io, MAX_SYNC_RESPONSE).await?).map_err(invalid)
+    }
+
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, request: SyncRequest) -> io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&wire::encode(&request)).await?;
+        io.close().await
+    }
+
+    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, response: SyncResponse) -> io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        io.write_all(&wire::encode(&response)).await?;
+        io.close().await
+    }
+}
+
+/// The libp2p peer id of a member address (members use their shop key as
+/// their network identity).
+pub fn peer_id_of(address: &guild_ledger::crypto::Address) -> Option<PeerId> {
+    let key = identity::ed25519::PublicKey::try_from_bytes(&address.0).ok()?;
+    Some(identity::PublicKey::from(key).to_peer_id())
+}

@@ -1,0 +1,240 @@
+//! The wallet's one error type.
+//!
+//! Every variant has named fields and a message written for the person at
+//! the till or on the phone: what went wrong, with which file or key, and
+//! what to do next. Lower-level causes (I/O) are chained as
+//! [`std::error::Error::source`] rather than repeated in the message, so
+//! print errors with their chain (`anyhow`'s `{:#}` does this).
+
+use guild_ledger::Address;
+use std::path::PathBuf;
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the wallet.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// There is no keystore file at the path.
+    #[error("no keystore at {path}: create one with `guild wallet new`")]
+    NotFound {
+        /// The keystore path.
+        path: PathBuf,
+    },
+
+    /// Creating a keystore where a file already exists, without `force`.
+    #[error(
+        "keystore {path} already exists; pass --force to replace it \
+         (the keys in it are lost unless you have a backup)"
+    )]
+    Exists {
+        /// The keystore path.
+        path: PathBuf,
+    },
+
+    /// The passphrase does not open the keystore.
+    ///
+    /// Decided by the file's passphrase check value, so a modified key list
+    /// or ciphertext is reported as [`Error::Corrupt`] instead. An edit of
+    /// the key-derivation settings (salt, costs) cannot be told apart from a
+    /// wrong passphrase and is reported as this error.
+    #[error("wrong passphrase for keystore {path}")]
+    WrongPassphrase {
+        /// The keystore path.
+        path: PathBuf,
+    },
+
+    /// The file is not a readable keystore, or was modified: bad JSON, bad
+    /// hex, wrong lengths, a key list that no longer matches the encrypted
+    /// keys.
+    #[error("keystore {path} is corrupt: {reason}")]
+    Corrupt {
+        /// The keystore path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The file was written by a newer (or unknown) version of the wallet.
+    #[error(
+        "keystore {path} has format version {found}, but this wallet reads only version \
+         {supported}: install a newer guild"
+    )]
+    UnsupportedVersion {
+        /// The keystore path.
+        path: PathBuf,
+        /// The version in the file.
+        found: u64,
+        /// The version this wallet reads and writes.
+        supported: u32,
+    },
+
+    /// The key-derivation settings are outside the accepted range: too weak
+    /// to protect the keys, or so costly that opening the file would exhaust
+    /// the machine (a booby-trapped file).
+    #[error("keystore {path} has unsafe key-derivation settings: {reason}")]
+    UnsafeKdfParams {
+        /// The keystore path.
+        path: PathBuf,
+        /// Which setting is out of range, and the range.
+        reason: String,
+    },
+
+    /// Saving would overwrite changes another program made to the file
+    /// since this keystore was opened (for example a key added in another
+    /// terminal).
+    #[error(
+        "keystore {path} was changed by another program after it was unlocked; \
+         nothing was saved: unlock it again and repeat the change"
+    )]
+    ChangedOnDisk {
+        /// The keystore path.
+        path: PathBuf,
+    },
+
+    /// An operating-system error while reading or writing a file.
+    #[error("cannot {action} {path}")]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What was being done, e.g. "read keystore".
+        action: &'static str,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// No key of that name or address.
+    #[error("no key {name:?} in keystore {path} (available: {})", list(available))]
+    UnknownKey {
+        /// The keystore path.
+        path: PathBuf,
+        /// The name or address asked for.
+        name: String,
+        /// The names of the keys the keystore holds.
+        available: Vec<String>,
+    },
+
+    /// A key is needed, none was named, and the keystore holds none.
+    #[error(
+        "keystore {path} holds no keys yet: add one with `guild wallet generate NAME` \
+         or `guild wallet import NAME`"
+    )]
+    NoKeys {
+        /// The keystore path.
+        path: PathBuf,
+    },
+
+    /// A key is needed, none was named, and the keystore holds several.
+    #[error(
+        "keystore {path} holds several keys ({}): name the one to use",
+        list(available)
+    )]
+    AmbiguousKey {
+        /// The keystore path.
+        path: PathBuf,
+        /// The names of the keys the keystore holds.
+        available: Vec<String>,
+    },
+
+    /// A key name that breaks the naming rule.
+    #[error("{name:?} is not a valid key name: {reason}")]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+
+    /// A new key's name is already taken (names are compared ignoring case).
+    #[error("keystore {path} already has a key named {name:?}: choose another name")]
+    DuplicateName {
+        /// The keystore path.
+        path: PathBuf,
+        /// The name, as stored.
+        name: String,
+    },
+
+    /// The key being imported is already in the keystore.
+    #[error("this key ({address}) is already in keystore {path} as {existing:?}")]
+    DuplicateKey {
+        /// The keystore path.
+        path: PathBuf,
+        /// The key's address.
+        address: Address,
+        /// The name it is stored under.
+        existing: String,
+    },
+
+    /// A secret key given for import is malformed. The message never
+    /// repeats the secret.
+    #[error("invalid secret key: {reason}")]
+    InvalidSecret {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The keystore already holds the maximum number of keys.
+    #[error("keystore {path} is full: it holds the maximum of {limit} keys")]
+    TooManyKeys {
+        /// The keystore path.
+        path: PathBuf,
+        /// The maximum.
+        limit: usize,
+    },
+
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {reason}")]
+    Randomness {
+        /// The generator's error.
+        reason: String,
+    },
+
+    /// Encryption failed (an internal limit was exceeded).
+    #[error("cannot encrypt keystore {path}: {reason}")]
+    Encrypt {
+        /// The keystore path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A list of key names for a message.
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_file_and_the_next_step() {
+        let path = PathBuf::from("/home/sam/.guild/wallet.json");
+        let text = Error::Exists { path: path.clone() }.to_string();
+        assert!(text.contains("/home/sam/.guild/wallet.json"));
+        assert!(text.contains("--force"));
+        let text = Error::NotFound { path: path.clone() }.to_string();
+        assert!(text.contains("guild wallet new"));
+        let text = Error::UnknownKey {
+            path: path.clone(),
+            name: "carol".into(),
+            available: vec!["alice".into(), "bob".into()],
+        }
+        .to_string();
+        assert!(text.contains("\"carol\"") && text.contains("alice, bob"));
+        let text = Error::UnknownKey {
+            path,
+            name: "carol".into(),
+            available: vec![],
+        }
+        .to_string();
+        assert!(text.contains("available: none"));
+    }
+}

@@ -1,0 +1,66 @@
+//! # guild-wallet: the Guild wallet library
+//!
+//! Everything a shop owner's or a customer's wallet needs besides the
+//! protocol itself (which is [`guild_ledger`]):
+//!
+//! - **Keys and the keystore** ([`keystore`]): named ed25519 keys ("bakery",
+//!   "alice") kept in one passphrase-encrypted file, written atomically and
+//!   never overwritten by accident.
+//! - **Transaction building** and the **node client** (to come): turning a
+//!   request such as "earn 50 points" into a signed transaction and
+//!   submitting it to a node's HTTP API.
+//!
+//! ## Invariants
+//!
+//! - Secret keys exist in plain form only in memory, in zeroizing buffers,
+//!   and never appear in `Debug` output or error messages.
+//! - A keystore's public key list can be read without the passphrase, but
+//!   any change to it is detected when unlocking.
+//! - Nothing here panics on bad input: every failure is an [`Error`] that
+//!   says what went wrong and what to do next.
+//!
+//! ## Data flow
+//!
+//! `passphrase + file` → [`Keystore::open`](keystore::Keystore::open) →
+//! [`KeystoreFile`](keystore::KeystoreFile) (names and addresses) →
+//! [`unlock`](keystore::KeystoreFile::unlock) →
+//! [`Keystore`](keystore::Keystore) → [`Keypair`](guild_ledger::Keypair) →
+//! signed transaction.
+//!
+//! ## Example
+//!
+//! ```
+//! use guild_wallet::keystore::{KdfParams, Keystore};
+//!
+//! # fn main() -> Result<(), guild_wallet::Error> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("wallet.json");
+//! // Use `KdfParams::default()` for real keystores; the minimum is faster.
+//! let mut keystore = Keystore::create(&path, "a long passphrase", KdfParams::MINIMUM, false)?;
+//! let bakery = keystore.generate("bakery")?;
+//! keystore.save("a long passphrase")?;
+//!
+//! // Anyone can list the keys...
+//! let file = Keystore::open(&path)?;
+//! assert_eq!(file.default_key()?.address(), bakery);
+//!
+//! // ...but signing needs the passphrase.
+//! let keystore = file.unlock("a long passphrase")?;
+//! assert_eq!(keystore.keypair("bakery")?.address(), bakery);
+//! assert!(matches!(
+//!     file.unlock("a wrong guess"),
+//!     Err(guild_wallet::Error::WrongPassphrase { .. })
+//! ));
+//! # Ok(())
+//! # }
+//! ```
+
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod error;
+pub mod keystore;
+
+pub use error::Error;
