@@ -249,7 +249,10 @@ mod tests {
         let mut bytes = [0xff; 32];
         bytes[0] = 0xf7;
         bytes[31] = 0x7f;
-        assert!(VerifyingKey::from_bytes(&bytes).is_ok(), "decodes leniently");
+        assert!(
+            VerifyingKey::from_bytes(&bytes).is_ok(),
+            "decodes leniently"
+        );
         assert!(matches!(
             Address(bytes).check_usable(),
             Err(AddressError::NotAKey { .. })
@@ -258,7 +261,10 @@ mod tests {
         canonical[0] = 10;
         let canonical_ok = Address(canonical).check_usable().is_ok();
         let strict_same_point = VerifyingKey::from_bytes(&canonical).is_ok();
-        assert_eq!(canonical_ok, strict_same_point && !VerifyingKey::from_bytes(&canonical).unwrap().is_weak());
+        assert_eq!(
+            canonical_ok,
+            strict_same_point && !VerifyingKey::from_bytes(&canonical).unwrap().is_weak()
+        );
     }
     use crate::hash::domain;
 

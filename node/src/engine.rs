@@ -20,8 +20,10 @@ use crate::mempool::{self, Admission, Mempool, MempoolError};
 use crate::p2p::{Command, MAX_SYNC_BLOCKS, NetEvent};
 use crate::signer::FileSigner;
 use crate::store::{Store, StoreError, TxLocation};
-use crate::wire::{ConsensusMessage, Gossip, Proposal, SignedProposal, Status, SyncRequest, SyncResponse};
-use guild_ledger::block::{Block, BlockHeader, CommitCertificate, FinalBlock, Vote, VerifiedBlock};
+use crate::wire::{
+    ConsensusMessage, Gossip, Proposal, SignedProposal, Status, SyncRequest, SyncResponse,
+};
+use guild_ledger::block::{Block, BlockHeader, CommitCertificate, FinalBlock, VerifiedBlock, Vote};
 use guild_ledger::crypto::{Address, Keypair, Signature};
 use guild_ledger::hash::Hash;
 use guild_ledger::state::{Applied, BlockBuilder, State};
@@ -86,6 +88,16 @@ impl SharedSigner {
     fn lock_at(&self, height: Height) -> Option<(u32, Hash)> {
         let signer = self.0.as_ref()?;
         signer.lock().ok()?.lock_at(height)
+    }
+
+    fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)> {
+        match &self.0 {
+            Some(signer) => signer
+                .lock()
+                .map(|s| s.votes_at(height))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 }
 
@@ -547,11 +559,15 @@ impl Engine {
     /// machine's input.
     fn proposal_input(&mut self, signed: SignedProposal) -> Input {
         let SignedProposal {
-            proposal, proposer, block, ..
+            proposal,
+            proposer,
+            block,
+            ..
         } = signed;
         if !self.candidates.contains_key(&proposal.block) {
             let applied = self.judge(&proposer, block.clone());
-            self.candidates.insert(proposal.block, Candidate { block, applied });
+            self.candidates
+                .insert(proposal.block, Candidate { block, applied });
         }
         let valid = self
             .candidates
@@ -574,7 +590,9 @@ impl Engine {
             tracing::warn!(%height, "proposal names another proposer in its header");
             return None;
         }
-        let limit = now_ms().0.saturating_add(self.config.max_clock_drift.as_millis() as u64);
+        let limit = now_ms()
+            .0
+            .saturating_add(self.config.max_clock_drift.as_millis() as u64);
         if block.header.time.0 > limit {
             tracing::warn!(%height, time = block.header.time.0, "proposed block is too far in the future; check the proposer's clock");
             return None;
@@ -611,10 +629,34 @@ impl Engine {
             members,
             me,
             self.signer.clone(),
-            self.config.consensus.clone(),
+            self.config.consensus,
         );
         if let Some((round, block)) = self.signer.lock_at(height) {
             machine = machine.with_lock(round, block);
+            // The block we are locked on, kept across a restart, so we can
+            // re-propose it.
+            if let Ok(Some(locked)) = self.store.locked_block()
+                && locked.header.hash() == block
+                && !self.candidates.contains_key(&block)
+            {
+                let applied = self.check_block(locked.clone()).ok();
+                self.candidates.insert(
+                    block,
+                    Candidate {
+                        block: locked,
+                        applied,
+                    },
+                );
+            }
+        }
+        if let Some(me) = me {
+            for (vote, signature) in self.signer.votes_at(height) {
+                machine = machine.with_own_vote(SignedVote {
+                    vote,
+                    voter: me,
+                    signature,
+                });
+            }
         }
         let outputs = machine.start();
         self.machine = Some(machine);
@@ -645,10 +687,10 @@ impl Engine {
             let height = self.next_height();
             match output {
                 Output::BuildBlock { round } => {
-                    if let Some(block) = self.build_block() {
-                        if let Some(machine) = self.machine.as_mut() {
-                            queue.extend(machine.handle(Input::BlockBuilt { round, block }));
-                        }
+                    if let Some(block) = self.build_block()
+                        && let Some(machine) = self.machine.as_mut()
+                    {
+                        queue.extend(machine.handle(Input::BlockBuilt { round, block }));
                     }
                 }
                 Output::Propose {
@@ -667,13 +709,22 @@ impl Engine {
                         block,
                     }
                     .sign(key, &self.chain_id, candidate.block.clone());
-                    self.publish(Gossip::Consensus(ConsensusMessage::Proposal(signed.clone())));
+                    self.publish(Gossip::Consensus(ConsensusMessage::Proposal(
+                        signed.clone(),
+                    )));
                     if self.config.equivocate {
                         self.equivocate_proposal(&signed);
                     }
                     self.own_proposal = Some(signed);
                 }
                 Output::Broadcast(vote) => {
+                    if vote.vote.kind == guild_ledger::block::VoteKind::Precommit
+                        && let Some(block) = vote.vote.block
+                        && let Some(candidate) = self.candidates.get(&block)
+                        && let Err(error) = self.store.keep_locked_block(&candidate.block)
+                    {
+                        tracing::warn!(%error, "cannot keep the locked block");
+                    }
                     if self.config.equivocate {
                         self.equivocate_vote(&vote);
                     }
@@ -681,8 +732,10 @@ impl Engine {
                 }
                 Output::ScheduleTimeout { step, round, after } => {
                     self.timer_seq += 1;
-                    self.timers
-                        .insert((Instant::now() + after, self.timer_seq), (height, step, round));
+                    self.timers.insert(
+                        (Instant::now() + after, self.timer_seq),
+                        (height, step, round),
+                    );
                 }
                 Output::Decided { block, certificate } => {
                     match self.candidates.remove(&block).and_then(|c| c.applied) {
@@ -776,7 +829,11 @@ impl Engine {
 
     /// Makes a block final: stores it (one atomic batch, flushed), moves the
     /// head, rebuilds the mempool and tells everyone.
-    fn commit(&mut self, applied: Applied, certificate: CommitCertificate) -> Result<(), StoreError> {
+    fn commit(
+        &mut self,
+        applied: Applied,
+        certificate: CommitCertificate,
+    ) -> Result<(), StoreError> {
         let Applied {
             block,
             state,
@@ -817,7 +874,9 @@ impl Engine {
                 }
             }
         }
-        let dropped = self.mempool.rebuild(&self.state, &self.head, now_ms(), &ids);
+        let dropped = self
+            .mempool
+            .rebuild(&self.state, &self.head, now_ms(), &ids);
         for (id, error) in dropped {
             tracing::info!(%id, %error, "transaction dropped from the mempool");
             if let Some(waiters) = self.waiters.remove(&id) {
@@ -865,9 +924,15 @@ impl Engine {
             if let Some(proposal) = &self.own_proposal
                 && machine.own_proposal().is_some()
             {
-                self.publish(Gossip::Consensus(ConsensusMessage::Proposal(proposal.clone())));
+                self.publish(Gossip::Consensus(ConsensusMessage::Proposal(
+                    proposal.clone(),
+                )));
             }
-            for vote in machine.own_votes() {
+            for vote in machine
+                .own_votes()
+                .into_iter()
+                .chain(machine.proof_of_lock())
+            {
                 self.publish(Gossip::Consensus(ConsensusMessage::Vote(vote)));
             }
             self.height_started = Instant::now();

@@ -18,7 +18,10 @@
 //!   connection limits, block list). It knows nothing of the rules.
 //! - [`api`]: HTTP/JSON for wallets and tills.
 //! - [`signer`]: the durable signing record that prevents double votes.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod api;
 pub mod consensus;
@@ -32,7 +35,7 @@ pub mod signer;
 pub mod store;
 pub mod wire;
 
-pub use handle::{ChainEvent, ChainView, NodeHandle, SubmitError, Submitted};
-pub use node::{GenesisFile, Node, NodeConfig, NodeError};
 pub use engine::EngineConfig;
+pub use handle::{ChainEvent, ChainView, NodeHandle, SubmitError, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
+pub use node::{GenesisFile, Node, NodeConfig, NodeError};

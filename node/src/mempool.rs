@@ -119,8 +119,7 @@ impl Mempool {
         if self.contains(&tx.id()) {
             return Ok(Admission::Known);
         }
-        if self.order.len() >= self.limits.max_txs
-            || self.bytes + tx.size() > self.limits.max_bytes
+        if self.order.len() >= self.limits.max_txs || self.bytes + tx.size() > self.limits.max_bytes
         {
             return Err(MempoolError::Busy {
                 waiting: self.order.len(),

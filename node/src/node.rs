@@ -38,11 +38,10 @@ impl GenesisFile {
             what: format!("cannot read genesis file {}", path.display()),
             source,
         })?;
-        let file: GenesisFile =
-            serde_json::from_str(&text).map_err(|e| NodeError::Genesis {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let file: GenesisFile = serde_json::from_str(&text).map_err(|e| NodeError::Genesis {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         file.genesis.validate().map_err(|e| NodeError::Genesis {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -125,7 +124,9 @@ pub enum NodeError {
     #[error(transparent)]
     Net(#[from] NetError),
     /// The API address cannot be used.
-    #[error("cannot serve the API on {address}: {source} (is another node running? choose another address with --api)")]
+    #[error(
+        "cannot serve the API on {address}: {source} (is another node running? choose another address with --api)"
+    )]
     Api {
         /// The address.
         address: SocketAddr,
@@ -259,13 +260,19 @@ fn network_key(data_dir: &Path, key: Option<&Keypair>) -> Result<identity::Keypa
                 Ok(_) => {
                     return Err(NodeError::Io {
                         what: format!("network key {} is corrupt", path.display()),
-                        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not 32 bytes"),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "not 32 bytes",
+                        ),
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     let mut bytes = [0u8; 32];
                     getrandom::fill(&mut bytes).map_err(|e| {
-                        io("cannot generate a network key", std::io::Error::other(e.to_string()))
+                        io(
+                            "cannot generate a network key",
+                            std::io::Error::other(e.to_string()),
+                        )
                     })?;
                     std::fs::write(&path, bytes)
                         .map_err(|e| io("cannot write the network key", e))?;
@@ -290,11 +297,10 @@ impl Node {
             source,
         })?;
         let genesis = &config.genesis.genesis;
-        let (genesis_state, genesis_header) =
-            genesis.build().map_err(|e| NodeError::Genesis {
-                path: "(given)".into(),
-                reason: e.to_string(),
-            })?;
+        let (genesis_state, genesis_header) = genesis.build().map_err(|e| NodeError::Genesis {
+            path: "(given)".into(),
+            reason: e.to_string(),
+        })?;
         let store = Store::open(&config.data_dir, config.cache_bytes)?;
         store.init(&genesis_header, &genesis_state)?;
         let checked = check_chain(&store, &genesis_header)?;
@@ -327,7 +333,9 @@ impl Node {
         for text in &config.genesis.peers {
             match text.parse::<Multiaddr>() {
                 Ok(address) => peers.push(address),
-                Err(error) => tracing::warn!(%text, %error, "ignoring a bad peer address in the genesis file"),
+                Err(error) => {
+                    tracing::warn!(%text, %error, "ignoring a bad peer address in the genesis file")
+                }
             }
         }
         let allowed = config.members_only.then(|| {
@@ -459,8 +467,7 @@ impl Node {
             rx.wait_for(|list| !list.is_empty()),
         )
         .await;
-        let list = rx.borrow().clone();
-        list
+        rx.borrow().clone()
     }
 
     /// The hash of the head block.

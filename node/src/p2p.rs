@@ -65,6 +65,7 @@ pub struct NetConfig {
 
 /// What the network tells the engine.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // gossip is the common case; boxing it would only add an allocation
 pub enum NetEvent {
     /// A gossip message, decoded; `from` forwarded it.
     Gossip {
@@ -95,6 +96,7 @@ pub enum NetEvent {
 
 /// What the engine asks the network to do.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // publishing is the common case
 pub enum Command {
     /// Publish a gossip message.
     Publish(Gossip),
@@ -345,13 +347,19 @@ async fn handle_event(
             tracing::info!(%address, "listening");
             let _ = events.send(NetEvent::Listening(address)).await;
         }
-        SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
-            if num_established.get() == 1 {
-                tracing::info!(peer = %peer_id, "peer connected");
-                let _ = events.send(NetEvent::Connected(peer_id)).await;
-            }
+        SwarmEvent::ConnectionEstablished {
+            peer_id,
+            num_established,
+            ..
+        } if num_established.get() == 1 => {
+            tracing::info!(peer = %peer_id, "peer connected");
+            let _ = events.send(NetEvent::Connected(peer_id)).await;
         }
-        SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+        SwarmEvent::ConnectionClosed {
+            peer_id,
+            num_established: 0,
+            ..
+        } => {
             tracing::info!(peer = %peer_id, "peer disconnected");
             let _ = events.send(NetEvent::Disconnected(peer_id)).await;
         }
@@ -367,7 +375,10 @@ async fn handle_event(
                         message: decoded,
                     };
                     match &event {
-                        NetEvent::Gossip { message: Gossip::Tx(_), .. } => {
+                        NetEvent::Gossip {
+                            message: Gossip::Tx(_),
+                            ..
+                        } => {
                             // Transactions may be dropped under load; the
                             // submitter's node still has them.
                             let _ = events.try_send(event);
@@ -379,27 +390,39 @@ async fn handle_event(
                     gossipsub::MessageAcceptance::Accept
                 }
                 Err(error) => {
-                    strike(swarm, strikes, blocked_until, propagation_source, &error.to_string());
+                    strike(
+                        swarm,
+                        strikes,
+                        blocked_until,
+                        propagation_source,
+                        &error.to_string(),
+                    );
                     gossipsub::MessageAcceptance::Reject
                 }
             };
-            let _ = swarm.behaviour_mut().gossipsub.report_message_validation_result(
-                &message_id,
-                &propagation_source,
-                verdict,
-            );
+            let _ = swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(&message_id, &propagation_source, verdict);
         }
         SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
             peer,
             message,
             ..
         })) => match message {
-            request_response::Message::Request { request, channel, .. } => {
+            request_response::Message::Request {
+                request, channel, ..
+            } => {
                 let response = serve_sync(store, request);
                 let _ = swarm.behaviour_mut().sync.send_response(channel, response);
             }
             request_response::Message::Response { response, .. } => {
-                let _ = events.send(NetEvent::Synced { from: peer, response }).await;
+                let _ = events
+                    .send(NetEvent::Synced {
+                        from: peer,
+                        response,
+                    })
+                    .await;
             }
         },
         SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::OutboundFailure {
@@ -418,10 +441,12 @@ async fn handle_event(
                 }
             }
         }
-        SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
-            if info.protocol_version != "/guild/1.0.0" {
-                tracing::debug!(peer = %peer_id, version = %info.protocol_version, "peer speaks another protocol");
-            }
+        SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+            peer_id,
+            info,
+            ..
+        })) if info.protocol_version != "/guild/1.0.0" => {
+            tracing::debug!(peer = %peer_id, version = %info.protocol_version, "peer speaks another protocol");
         }
         _ => {}
     }
@@ -459,11 +484,17 @@ fn serve_sync(store: &Store, request: SyncRequest) -> SyncResponse {
 #[derive(Clone, Copy, Default)]
 pub struct SyncCodec;
 
-async fn read_limited<T: futures::AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io::Result<Vec<u8>> {
+async fn read_limited<T: futures::AsyncRead + Unpin + Send>(
+    io: &mut T,
+    limit: usize,
+) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     io.take(limit as u64 + 1).read_to_end(&mut buf).await?;
     if buf.len() > limit {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "message too large"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "message too large",
+        ));
     }
     Ok(buf)
 }
@@ -491,7 +522,12 @@ impl request_response::Codec for SyncCodec {
         wire::decode(&read_limited(io, MAX_SYNC_RESPONSE).await?).map_err(invalid)
     }
 
-    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, request: SyncRequest) -> io::Result<()>
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        request: SyncRequest,
+    ) -> io::Result<()>
     where
         T: futures::AsyncWrite + Unpin + Send,
     {
@@ -499,7 +535,12 @@ impl request_response::Codec for SyncCodec {
         io.close().await
     }
 
-    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, response: SyncResponse) -> io::Result<()>
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        response: SyncResponse,
+    ) -> io::Result<()>
     where
         T: futures::AsyncWrite + Unpin + Send,
     {

@@ -29,6 +29,9 @@ pub struct SigningRecord {
     /// The lock at `last.height` (round and block of the latest non-nil
     /// precommit at that height).
     pub lock: Option<(u32, Hash)>,
+    /// Every vote signed at `last.height`, with its signature, so a
+    /// restarted member can repeat them (never replace them).
+    pub votes: Vec<(Vote, Signature)>,
 }
 
 /// Errors of the signing record.
@@ -102,12 +105,14 @@ impl FileSigner {
             .and_then(|r| r.lock)
     }
 
-    /// The lowest round this member may still vote in at `height`.
-    pub fn last_round_at(&self, height: Height) -> Option<u32> {
+    /// The votes signed at `height` (empty if the record is for another
+    /// height).
+    pub fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)> {
         self.record
             .as_ref()
             .filter(|r| r.last.height == height)
-            .map(|r| r.last.round)
+            .map(|r| r.votes.clone())
+            .unwrap_or_default()
     }
 
     fn persist(&self, record: &SigningRecord) -> Result<(), SignerError> {
@@ -156,10 +161,18 @@ impl VoteSigner for FileSigner {
             (VoteKind::Precommit, Some(block)) => Some((vote.round, block)),
             _ => previous_lock,
         };
+        let mut votes = self
+            .record
+            .as_ref()
+            .filter(|r| r.last.height == vote.height)
+            .map(|r| r.votes.clone())
+            .unwrap_or_default();
+        votes.push((*vote, signature));
         let record = SigningRecord {
             last: *vote,
             signature,
             lock,
+            votes,
         };
         if let Err(error) = self.persist(&record) {
             tracing::error!(%error, "cannot record the vote durably; not voting");
@@ -202,11 +215,25 @@ mod tests {
         assert_eq!(signer.lock_at(Height(5)), Some((0, Hash([1; 32]))));
         let conflicting = vote(VoteKind::Precommit, 5, 0, None);
         assert_eq!(signer.sign_vote(&conflicting), None);
-        assert_eq!(signer.sign_vote(&vote(VoteKind::Prevote, 5, 0, Some(2))), None);
-        assert!(signer.sign_vote(&vote(VoteKind::Prevote, 5, 1, None)).is_some());
+        assert_eq!(
+            signer.sign_vote(&vote(VoteKind::Prevote, 5, 0, Some(2))),
+            None
+        );
+        assert!(
+            signer
+                .sign_vote(&vote(VoteKind::Prevote, 5, 1, None))
+                .is_some()
+        );
         assert_eq!(signer.lock_at(Height(5)), Some((0, Hash([1; 32]))));
-        assert!(signer.sign_vote(&vote(VoteKind::Prevote, 6, 0, None)).is_some());
+        assert_eq!(signer.votes_at(Height(5)).len(), 3);
+        assert!(
+            signer
+                .sign_vote(&vote(VoteKind::Prevote, 6, 0, None))
+                .is_some()
+        );
         assert_eq!(signer.lock_at(Height(6)), None);
+        assert_eq!(signer.votes_at(Height(6)).len(), 1);
+        assert!(signer.votes_at(Height(5)).is_empty());
     }
 
     #[test]

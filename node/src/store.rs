@@ -31,6 +31,7 @@ use std::path::Path;
 
 const GENESIS: &[u8] = b"g";
 const HEAD: &[u8] = b"h";
+const LOCKED: &[u8] = b"l";
 const BLOCK: u8 = b'b';
 const STATE: u8 = b's';
 const TX: u8 = b't';
@@ -241,6 +242,23 @@ impl Store {
         self.flush()
     }
 
+    /// Keeps the block this member precommitted (its Tendermint lock), so it
+    /// can re-propose it after a restart. Losing it costs only a round.
+    pub fn keep_locked_block(&self, block: &guild_ledger::block::Block) -> Result<(), StoreError> {
+        self.tree
+            .insert(LOCKED, codec::encode(block))
+            .map_err(|e| self.sled(e))?;
+        Ok(())
+    }
+
+    /// The block kept by [`Store::keep_locked_block`], if any.
+    pub fn locked_block(&self) -> Result<Option<guild_ledger::block::Block>, StoreError> {
+        match self.tree.get(LOCKED).map_err(|e| self.sled(e))? {
+            Some(bytes) => Ok(codec::decode(&bytes).ok()),
+            None => Ok(None),
+        }
+    }
+
     /// Flushes sled's buffers to the operating system.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.sled(e))
@@ -290,8 +308,8 @@ impl Store {
         let mut entries = Vec::new();
         for item in self.tree.scan_prefix([STATE]) {
             let (key, value) = item.map_err(|e| self.sled(e))?;
-            let state_key: StateKey = codec::decode(&key[1..])
-                .map_err(|e| self.corrupt("state record key", e))?;
+            let state_key: StateKey =
+                codec::decode(&key[1..]).map_err(|e| self.corrupt("state record key", e))?;
             entries.push((state_key, value.to_vec()));
         }
         State::from_entries(entries).map_err(|e: StateLoadError| self.corrupt("state", e))

@@ -191,7 +191,9 @@ mod tests {
         let mut swapped = signed.clone();
         swapped.block.header.time = Timestamp(6);
         assert_eq!(swapped.verify(&chain), Err(WireError::BlockMismatch));
-        let bytes = encode(&Gossip::Consensus(ConsensusMessage::Proposal(signed.clone())));
+        let bytes = encode(&Gossip::Consensus(ConsensusMessage::Proposal(
+            signed.clone(),
+        )));
         let back: Gossip = decode(&bytes).unwrap();
         assert_eq!(back, Gossip::Consensus(ConsensusMessage::Proposal(signed)));
         let mut long = bytes.clone();

@@ -36,7 +36,9 @@ async fn four_nodes_finalize_survive_a_crash_catch_up_and_serve_an_observer() {
     let alice = customer(1).address();
 
     // A transaction submitted to node 0 is final and identical on all 4.
-    let (status, body) = net.submit(0, &net.earn(0, 0, &alice, 100, "r-1"), true).await;
+    let (status, body) = net
+        .submit(0, &net.earn(0, 0, &alice, 100, "r-1"), true)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "final", "{body}");
     let h1 = body["height"].as_u64().unwrap();
@@ -47,13 +49,17 @@ async fn four_nodes_finalize_survive_a_crash_catch_up_and_serve_an_observer() {
     assert_same_blocks(&net, &[0, 1, 2, 3], h1).await;
 
     // Submitting the same signed transaction again applies it once.
-    let (status, again) = net.submit(1, &net.earn(0, 0, &alice, 100, "r-1"), true).await;
+    let (status, again) = net
+        .submit(1, &net.earn(0, 0, &alice, 100, "r-1"), true)
+        .await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["height"].as_u64(), Some(h1));
 
     // kill -9 one member: the other three keep finalizing.
     net.kill(3);
-    let (status, body) = net.submit(1, &net.earn(1, 0, &alice, 50, "r-2"), true).await;
+    let (status, body) = net
+        .submit(1, &net.earn(1, 0, &alice, 50, "r-2"), true)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "final", "{body}");
     let h2 = body["height"].as_u64().unwrap();
@@ -166,7 +172,11 @@ async fn a_double_voting_member_does_not_break_safety() {
         let shop = (n % 4) as usize;
         let nonce = n / 4;
         let (status, body) = net
-            .submit(shop, &net.earn(shop, nonce, &alice, 5, &format!("b-{n}")), true)
+            .submit(
+                shop,
+                &net.earn(shop, nonce, &alice, 5, &format!("b-{n}")),
+                true,
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         last = last.max(body["height"].as_u64().unwrap());
@@ -180,7 +190,9 @@ async fn a_double_voting_member_does_not_break_safety() {
         assert_eq!(net.balance(i, &alice).await, 30);
     }
     assert!(
-        net.logs(0).contains("two different votes") || net.logs(1).contains("two different votes") || net.logs(3).contains("two different votes"),
+        net.logs(0).contains("two different votes")
+            || net.logs(1).contains("two different votes")
+            || net.logs(3).contains("two different votes"),
         "honest nodes should report the equivocation"
     );
 }

@@ -19,8 +19,18 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 const SHOP_NAMES: [&str; 12] = [
-    "bakery", "cafe", "bookshop", "florist", "butcher", "grocer", "deli", "tailor", "cobbler",
-    "chemist", "cheesemonger", "ironmonger",
+    "bakery",
+    "cafe",
+    "bookshop",
+    "florist",
+    "butcher",
+    "grocer",
+    "deli",
+    "tailor",
+    "cobbler",
+    "chemist",
+    "cheesemonger",
+    "ironmonger",
 ];
 
 /// Options of `guild devnet`.
@@ -120,7 +130,10 @@ fn create(args: &DevnetArgs, dir: &Path) -> anyhow::Result<DevnetFile> {
         passphrase_file,
         nodes,
     };
-    std::fs::write(dir.join("devnet.json"), serde_json::to_string_pretty(&file)?)?;
+    std::fs::write(
+        dir.join("devnet.json"),
+        serde_json::to_string_pretty(&file)?,
+    )?;
     Ok(file)
 }
 
@@ -150,7 +163,10 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(&description)
             .with_context(|| format!("cannot read {}", description.display()))?;
         let file: DevnetFile = serde_json::from_str(&text).with_context(|| {
-            format!("{} is not a devnet description; use another --dir", description.display())
+            format!(
+                "{} is not a devnet description; use another --dir",
+                description.display()
+            )
         })?;
         (file, true)
     } else {
@@ -227,7 +243,12 @@ fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
     println!();
     println!("  {:<12} {:<24} wallet", "shop", "API");
     for node in &file.nodes {
-        println!("  {:<12} {:<24} {}", node.name, node.api, node.wallet.display());
+        println!(
+            "  {:<12} {:<24} {}",
+            node.name,
+            node.api,
+            node.wallet.display()
+        );
     }
     println!();
     if let Some(first) = file.nodes.first() {

@@ -1,7 +1,13 @@
 //! A real local network for tests: genesis and shop wallets in a temporary
 //! directory, and `guild node` processes on loopback that can be killed
 //! (SIGKILL) and restarted.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::needless_range_loop
+)]
 
 use guild_ledger::crypto::{Address, Keypair};
 use guild_ledger::genesis::{Genesis, GenesisMember};
@@ -81,15 +87,16 @@ impl Net {
         let chain_id = ChainId::new("test-net").unwrap();
         let passphrase_file = dir.path().join("passphrase.txt");
         std::fs::write(&passphrase_file, PASSPHRASE).unwrap();
-        let names = ["Bakery", "Cafe", "Bookshop", "Florist", "Butcher", "Grocer", "Deli"];
+        let names = [
+            "Bakery", "Cafe", "Bookshop", "Florist", "Butcher", "Grocer", "Deli",
+        ];
         let mut nodes = Vec::new();
         let mut genesis_members = Vec::new();
         for i in 0..members {
             let name = names[i].to_string();
             let key = Keypair::from_secret(&[i as u8 + 1; 32]);
             let wallet = dir.path().join(format!("{}.wallet", name.to_lowercase()));
-            let mut ks =
-                Keystore::create(&wallet, PASSPHRASE, KdfParams::MINIMUM, false).unwrap();
+            let mut ks = Keystore::create(&wallet, PASSPHRASE, KdfParams::MINIMUM, false).unwrap();
             ks.import(&name.to_lowercase(), &hex::encode(key.secret_bytes()))
                 .unwrap();
             ks.save(PASSPHRASE).unwrap();
@@ -115,7 +122,11 @@ impl Net {
             params: Params::default(),
         };
         let genesis_path = dir.path().join("genesis.json");
-        std::fs::write(&genesis_path, serde_json::to_string_pretty(&genesis).unwrap()).unwrap();
+        std::fs::write(
+            &genesis_path,
+            serde_json::to_string_pretty(&genesis).unwrap(),
+        )
+        .unwrap();
         Net {
             dir,
             chain_id,
@@ -274,13 +285,19 @@ impl Net {
     }
 
     pub async fn balance(&self, i: usize, address: &Address) -> u64 {
-        let (status, account) = self.get(i, &format!("/v1/accounts/{address}")).await.unwrap();
+        let (status, account) = self
+            .get(i, &format!("/v1/accounts/{address}"))
+            .await
+            .unwrap();
         assert_eq!(status, 200, "{account}");
         account["balance"].as_u64().unwrap()
     }
 
     pub async fn nonce(&self, i: usize, address: &Address) -> u64 {
-        let (_, account) = self.get(i, &format!("/v1/accounts/{address}")).await.unwrap();
+        let (_, account) = self
+            .get(i, &format!("/v1/accounts/{address}"))
+            .await
+            .unwrap();
         account["nonce"].as_u64().unwrap()
     }
 
@@ -289,7 +306,14 @@ impl Net {
     }
 
     /// A signed earn from shop `shop` to `customer`.
-    pub fn earn(&self, shop: usize, nonce: u64, customer: &Address, points: u64, receipt: &str) -> SignedTransaction {
+    pub fn earn(
+        &self,
+        shop: usize,
+        nonce: u64,
+        customer: &Address,
+        points: u64,
+        receipt: &str,
+    ) -> SignedTransaction {
         let key = self.shop(shop);
         Transaction {
             author: key.address(),
