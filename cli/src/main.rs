@@ -20,6 +20,16 @@ struct Cli {
     /// Log level for node output (error, warn, info, debug, trace).
     #[arg(long, global = true, env = "GUILD_LOG", default_value = "info")]
     log: String,
+    /// The node API to talk to.
+    #[arg(long, global = true, env = "GUILD_NODE", default_value = "http://127.0.0.1:7700")]
+    node: String,
+    /// The wallet file to use.
+    #[arg(long, global = true, env = "GUILD_WALLET")]
+    wallet: Option<std::path::PathBuf>,
+    /// Read the wallet passphrase from this file (else GUILD_PASSPHRASE,
+    /// GUILD_PASSPHRASE_FILE, or a prompt).
+    #[arg(long, global = true)]
+    passphrase_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,6 +42,26 @@ enum Command {
     Devnet(cmd::devnet::DevnetArgs),
     /// Load-test a local 4-node network and report throughput and latency.
     Bench(cmd::bench::BenchArgs),
+    /// Customer commands: keys, balance, history, send, redeem, verify.
+    Wallet(cmd::wallet::WalletArgs),
+    /// Shop commands: earn, reverse, redemptions, settle, governance.
+    Shop(cmd::shop::ShopArgs),
+    /// Send a transaction signed offline (`--offline`) to a node.
+    Submit(cmd::submit::SubmitArgs),
+    /// Re-verify the whole ledger and report who owes whom.
+    Audit(cmd::audit::AuditArgs),
+}
+
+/// Options every command can read.
+pub struct Globals {
+    /// Print JSON.
+    pub json: bool,
+    /// The node API URL.
+    pub node: String,
+    /// The wallet file.
+    pub wallet: Option<std::path::PathBuf>,
+    /// The passphrase file.
+    pub passphrase_file: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +89,12 @@ fn init_logging(level: &str) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let globals = Globals {
+        json: cli.json,
+        node: cli.node.clone(),
+        wallet: cli.wallet.clone(),
+        passphrase_file: cli.passphrase_file.clone(),
+    };
     match cli.command {
         Command::Node(args) => {
             init_logging(&cli.log);
@@ -69,5 +105,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cmd::devnet::run(args, cli.json)
         }
         Command::Bench(args) => cmd::bench::run(args, cli.json),
+        Command::Wallet(args) => cmd::wallet::run(args, &globals),
+        Command::Shop(args) => cmd::shop::run(args, &globals),
+        Command::Submit(args) => cmd::submit::run(args, &globals),
+        Command::Audit(args) => cmd::audit::run(args, &globals),
     }
 }

@@ -137,6 +137,8 @@ pub enum Request {
 pub struct NodeHandle {
     /// The network id.
     pub chain_id: ChainId,
+    /// The network's genesis (auditors replay the chain from it).
+    pub genesis: Arc<guild_ledger::genesis::Genesis>,
     /// The node's storage (read-only use).
     pub store: Store,
     /// The latest chain snapshot.

@@ -389,6 +389,7 @@ impl Node {
         let (chain_events, _) = broadcast::channel(1024);
         let handle = NodeHandle {
             chain_id: chain_id.clone(),
+            genesis: Arc::new(config.genesis.genesis.clone()),
             store: store.clone(),
             view: view_rx,
             events: chain_events.clone(),

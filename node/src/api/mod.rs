@@ -129,6 +129,7 @@ fn build(state: ApiState) -> Router {
         .route("/v1/accounts/{address}/proof", get(accounts::proof))
         .route("/v1/blocks/{height}", get(blocks::block))
         .route("/v1/head", get(chain::head))
+        .route("/v1/genesis", get(chain::genesis))
         .route("/v1/members", get(chain::members))
         .route("/v1/params", get(chain::params))
         .route("/v1/proposals", get(chain::proposals))

@@ -45,6 +45,7 @@ fn pending(_: &SignedTransaction, id: TxId) -> Result<Submitted, SubmitError> {
 struct TestNode {
     addr: SocketAddr,
     chain_id: ChainId,
+    genesis: Arc<Genesis>,
     store: Store,
     state: State,
     head: BlockHeader,
@@ -91,6 +92,7 @@ impl TestNode {
         tokio::spawn(fake_engine(mailbox, genesis.chain_id.clone(), answer));
         let handle = NodeHandle {
             chain_id: genesis.chain_id.clone(),
+            genesis: std::sync::Arc::new(genesis.clone()),
             store: store.clone(),
             view: view_rx,
             events: events.clone(),
@@ -104,6 +106,7 @@ impl TestNode {
         }));
         TestNode {
             addr,
+            genesis: Arc::new(genesis.clone()),
             chain_id: genesis.chain_id,
             store,
             state,
@@ -878,6 +881,7 @@ async fn shutdown_ends_a_waiting_submission() {
     let view = node.view.subscribe();
     let handle = NodeHandle {
         chain_id: node.chain_id.clone(),
+        genesis: node.genesis.clone(),
         store: node.store.clone(),
         view,
         events: node.events.clone(),

@@ -40,6 +40,12 @@ pub async fn params(State(api): State<ApiState>) -> Json<ParamsJson> {
     })
 }
 
+/// The network's genesis (chain id, founding members, first parameters),
+/// as in the genesis file: an auditor replays the chain from it.
+pub async fn genesis(State(api): State<ApiState>) -> Json<guild_ledger::genesis::Genesis> {
+    Json(api.handle.genesis.as_ref().clone())
+}
+
 /// Every governance proposal with its status.
 pub async fn proposals(State(api): State<ApiState>) -> Json<Vec<ProposalJson>> {
     Json(proposals_json(&api.handle.view().state))
