@@ -181,3 +181,147 @@ fn speculative(state: &State, parent: &BlockHeader, now: Timestamp) -> Option<Bl
     let proposer: Address = state.members().next()?.address;
     BlockBuilder::new(state, parent, time, proposer).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guild_ledger::crypto::Keypair;
+    use guild_ledger::genesis::{Genesis, GenesisMember};
+    use guild_ledger::params::Params;
+    use guild_ledger::tx::{Transaction, TxBody};
+    use guild_ledger::types::{ChainId, Nonce, Points, ReceiptHash, ShopName};
+
+    const T0: u64 = 1_767_225_600_000;
+
+    fn setup() -> (ChainId, Keypair, State, BlockHeader) {
+        let shop = Keypair::from_secret(&[1; 32]);
+        let genesis = Genesis {
+            chain_id: ChainId::new("test").unwrap(),
+            time: Timestamp(T0),
+            members: vec![GenesisMember {
+                name: ShopName::new("Bakery").unwrap(),
+                address: shop.address(),
+            }],
+            params: Params::default(),
+        };
+        let (state, header) = genesis.build().unwrap();
+        (genesis.chain_id, shop, state, header)
+    }
+
+    fn earn(chain: &ChainId, shop: &Keypair, nonce: u64, to: &Keypair, points: u64) -> VerifiedTx {
+        Transaction {
+            author: shop.address(),
+            nonce: Nonce(nonce),
+            body: TxBody::Earn {
+                customer: to.address(),
+                points: Points(points),
+                purchase: None,
+                receipt: ReceiptHash::new(&shop.address(), &format!("r{nonce}")),
+            },
+        }
+        .sign(shop, chain)
+        .verify(chain)
+        .unwrap()
+    }
+
+    fn transfer(
+        chain: &ChainId,
+        from: &Keypair,
+        nonce: u64,
+        to: &Keypair,
+        points: u64,
+    ) -> VerifiedTx {
+        Transaction {
+            author: from.address(),
+            nonce: Nonce(nonce),
+            body: TxBody::Transfer {
+                to: to.address(),
+                points: Points(points),
+                memo: None,
+            },
+        }
+        .sign(from, chain)
+        .verify(chain)
+        .unwrap()
+    }
+
+    #[test]
+    fn admission_sees_what_is_already_waiting() {
+        let (chain, shop, state, header) = setup();
+        let alice = Keypair::from_secret(&[101; 32]);
+        let bob = Keypair::from_secret(&[102; 32]);
+        let mut pool = Mempool::new(Limits::default(), &state, &header, Timestamp(T0 + 1000));
+        assert_eq!(
+            pool.admit(earn(&chain, &shop, 0, &alice, 50)),
+            Ok(Admission::Added)
+        );
+        assert_eq!(
+            pool.admit(earn(&chain, &shop, 0, &alice, 50)),
+            Ok(Admission::Known)
+        );
+        assert_eq!(
+            pool.admit(transfer(&chain, &alice, 0, &bob, 30)),
+            Ok(Admission::Added)
+        );
+        // The second spend sees the first one: only 20 points are left.
+        match pool.admit(transfer(&chain, &alice, 1, &bob, 30)) {
+            Err(MempoolError::Rejected(error)) => {
+                assert_eq!(error.code(), "insufficient_points", "{error}");
+                assert!(error.to_string().contains("20 available"), "{error}");
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn a_full_pool_says_busy_and_does_not_grow() {
+        let (chain, shop, state, header) = setup();
+        let alice = Keypair::from_secret(&[101; 32]);
+        let limits = Limits {
+            max_txs: 3,
+            max_bytes: 1 << 20,
+        };
+        let mut pool = Mempool::new(limits, &state, &header, Timestamp(T0 + 1000));
+        for n in 0..3 {
+            assert_eq!(
+                pool.admit(earn(&chain, &shop, n, &alice, 1)),
+                Ok(Admission::Added)
+            );
+        }
+        let error = pool.admit(earn(&chain, &shop, 3, &alice, 1)).unwrap_err();
+        assert_eq!(error, MempoolError::Busy { waiting: 3 });
+        assert!(error.to_string().starts_with("node busy"));
+        assert_eq!(pool.len(), 3);
+    }
+
+    #[test]
+    fn rebuild_drops_included_and_no_longer_valid_transactions() {
+        let (chain, shop, state, header) = setup();
+        let alice = Keypair::from_secret(&[101; 32]);
+        let bob = Keypair::from_secret(&[102; 32]);
+        let mut pool = Mempool::new(Limits::default(), &state, &header, Timestamp(T0 + 1000));
+        let first = earn(&chain, &shop, 0, &alice, 10);
+        let spend = transfer(&chain, &alice, 0, &bob, 10);
+        pool.admit(first.clone()).unwrap();
+        pool.admit(spend.clone()).unwrap();
+        // A block includes only the earn and, from elsewhere, a different
+        // transfer with Alice's nonce 0 that spends the same points.
+        let mut builder =
+            BlockBuilder::new(&state, &header, Timestamp(T0 + 2000), shop.address()).unwrap();
+        builder.push(first.clone()).unwrap();
+        let other = transfer(&chain, &alice, 0, &shop, 10);
+        builder.push(other.clone()).unwrap();
+        let applied = builder.finish();
+        let dropped = pool.rebuild(
+            &applied.state,
+            applied.block.header(),
+            Timestamp(T0 + 3000),
+            &[first.id(), other.id()],
+        );
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].0, spend.id());
+        assert_eq!(dropped[0].1.code(), "replay");
+        assert!(pool.is_empty());
+    }
+}

@@ -201,4 +201,33 @@ mod tests {
         assert!(decode::<Gossip>(&long).is_err());
         assert!(decode::<Gossip>(&bytes[..bytes.len() - 1]).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = decode::<Gossip>(&bytes);
+            let _ = decode::<SyncRequest>(&bytes);
+            let _ = decode::<SyncResponse>(&bytes);
+        }
+
+        #[test]
+        fn a_flipped_byte_in_a_vote_is_refused_or_fails_its_signature(index in 0usize..200, bit in 0u8..8) {
+            let key = Keypair::from_secret(&[4; 32]);
+            let chain = ChainId::new("test").unwrap();
+            let vote = guild_ledger::block::Vote {
+                kind: guild_ledger::block::VoteKind::Prevote,
+                height: Height(7),
+                round: 0,
+                block: Some(Hash([5; 32])),
+            };
+            let signed = SignedVote { vote, voter: key.address(), signature: vote.sign(&key, &chain) };
+            let mut bytes = encode(&Gossip::Consensus(ConsensusMessage::Vote(signed.clone())));
+            let index = index % bytes.len();
+            bytes[index] ^= 1 << bit;
+            if let Ok(Gossip::Consensus(ConsensusMessage::Vote(v))) = decode::<Gossip>(&bytes) {
+                proptest::prop_assert!(v != signed);
+                proptest::prop_assert!(v.verify(&chain).is_err());
+            }
+        }
+    }
 }
