@@ -21,7 +21,12 @@ struct Cli {
     #[arg(long, global = true, env = "GUILD_LOG", default_value = "info")]
     log: String,
     /// The node API to talk to.
-    #[arg(long, global = true, env = "GUILD_NODE", default_value = "http://127.0.0.1:7700")]
+    #[arg(
+        long,
+        global = true,
+        env = "GUILD_NODE",
+        default_value = "http://127.0.0.1:7700"
+    )]
     node: String,
     /// The wallet file to use.
     #[arg(long, global = true, env = "GUILD_WALLET")]

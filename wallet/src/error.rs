@@ -199,6 +199,245 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+
+    // ---- Talking to a node ------------------------------------------
+    /// The node's URL is not an `http://` or `https://` URL.
+    #[error(
+        "{url:?} is not a node URL: give one like http://127.0.0.1:7700 (--node or GUILD_NODE)"
+    )]
+    BadNodeUrl {
+        /// The text given.
+        url: String,
+    },
+
+    /// No connection to the node (refused, unreachable, timed out).
+    #[error("cannot reach node at {url} (is it running? start one with `guild devnet`): {reason}")]
+    Unreachable {
+        /// The node's base URL.
+        url: String,
+        /// What the connection attempt reported, in short.
+        reason: String,
+    },
+
+    /// The node answered with an API error (`{"error":{"code","message"}}`).
+    /// `code` is the API's stable code, e.g. a ledger rule such as
+    /// `insufficient_points` (see `docs/api.md`).
+    #[error("{message}")]
+    Node {
+        /// The HTTP status.
+        status: u16,
+        /// The stable error code.
+        code: String,
+        /// The node's message for a person.
+        message: String,
+    },
+
+    /// The node's answer is not what a Guild node sends.
+    #[error(
+        "the node at {url} sent an unexpected answer ({reason}); is it a Guild node of a compatible version?"
+    )]
+    BadResponse {
+        /// The URL asked.
+        url: String,
+        /// What is wrong with the answer.
+        reason: String,
+    },
+
+    /// A transaction was not final within the time waited.
+    #[error(
+        "transaction {id} is not final after {waited_secs} s; it is still waiting on the node. \
+         Check later with `guild submit` of the same file or GET /v1/tx/{id}; do not sign it again"
+    )]
+    NotFinal {
+        /// The transaction id.
+        id: guild_ledger::TxId,
+        /// Seconds waited.
+        waited_secs: u64,
+    },
+
+    /// The node belongs to another network than the transaction or file.
+    #[error(
+        "the node at {url} runs network {node_chain:?}, but this is for network {expected:?}; \
+         use --node to pick a node of that network"
+    )]
+    WrongNetwork {
+        /// The node's URL.
+        url: String,
+        /// The network expected.
+        expected: String,
+        /// The node's network.
+        node_chain: String,
+    },
+
+    // ---- Input from the person at the keyboard ----------------------
+    /// A number of points that is not a whole number above zero.
+    #[error("{text:?} is not a valid number of points: {reason}")]
+    InvalidPoints {
+        /// The text given.
+        text: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// A money amount that does not parse (e.g. `12.50`).
+    #[error("{text:?} is not a valid amount of money: {reason}")]
+    InvalidAmount {
+        /// The text given.
+        text: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// An address that does not parse (the message says why: a typo caught
+    /// by the checksum, a wrong prefix, a wrong length).
+    #[error(transparent)]
+    InvalidAddress(#[from] guild_ledger::AddressError),
+
+    /// A text field (memo, shop name, chain id) that breaks its rule.
+    #[error(transparent)]
+    InvalidText(#[from] guild_ledger::types::TextError),
+
+    /// Some other value given on the command line is invalid.
+    #[error("{what} {text:?} is invalid: {reason}")]
+    InvalidInput {
+        /// What it is, e.g. "parameter".
+        what: &'static str,
+        /// The text given.
+        text: String,
+        /// Why, and what is accepted.
+        reason: String,
+    },
+
+    /// No member shop has that name or address.
+    #[error(
+        "no member shop is named {query:?}; the members are: {}",
+        list(members)
+    )]
+    UnknownShop {
+        /// The name or address given.
+        query: String,
+        /// The members, as `Name (address)`.
+        members: Vec<String>,
+    },
+
+    /// Several member shops' names start with the text given.
+    #[error(
+        "{query:?} could mean several member shops ({}); the members are: {}",
+        list(matches),
+        list(members)
+    )]
+    AmbiguousShop {
+        /// The name given.
+        query: String,
+        /// The names it matches.
+        matches: Vec<String>,
+        /// The members, as `Name (address)`.
+        members: Vec<String>,
+    },
+
+    /// A shop command run with a key that is not a member shop.
+    #[error(
+        "{address} is not a member shop of network {chain_id}; shop commands need a member's \
+         wallet (--wallet, e.g. devnet/bakery/wallet.json)"
+    )]
+    NotAMember {
+        /// The wallet key's address.
+        address: Address,
+        /// The network.
+        chain_id: String,
+    },
+
+    // ---- Offline signing --------------------------------------------
+    /// A signed-transaction file that cannot be used.
+    #[error("{path} is not a usable signed transaction: {reason}")]
+    BadSignedFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A file that would be overwritten without `--force`.
+    #[error("{path} already exists; pass --force to replace it")]
+    FileExists {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The local nonce record cannot be read.
+    #[error(
+        "the nonce record {path} is corrupt: {reason}; delete it and pass --nonce N \
+         (the account's next nonce, shown by `guild wallet balance`)"
+    )]
+    BadNonceRecord {
+        /// The record's path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Offline signing without a nonce or network to use.
+    #[error("cannot sign offline for {address}: {reason}")]
+    OfflineUnknown {
+        /// The signing address.
+        address: Address,
+        /// What is missing and how to give it.
+        reason: String,
+    },
+
+    // ---- Verification -----------------------------------------------
+    /// The node's proof of an account does not check out.
+    #[error("the node's proof does NOT verify: {reason}. Do not trust this node's answers")]
+    ProofInvalid {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// A stable, machine-readable name for the error, printed by the CLI's
+    /// `--json` output. Errors from the node keep the node's code (a ledger
+    /// rule such as `insufficient_points`, or an API code; `docs/api.md`).
+    pub fn code(&self) -> &str {
+        match self {
+            Error::NotFound { .. } => "no_wallet",
+            Error::Exists { .. } | Error::FileExists { .. } => "file_exists",
+            Error::WrongPassphrase { .. } => "wrong_passphrase",
+            Error::Corrupt { .. } => "corrupt_wallet",
+            Error::UnsupportedVersion { .. } => "unsupported_wallet_version",
+            Error::UnsafeKdfParams { .. } => "unsafe_kdf_params",
+            Error::ChangedOnDisk { .. } => "wallet_changed_on_disk",
+            Error::Io { .. } => "io",
+            Error::UnknownKey { .. } => "unknown_key",
+            Error::NoKeys { .. } => "no_keys",
+            Error::AmbiguousKey { .. } => "ambiguous_key",
+            Error::InvalidName { .. } => "invalid_key_name",
+            Error::DuplicateName { .. } => "duplicate_key_name",
+            Error::DuplicateKey { .. } => "duplicate_key",
+            Error::InvalidSecret { .. } => "invalid_secret",
+            Error::TooManyKeys { .. } => "too_many_keys",
+            Error::Randomness { .. } => "randomness",
+            Error::Encrypt { .. } => "encrypt",
+            Error::BadNodeUrl { .. } => "bad_node_url",
+            Error::Unreachable { .. } => "node_unreachable",
+            Error::Node { code, .. } => code,
+            Error::BadResponse { .. } => "bad_response",
+            Error::NotFinal { .. } => "not_final",
+            Error::WrongNetwork { .. } => "wrong_network",
+            Error::InvalidPoints { .. } => "invalid_points",
+            Error::InvalidAmount { .. } => "invalid_amount",
+            Error::InvalidAddress(_) => "invalid_address",
+            Error::InvalidText(_) => "invalid_text",
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::UnknownShop { .. } => "unknown_shop",
+            Error::AmbiguousShop { .. } => "ambiguous_shop",
+            Error::NotAMember { .. } => "not_a_member",
+            Error::BadSignedFile { .. } => "bad_signed_file",
+            Error::BadNonceRecord { .. } => "bad_nonce_record",
+            Error::OfflineUnknown { .. } => "offline_missing",
+            Error::ProofInvalid { .. } => "proof_invalid",
+        }
+    }
 }
 
 /// A list of key names for a message.

@@ -6,9 +6,17 @@
 //! - **Keys and the keystore** ([`keystore`]): named ed25519 keys ("bakery",
 //!   "alice") kept in one passphrase-encrypted file, written atomically and
 //!   never overwritten by accident.
-//! - **Transaction building** and the **node client** (to come): turning a
-//!   request such as "earn 50 points" into a signed transaction and
-//!   submitting it to a node's HTTP API.
+//! - **Transaction building** ([`builder`]): turning what a person typed
+//!   ("send 30 points to guild1…", "redeem 20 at the cafe") into checked
+//!   ledger values and a signed transaction, with a precise message for
+//!   every mistake before anything is signed.
+//! - **The node client** ([`client`]): typed calls to a node's HTTP API,
+//!   idempotent submission that waits for finality, and the event stream.
+//! - **Offline signing** ([`offline`]): signed-transaction files for
+//!   `guild submit`, and the local record of next nonces.
+//! - **Verification** ([`verify`]): checking a balance against a Merkle
+//!   proof and a quorum-signed header, so a customer need not trust the
+//!   node.
 //!
 //! ## Invariants
 //!
@@ -25,7 +33,8 @@
 //! [`KeystoreFile`](keystore::KeystoreFile) (names and addresses) →
 //! [`unlock`](keystore::KeystoreFile::unlock) →
 //! [`Keystore`](keystore::Keystore) → [`Keypair`](guild_ledger::Keypair) →
-//! signed transaction.
+//! signed transaction ([`builder::sign`]) → [`NodeClient::submit_and_wait`]
+//! (or [`offline::SignedFile`] for later) → final at a height.
 //!
 //! ## Example
 //!
@@ -60,7 +69,12 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod builder;
+pub mod client;
 pub mod error;
 pub mod keystore;
+pub mod offline;
+pub mod verify;
 
+pub use client::NodeClient;
 pub use error::Error;

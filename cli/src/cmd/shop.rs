@@ -1,13 +1,872 @@
-//! `guild shop` (being written).
+//! `guild shop`: what a member shop does at the till and in the back
+//! office — issue and reverse points, watch redemptions at the counter,
+//! settle debts with other shops, and govern the network.
+//!
+//! The wallet (`--wallet`, e.g. `devnet/bakery/wallet.json`) holds the
+//! shop's member key, the same key its node votes with.
 
+use super::wallet::common::{
+    Ctx, Sent, TxOptions, block_on, namer, print_json, shop_arg, short, with_json_errors,
+};
 use crate::Globals;
-use clap::Args;
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use guild_ledger::tx::{GovernanceAction, TxBody};
+use guild_ledger::types::{Height, Points, ReceiptHash};
+use guild_ledger::{Address, Keypair};
+use guild_wallet::builder::{self, describe_action, format_time};
+use guild_wallet::client::{BlockTx, ChainEvent, MemberInfo, NodeClient};
+use serde_json::{Value, json};
+use std::time::Duration;
 
 /// Options of `guild shop`.
 #[derive(Args)]
-pub struct ShopArgs {}
+pub struct ShopArgs {
+    /// Which key of the wallet is the shop's (by name or address), when the
+    /// wallet holds several.
+    #[arg(long, global = true)]
+    pub key: Option<String>,
+    #[command(subcommand)]
+    command: ShopCommand,
+}
+
+#[derive(Subcommand)]
+enum ShopCommand {
+    /// Issue points to a customer for a purchase.
+    Earn {
+        /// The customer's address (guild1…).
+        #[arg(long)]
+        to: String,
+        /// How many points.
+        #[arg(long, allow_hyphen_values = true)]
+        points: String,
+        /// What the customer spent, e.g. 12.50 (recorded with the earn).
+        #[arg(long, allow_hyphen_values = true)]
+        purchase: Option<String>,
+        /// The till's receipt id (default: a new unique id, printed); the
+        /// same receipt can earn points only once, and reversing needs it.
+        #[arg(long)]
+        receipt: Option<String>,
+        #[command(flatten)]
+        tx: TxOptions,
+    },
+    /// Take back the points of an earn (a refund or a voided sale).
+    Reverse {
+        /// The receipt id the points were issued for.
+        #[arg(long)]
+        receipt: String,
+        #[command(flatten)]
+        tx: TxOptions,
+    },
+    /// Redemptions at this shop, as they become final.
+    Redemptions {
+        /// Keep watching and print each new redemption as it becomes final
+        /// (Ctrl-C stops).
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: stop after this many new redemptions.
+        #[arg(long, requires = "follow")]
+        count: Option<u64>,
+        /// How many past transactions of the shop to look through (1 to
+        /// 500).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=500))]
+        limit: u64,
+    },
+    /// Record that another shop paid this shop what it owed for redemptions
+    /// here.
+    Settle {
+        /// The shop that paid (name or address).
+        #[arg(long)]
+        with: String,
+        /// How many points' worth it paid.
+        #[arg(long, allow_hyphen_values = true)]
+        points: String,
+        #[command(flatten)]
+        tx: TxOptions,
+    },
+    /// What this shop owes other shops, and what they owe it.
+    Debts,
+    /// Propose a change to the network; other members approve it.
+    Propose {
+        #[command(subcommand)]
+        action: ProposeCommand,
+        #[command(flatten)]
+        tx: TxOptions,
+    },
+    /// Approve an open proposal.
+    Approve {
+        /// The proposal's number (see `guild shop proposals`).
+        proposal: String,
+        #[command(flatten)]
+        tx: TxOptions,
+    },
+    /// List the network's proposals and where they stand.
+    Proposals,
+}
+
+#[derive(Subcommand)]
+enum ProposeCommand {
+    /// Admit a new member shop.
+    AddMember {
+        /// Its registered name.
+        #[arg(long)]
+        name: String,
+        /// Its key's address (from its `guild wallet address`).
+        #[arg(long)]
+        address: String,
+    },
+    /// Remove a member shop (takes effect only once its points and debts
+    /// are cleared).
+    RemoveMember {
+        /// The shop (name or address).
+        shop: String,
+    },
+    /// Change a network parameter.
+    SetParam {
+        /// One of: point_expiry_days, settlement_cents_per_point,
+        /// daily_issuance_cap, max_tx_bytes, max_block_bytes, max_block_txs,
+        /// governance_delay.
+        name: String,
+        /// The new value.
+        value: String,
+    },
+}
 
 /// Runs the command.
-pub fn run(_args: ShopArgs, _globals: &Globals) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub fn run(args: ShopArgs, globals: &Globals) -> anyhow::Result<()> {
+    let ctx = Ctx::new(globals, args.key);
+    with_json_errors(ctx.json, || match args.command {
+        ShopCommand::Earn {
+            to,
+            points,
+            purchase,
+            receipt,
+            tx,
+        } => earn(&ctx, &to, &points, purchase.as_deref(), receipt, &tx),
+        ShopCommand::Reverse { receipt, tx } => reverse(&ctx, &receipt, &tx),
+        ShopCommand::Redemptions {
+            follow,
+            count,
+            limit,
+        } => redemptions(&ctx, follow, count, limit),
+        ShopCommand::Settle { with, points, tx } => settle(&ctx, &with, &points, &tx),
+        ShopCommand::Debts => debts(&ctx),
+        ShopCommand::Propose { action, tx } => propose(&ctx, action, &tx),
+        ShopCommand::Approve { proposal, tx } => approve(&ctx, &proposal, &tx),
+        ShopCommand::Proposals => proposals(&ctx),
+    })
+}
+
+/// The shop's member record, or a clear error if the wallet's key is not a
+/// member.
+fn ensure_member<'a>(
+    members: &'a [MemberInfo],
+    address: &Address,
+    client: &NodeClient,
+) -> anyhow::Result<&'a MemberInfo> {
+    match members.iter().find(|m| m.address == *address) {
+        Some(member) => Ok(member),
+        None => {
+            let chain_id = block_on(client.head())??.chain_id;
+            Err(guild_wallet::Error::NotAMember {
+                address: *address,
+                chain_id: chain_id.to_string(),
+            }
+            .into())
+        }
+    }
+}
+
+/// The client and member list for an online command; `None` offline.
+fn online(ctx: &Ctx, options: &TxOptions) -> anyhow::Result<Option<(NodeClient, Vec<MemberInfo>)>> {
+    if options.offline {
+        return Ok(None);
+    }
+    let client = ctx.client()?;
+    let members = block_on(client.members())??;
+    Ok(Some((client, members)))
+}
+
+/// The shop's key: unlocked, and checked to be a member when online.
+fn shop_key(
+    ctx: &Ctx,
+    online: Option<&(NodeClient, Vec<MemberInfo>)>,
+) -> anyhow::Result<(Keypair, String)> {
+    let info = ctx.key_info()?;
+    let name = match online {
+        Some((client, members)) => ensure_member(members, &info.address(), client)?
+            .name
+            .to_string(),
+        None => info.name().to_string(),
+    };
+    let (key, _) = ctx.signing_key()?;
+    Ok((key, name))
+}
+
+fn finish(ctx: &Ctx, sent: &Sent, extra: Value, human: impl FnOnce()) -> anyhow::Result<()> {
+    if ctx.json {
+        let mut out = sent.json();
+        if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), extra) {
+            out.extend(extra);
+        }
+        return print_json(&out);
+    }
+    match sent {
+        Sent::Offline { .. } => sent.print_offline(),
+        Sent::Final { finality, .. } => {
+            if finality.already_final {
+                println!("(This transaction was already final; nothing was sent again.)");
+            }
+            human();
+            println!(
+                "Final in block {} (transaction {}).",
+                finality.height, finality.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `guild shop earn`.
+fn earn(
+    ctx: &Ctx,
+    to: &str,
+    points: &str,
+    purchase: Option<&str>,
+    receipt: Option<String>,
+    options: &TxOptions,
+) -> anyhow::Result<()> {
+    let customer = builder::parse_address(to)?;
+    let points = builder::parse_points(points)?;
+    let purchase = purchase.map(builder::parse_money).transpose()?;
+    let (receipt_id, generated) = match receipt {
+        Some(text) => (builder::check_receipt_id(&text)?, false),
+        None => (builder::new_receipt_id(super::wallet::common::now())?, true),
+    };
+    let online = online(ctx, options)?;
+    let (key, shop_name) = shop_key(ctx, online.as_ref())?;
+    if customer == key.address() {
+        bail!("a shop cannot issue points to itself; give the customer's address with --to");
+    }
+    let body = TxBody::Earn {
+        customer,
+        points,
+        purchase,
+        receipt: ReceiptHash::new(&key.address(), &receipt_id),
+    };
+    let spent = purchase
+        .map(|c| format!(" for a purchase of {c}"))
+        .unwrap_or_default();
+    let summary =
+        format!("{shop_name} issues {points} points to {customer}{spent} (receipt {receipt_id:?})");
+    let sent = super::wallet::common::send(
+        ctx,
+        options,
+        &key,
+        body,
+        summary,
+        online.as_ref().map(|(c, _)| c),
+    )?;
+    finish(
+        ctx,
+        &sent,
+        json!({
+            "customer": customer,
+            "points": points,
+            "purchase_cents": purchase,
+            "receipt": receipt_id,
+            "receipt_generated": generated,
+        }),
+        || {
+            println!("{shop_name} issued {points} points to {customer}{spent}.");
+            println!("Receipt id: {receipt_id}");
+            if generated {
+                println!(
+                    "(A new receipt id was made up; keep it to reverse this earn: \
+                     guild shop reverse --receipt {receipt_id})"
+                );
+            }
+        },
+    )
+}
+
+/// `guild shop reverse`.
+fn reverse(ctx: &Ctx, receipt: &str, options: &TxOptions) -> anyhow::Result<()> {
+    let receipt_id = builder::check_receipt_id(receipt)?;
+    let online = online(ctx, options)?;
+    let (key, shop_name) = shop_key(ctx, online.as_ref())?;
+    let hash = ReceiptHash::new(&key.address(), &receipt_id);
+    // Find the earn, to say what is being reversed (and to refuse early).
+    let earn = match &online {
+        Some((client, _)) => {
+            let history = block_on(client.history(&key.address(), 500))??;
+            history.into_iter().find_map(|entry| match entry.tx.body {
+                TxBody::Earn {
+                    customer,
+                    points,
+                    receipt,
+                    ..
+                } if receipt == hash && entry.tx.author == key.address() => {
+                    Some((customer, points, entry.height))
+                }
+                _ => None,
+            })
+        }
+        None => None,
+    };
+    let summary = match earn {
+        Some((customer, points, _)) => format!(
+            "{shop_name} reverses its earn of {points} points to {customer} (receipt {receipt_id:?})"
+        ),
+        None => format!("{shop_name} reverses its earn for receipt {receipt_id:?}"),
+    };
+    let body = TxBody::Reverse { receipt: hash };
+    let sent = super::wallet::common::send(
+        ctx,
+        options,
+        &key,
+        body,
+        summary,
+        online.as_ref().map(|(c, _)| c),
+    )?;
+    finish(
+        ctx,
+        &sent,
+        json!({
+            "receipt": receipt_id,
+            "customer": earn.map(|(c, _, _)| c),
+            "points": earn.map(|(_, p, _)| p),
+            "earned_at": earn.map(|(_, _, h)| h),
+        }),
+        || match earn {
+            Some((customer, points, height)) => {
+                println!(
+                    "Reversed the earn of receipt {receipt_id} (block {height}): up to {points} \
+                     points taken back from {customer} (fewer if some were already spent)."
+                );
+            }
+            None => println!("Reversed the earn of receipt {receipt_id}."),
+        },
+    )
+}
+
+/// One redemption at this shop.
+fn redemption_json(tx: &BlockTx, height: Height, time: Option<u64>) -> Option<Value> {
+    match &tx.tx.body {
+        TxBody::Redeem { shop, points } => Some(json!({
+            "id": tx.id,
+            "height": height,
+            "time": time,
+            "customer": tx.tx.author,
+            "shop": shop,
+            "points": points,
+        })),
+        _ => None,
+    }
+}
+
+fn print_redemption(value: &Value) {
+    let time = value["time"]
+        .as_u64()
+        .map(|t| format_time(guild_ledger::types::Timestamp(t)))
+        .unwrap_or_default();
+    println!(
+        "{time}  block {:>6}  {:>8} points  from {}  tx {}",
+        value["height"].to_string(),
+        value["points"].to_string(),
+        value["customer"].as_str().unwrap_or_default(),
+        value["id"].as_str().unwrap_or_default()
+    );
+}
+
+/// `guild shop redemptions [--follow]`.
+fn redemptions(ctx: &Ctx, follow: bool, count: Option<u64>, limit: u64) -> anyhow::Result<()> {
+    let info = ctx.key_info()?;
+    let shop = info.address();
+    let client = ctx.client()?;
+    block_on(async {
+        let members = client.members().await?;
+        let name = members
+            .iter()
+            .find(|m| m.address == shop)
+            .map(|m| m.name.to_string());
+        let Some(name) = name else {
+            let chain_id = client.head().await?.chain_id;
+            return Err(guild_wallet::Error::NotAMember {
+                address: shop,
+                chain_id: chain_id.to_string(),
+            }
+            .into());
+        };
+        if follow {
+            return follow_redemptions(ctx, &client, &shop, &name, count).await;
+        }
+        let limit = usize::try_from(limit).unwrap_or(500);
+        let history = client.history(&shop, limit).await?;
+        let list: Vec<Value> = history
+            .iter()
+            .filter(|e| matches!(&e.tx.body, TxBody::Redeem { shop: s, .. } if *s == shop))
+            .filter_map(|e| {
+                let tx = BlockTx {
+                    id: e.id,
+                    kind: e.kind.clone(),
+                    tx: e.tx.clone(),
+                };
+                redemption_json(&tx, e.height, Some(e.time.0))
+            })
+            .collect();
+        if ctx.json {
+            return print_json(&json!({"shop": shop, "shop_name": name, "redemptions": list}));
+        }
+        if list.is_empty() {
+            println!("No redemptions at {name} among its last {limit} transactions.");
+            return Ok(());
+        }
+        let total: u64 = list.iter().filter_map(|v| v["points"].as_u64()).sum();
+        let n = list.len();
+        let plural = if n == 1 { "" } else { "s" };
+        println!("Redemptions at {name}, newest first ({n} redemption{plural}, {total} points):");
+        for value in &list {
+            print_redemption(value);
+        }
+        Ok(())
+    })?
+}
+
+async fn follow_redemptions(
+    ctx: &Ctx,
+    client: &NodeClient,
+    shop: &Address,
+    name: &str,
+    count: Option<u64>,
+) -> anyhow::Result<()> {
+    let mut seen = 0u64;
+    let mut last: Option<Height> = None;
+    let mut failures = 0u32;
+    let mut announced = false;
+    loop {
+        let mut stream = match client.events(&["redeem"], Some(shop)).await {
+            Ok(stream) => {
+                failures = 0;
+                if !announced {
+                    // On stderr, so stdout holds only redemptions.
+                    eprintln!(
+                        "Following redemptions at {name} as they become final (Ctrl-C stops)…"
+                    );
+                    announced = true;
+                }
+                stream
+            }
+            Err(e @ guild_wallet::Error::Unreachable { .. }) if last.is_some() => {
+                failures += 1;
+                if failures > 30 {
+                    return Err(e.into());
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // After a reconnection, look through the blocks missed meanwhile.
+        if let Some(from) = last {
+            let head = client.head().await?.height;
+            if fill_gap(ctx, client, shop, from, head, &mut seen, count).await? {
+                return Ok(());
+            }
+            last = Some(head.max(from));
+        }
+        loop {
+            let event = match stream.next().await {
+                Ok(Some(event)) => event,
+                Ok(None) | Err(guild_wallet::Error::Unreachable { .. }) => break,
+                Err(e) => return Err(e.into()),
+            };
+            match event {
+                ChainEvent::Lagged { .. } => {
+                    // Blocks were skipped for this slow reader: read them.
+                    let head = client.head().await?.height;
+                    let from = last.unwrap_or(Height(head.0.saturating_sub(1)));
+                    if fill_gap(ctx, client, shop, from, head, &mut seen, count).await? {
+                        return Ok(());
+                    }
+                    last = Some(head);
+                }
+                ChainEvent::Block(block) => {
+                    if last.is_some_and(|l| block.height <= l) {
+                        continue;
+                    }
+                    last = Some(block.height);
+                    for tx in &block.txs {
+                        if emit(ctx, tx, block.height, block.time.0, shop, &mut seen, count)? {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+        if !ctx.json {
+            eprintln!("The node closed the event stream; reconnecting…");
+        }
+        if last.is_none() {
+            last = Some(client.head().await?.height);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Prints a redemption if it is at `shop`; true once `count` were printed.
+fn emit(
+    ctx: &Ctx,
+    tx: &BlockTx,
+    height: Height,
+    time: u64,
+    shop: &Address,
+    seen: &mut u64,
+    count: Option<u64>,
+) -> anyhow::Result<bool> {
+    if !matches!(&tx.tx.body, TxBody::Redeem { shop: s, .. } if s == shop) {
+        return Ok(false);
+    }
+    if let Some(value) = redemption_json(tx, height, Some(time)) {
+        if ctx.json {
+            println!("{}", serde_json::to_string(&value)?);
+        } else {
+            print_redemption(&value);
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        *seen += 1;
+    }
+    Ok(count.is_some_and(|c| *seen >= c))
+}
+
+/// Reads blocks `from + 1 ..= to` for redemptions at `shop`.
+async fn fill_gap(
+    ctx: &Ctx,
+    client: &NodeClient,
+    shop: &Address,
+    from: Height,
+    to: Height,
+    seen: &mut u64,
+    count: Option<u64>,
+) -> anyhow::Result<bool> {
+    let mut height = from.0.saturating_add(1);
+    while height <= to.0 {
+        let block = client.block(Height(height)).await?;
+        for tx in &block.txs {
+            if emit(
+                ctx,
+                tx,
+                block.height,
+                block.header.time.0,
+                shop,
+                seen,
+                count,
+            )? {
+                return Ok(true);
+            }
+        }
+        height += 1;
+    }
+    Ok(false)
+}
+
+/// `guild shop settle`.
+fn settle(ctx: &Ctx, with: &str, points: &str, options: &TxOptions) -> anyhow::Result<()> {
+    let points = builder::parse_points(points)?;
+    let online = online(ctx, options)?;
+    let (debtor, debtor_name) = shop_arg(online.as_ref().map(|(_, m)| m.as_slice()), with)?;
+    let (key, shop_name) = shop_key(ctx, online.as_ref())?;
+    if debtor == key.address() {
+        bail!("a shop cannot settle a debt with itself; --with names the shop that paid");
+    }
+    if let Some((client, _)) = &online {
+        let settlement = block_on(client.settlement())??;
+        let owed = settlement
+            .debts
+            .iter()
+            .find(|d| d.debtor == debtor && d.creditor == key.address())
+            .map(|d| d.points)
+            .unwrap_or(Points::ZERO);
+        if owed < points {
+            bail!(
+                "{debtor_name} owes {shop_name} {owed} points; cannot settle {points} \
+                 (`guild shop debts` shows every debt)"
+            );
+        }
+    }
+    let body = TxBody::Settle { debtor, points };
+    let summary = format!("{shop_name} records that {debtor_name} paid off {points} points");
+    let sent = super::wallet::common::send(
+        ctx,
+        options,
+        &key,
+        body,
+        summary,
+        online.as_ref().map(|(c, _)| c),
+    )?;
+    let remaining = match &online {
+        Some((client, _)) => block_on(client.settlement())?.ok().map(|s| {
+            s.debts
+                .iter()
+                .find(|d| d.debtor == debtor && d.creditor == key.address())
+                .map(|d| d.points)
+                .unwrap_or(Points::ZERO)
+        }),
+        None => None,
+    };
+    finish(
+        ctx,
+        &sent,
+        json!({
+            "debtor": debtor,
+            "debtor_name": debtor_name,
+            "points": points,
+            "remaining": remaining,
+        }),
+        || {
+            println!("Recorded that {debtor_name} paid {shop_name} {points} points' worth.");
+            match remaining {
+                Some(Points(0)) => println!("{debtor_name} no longer owes {shop_name} anything."),
+                Some(remaining) => {
+                    println!("{debtor_name} still owes {shop_name} {remaining} points.")
+                }
+                None => {}
+            }
+        },
+    )
+}
+
+/// `guild shop debts`.
+fn debts(ctx: &Ctx) -> anyhow::Result<()> {
+    let info = ctx.key_info()?;
+    let me = info.address();
+    let client = ctx.client()?;
+    let (settlement, members) = block_on(async {
+        Ok::<_, guild_wallet::Error>((client.settlement().await?, client.members().await?))
+    })??;
+    let name = namer(&members);
+    let label = |a: &Address| name(a).unwrap_or_else(|| short(&a.to_string()));
+    let owed_to_me: Vec<_> = settlement
+        .debts
+        .iter()
+        .filter(|d| d.creditor == me)
+        .collect();
+    let i_owe: Vec<_> = settlement.debts.iter().filter(|d| d.debtor == me).collect();
+    if ctx.json {
+        return print_json(&json!({
+            "shop": me,
+            "height": settlement.height,
+            "settlement_cents_per_point": settlement.settlement_cents_per_point,
+            "owed_to_you": owed_to_me,
+            "you_owe": i_owe,
+        }));
+    }
+    let me_name = label(&me);
+    let money = |cents: Option<u64>| {
+        cents
+            .map(|c| format!(" ({})", guild_ledger::types::Cents(c)))
+            .unwrap_or_default()
+    };
+    println!(
+        "Debts of {me_name} (block {}, 1 point = {}):",
+        settlement.height,
+        guild_ledger::types::Cents(settlement.settlement_cents_per_point)
+    );
+    if owed_to_me.is_empty() && i_owe.is_empty() {
+        println!("  none");
+    }
+    for d in &owed_to_me {
+        println!(
+            "  {} owes {me_name} {} points{}",
+            label(&d.debtor),
+            d.points,
+            money(d.cents)
+        );
+    }
+    for d in &i_owe {
+        println!(
+            "  {me_name} owes {} {} points{}",
+            label(&d.creditor),
+            d.points,
+            money(d.cents)
+        );
+    }
+    Ok(())
+}
+
+/// `guild shop propose …`.
+fn propose(ctx: &Ctx, command: ProposeCommand, options: &TxOptions) -> anyhow::Result<()> {
+    let online = online(ctx, options)?;
+    let action = match command {
+        ProposeCommand::AddMember { name, address } => GovernanceAction::AddMember {
+            name: builder::parse_shop_name(&name)?,
+            address: builder::parse_address(&address)?,
+        },
+        ProposeCommand::RemoveMember { shop } => {
+            let (address, _) = shop_arg(online.as_ref().map(|(_, m)| m.as_slice()), &shop)?;
+            GovernanceAction::RemoveMember { address }
+        }
+        ProposeCommand::SetParam { name, value } => GovernanceAction::SetParam {
+            change: builder::parse_param(&name, &value)?,
+        },
+    };
+    let (key, shop_name) = shop_key(ctx, online.as_ref())?;
+    let what = describe_action(&action);
+    let body = TxBody::Propose {
+        action: action.clone(),
+    };
+    let summary = format!("{shop_name} proposes to {what}");
+    let sent = super::wallet::common::send(
+        ctx,
+        options,
+        &key,
+        body,
+        summary,
+        online.as_ref().map(|(c, _)| c),
+    )?;
+    // Find the proposal's number.
+    let proposal = match (&online, &sent) {
+        (Some((client, _)), Sent::Final { finality, .. }) => {
+            block_on(client.proposals())?.ok().and_then(|list| {
+                list.into_iter().find(|p| {
+                    p.proposer == key.address()
+                        && p.created == finality.height
+                        && p.action == action
+                })
+            })
+        }
+        _ => None,
+    };
+    finish(
+        ctx,
+        &sent,
+        json!({
+            "proposal": proposal.as_ref().map(|p| p.id),
+            "action": action,
+            "approving": proposal.as_ref().map(|p| p.approving),
+            "needed": proposal.as_ref().map(|p| p.needed),
+            "proposal_status": proposal.as_ref().map(|p| p.status.clone()),
+        }),
+        || match &proposal {
+            Some(p) => println!(
+                "Proposed #{}: {what}. Approvals: {} so far, {} needed; other members \
+                     approve with `guild shop approve {}`.",
+                p.id, p.approving, p.needed, p.id
+            ),
+            None => println!("Proposed: {what}."),
+        },
+    )
+}
+
+/// `guild shop approve`.
+fn approve(ctx: &Ctx, proposal: &str, options: &TxOptions) -> anyhow::Result<()> {
+    let id = builder::parse_proposal_id(proposal)?;
+    let online = online(ctx, options)?;
+    let (key, shop_name) = shop_key(ctx, online.as_ref())?;
+    let what = match &online {
+        Some((client, _)) => {
+            let list = block_on(client.proposals())??;
+            let Some(found) = list.iter().find(|p| p.id == id) else {
+                let ids: Vec<String> = list.iter().map(|p| format!("#{}", p.id)).collect();
+                bail!(
+                    "there is no proposal #{id}; the proposals are: {}",
+                    if ids.is_empty() {
+                        "none".to_string()
+                    } else {
+                        ids.join(", ")
+                    }
+                );
+            };
+            Some(describe_action(&found.action))
+        }
+        None => None,
+    };
+    let summary = match &what {
+        Some(what) => format!("{shop_name} approves proposal #{id} ({what})"),
+        None => format!("{shop_name} approves proposal #{id}"),
+    };
+    let body = TxBody::Approve { proposal: id };
+    let sent = super::wallet::common::send(
+        ctx,
+        options,
+        &key,
+        body,
+        summary,
+        online.as_ref().map(|(c, _)| c),
+    )?;
+    let after = match (&online, &sent) {
+        (Some((client, _)), Sent::Final { .. }) => block_on(client.proposals())?
+            .ok()
+            .and_then(|list| list.into_iter().find(|p| p.id == id)),
+        _ => None,
+    };
+    finish(
+        ctx,
+        &sent,
+        json!({
+            "proposal": id,
+            "proposal_status": after.as_ref().map(|p| p.status.clone()),
+            "approving": after.as_ref().map(|p| p.approving),
+            "needed": after.as_ref().map(|p| p.needed),
+            "effective": after.as_ref().and_then(|p| p.effective),
+        }),
+        || {
+            let what = what.clone().unwrap_or_default();
+            match &after {
+                Some(p) if p.status == "open" => println!(
+                    "Approved #{id} ({what}): {} approvals so far, {} needed.",
+                    p.approving, p.needed
+                ),
+                Some(p) => println!(
+                    "Approved #{id} ({what}): it has {} of {} approvals and is now {}{}.",
+                    p.approving,
+                    p.needed,
+                    p.status,
+                    p.effective
+                        .map(|h| format!(", taking effect at block {h}"))
+                        .unwrap_or_default()
+                ),
+                None => println!("Approved proposal #{id}."),
+            }
+        },
+    )
+}
+
+/// `guild shop proposals`.
+fn proposals(ctx: &Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let list = block_on(client.proposals())??;
+    if ctx.json {
+        return print_json(&json!({ "proposals": list }));
+    }
+    if list.is_empty() {
+        println!("No proposals yet. Make one with `guild shop propose …`.");
+        return Ok(());
+    }
+    for p in &list {
+        let by = p
+            .proposer_name
+            .as_ref()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| short(&p.proposer.to_string()));
+        let when = match (&p.status[..], p.effective) {
+            ("passed", Some(h)) => format!(" (takes effect at block {h})"),
+            ("executed", Some(h)) => format!(" (took effect at block {h})"),
+            _ => String::new(),
+        };
+        println!(
+            "#{:<4} {:<9} {}/{} approvals  {} — proposed by {by} at block {}{when}",
+            p.id.0,
+            p.status,
+            p.approving,
+            p.needed,
+            describe_action(&p.action),
+            p.created
+        );
+        if let Some(failure) = &p.failure {
+            println!("       failed: {failure}");
+        }
+    }
+    Ok(())
 }

@@ -1,13 +1,79 @@
-//! `guild submit` (being written).
+//! `guild submit FILE`: sends a transaction signed offline (`--offline`)
+//! and waits until it is final.
+//!
+//! Submitting the same file again is safe: a transaction already final is
+//! reported as "already final at height H" (exit code 0) and applied only
+//! once. A *different* transaction signed with a nonce that was already
+//! used is refused by the ledger as a replay (exit code 1).
 
+use super::wallet::common::{block_on, print_json, refused, with_json_errors};
 use crate::Globals;
 use clap::Args;
+use guild_wallet::NodeClient;
+use guild_wallet::offline::SignedFile;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Options of `guild submit`.
 #[derive(Args)]
-pub struct SubmitArgs {}
+pub struct SubmitArgs {
+    /// The signed-transaction file written by `--offline`.
+    file: PathBuf,
+    /// Seconds to wait for the transaction to become final.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+}
 
 /// Runs the command.
-pub fn run(_args: SubmitArgs, _globals: &Globals) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub fn run(args: SubmitArgs, globals: &Globals) -> anyhow::Result<()> {
+    with_json_errors(globals.json, || {
+        let (file, signed) = SignedFile::read(&args.file)?;
+        let client = NodeClient::new(&globals.node)?;
+        let finality = block_on(async {
+            let head = client.head().await?;
+            if head.chain_id != file.chain_id {
+                return Err(guild_wallet::Error::WrongNetwork {
+                    url: client.url().to_string(),
+                    expected: file.chain_id.to_string(),
+                    node_chain: head.chain_id.to_string(),
+                }
+                .into());
+            }
+            client
+                .submit_and_wait(&signed, &file.chain_id, Duration::from_secs(args.timeout))
+                .await
+                .map_err(|e| refused(e, &file.kind))
+        })??;
+        if globals.json {
+            return print_json(&json!({
+                "status": "final",
+                "already_final": finality.already_final,
+                "file": args.file,
+                "id": finality.id,
+                "height": finality.height,
+                "index": finality.index,
+                "chain_id": file.chain_id,
+                "kind": file.kind,
+                "author": file.author,
+                "nonce": file.nonce,
+                "summary": file.summary,
+            }));
+        }
+        if finality.already_final {
+            println!(
+                "{} is already final at height {} (transaction {}); submitting it again changed nothing.",
+                args.file.display(),
+                finality.height,
+                finality.id
+            );
+        } else {
+            println!("Submitted {}: {}.", args.file.display(), file.summary);
+            println!(
+                "Final in block {} (transaction {}).",
+                finality.height, finality.id
+            );
+        }
+        Ok(())
+    })
 }
