@@ -24,6 +24,7 @@
 )]
 
 pub mod api;
+pub mod audit;
 pub mod consensus;
 pub mod engine;
 pub mod handle;

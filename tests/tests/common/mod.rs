@@ -349,3 +349,139 @@ pub fn customer(n: u8) -> Keypair {
 pub fn data_dir(net: &Net, i: usize) -> &Path {
     &net.nodes[i].data
 }
+
+// ----- helpers for scripted scenarios and audits ---------------------------
+
+impl Net {
+    /// Any transaction signed by `key` with `nonce`.
+    pub fn sign(&self, key: &Keypair, nonce: u64, body: TxBody) -> SignedTransaction {
+        Transaction {
+            author: key.address(),
+            nonce: Nonce(nonce),
+            body,
+        }
+        .sign(key, &self.chain_id)
+    }
+
+    /// A transfer of `points` from `from` to `to`.
+    pub fn transfer(
+        &self,
+        from: &Keypair,
+        nonce: u64,
+        to: &Address,
+        points: u64,
+    ) -> SignedTransaction {
+        self.sign(
+            from,
+            nonce,
+            TxBody::Transfer {
+                to: *to,
+                points: Points(points),
+                memo: None,
+            },
+        )
+    }
+
+    /// A redemption of `points` by `holder` at shop `shop`.
+    pub fn redeem(
+        &self,
+        holder: &Keypair,
+        nonce: u64,
+        shop: usize,
+        points: u64,
+    ) -> SignedTransaction {
+        let shop = self.shop(shop).address();
+        self.sign(
+            holder,
+            nonce,
+            TxBody::Redeem {
+                shop,
+                points: Points(points),
+            },
+        )
+    }
+
+    /// Shop `creditor` acknowledges that shop `debtor` paid it `points`.
+    pub fn settle(
+        &self,
+        creditor: usize,
+        nonce: u64,
+        debtor: usize,
+        points: u64,
+    ) -> SignedTransaction {
+        let debtor = self.shop(debtor).address();
+        self.sign(
+            self.shop(creditor),
+            nonce,
+            TxBody::Settle {
+                debtor,
+                points: Points(points),
+            },
+        )
+    }
+
+    /// Shop `shop` reverses its earn of `receipt`.
+    pub fn reverse(&self, shop: usize, nonce: u64, receipt: &str) -> SignedTransaction {
+        let key = self.shop(shop);
+        self.sign(
+            key,
+            nonce,
+            TxBody::Reverse {
+                receipt: ReceiptHash::new(&key.address(), receipt),
+            },
+        )
+    }
+
+    /// Submits `txs` to node `i` in order without waiting, then waits until
+    /// every one is final; returns their heights.
+    pub async fn submit_all(&self, i: usize, txs: &[SignedTransaction]) -> Vec<u64> {
+        let mut ids = Vec::new();
+        for tx in txs {
+            let (status, body) = self.submit(i, tx, false).await;
+            assert!(status == 200 || status == 202, "{status} {body}");
+            ids.push(body["id"].as_str().unwrap().to_string());
+        }
+        let start = Instant::now();
+        let mut heights = Vec::new();
+        for id in ids {
+            loop {
+                if let Some((200, tx)) = self.get(i, &format!("/v1/tx/{id}")).await
+                    && tx["status"] == "final"
+                {
+                    heights.push(tx["height"].as_u64().unwrap());
+                    break;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "transaction {id} not final; node log:\n{}",
+                    tail(&self.logs(i), 40)
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        heights
+    }
+}
+
+/// Runs the `guild` binary with `args` (no standard input).
+pub fn guild(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(guild_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Copies a directory tree (a stopped node's data directory).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

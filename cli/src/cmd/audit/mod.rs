@@ -1,0 +1,284 @@
+//! `guild audit`: re-verify the whole ledger independently of any node, and
+//! report who owes whom (docs/audit.md).
+//!
+//! - `guild audit verify`: replays the chain from genesis, checking every
+//!   link, certificate, signature, rule and state root; exits 1 at the first
+//!   discrepancy, saying where (height, transaction, rule).
+//! - `guild audit report [--from DATE] [--to DATE]`: per-shop figures,
+//!   cross-shop flows, settlement, programme health.
+//! - `guild audit statement --shop SHOP --period YYYY-MM`: one shop's
+//!   monthly statement.
+//!
+//! Every command reads the blocks from a node's API (`--node URL`) or a
+//! stopped node's data directory (`--data DIR --genesis FILE`), and derives
+//! its figures only from the blocks it verified itself.
+
+mod http;
+
+use crate::Globals;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use guild_ledger::genesis::Genesis;
+use guild_ledger::types::Height;
+use guild_node::GenesisFile;
+use guild_node::audit::{
+    Activity, AuditError, BlockObserver, BlockSource, Date, Month, Period, Progress, StoreSource,
+    Summary, VerifyOptions, render, verify_chain,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::PathBuf;
+
+/// Options of `guild audit`.
+#[derive(Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Replay the chain from genesis and verify every block, certificate,
+    /// signature and state root; print a summary.
+    Verify {
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Per-shop figures, cross-shop flows, settlement and programme health
+    /// over a period, from the verified chain.
+    Report {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// First day of the period (YYYY-MM-DD, UTC); default: genesis.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day of the period, included (YYYY-MM-DD, UTC); default: the
+        /// head.
+        #[arg(long)]
+        to: Option<String>,
+        /// Output format (--json is the same as --format json).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A shop's monthly statement, which both sides of each debt can check
+    /// against their own node.
+    Statement {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The shop: its name (any case) or address.
+        #[arg(long)]
+        shop: String,
+        /// The month (YYYY-MM, UTC).
+        #[arg(long)]
+        period: String,
+        /// Output format (--json is the same as --format json).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Where the blocks come from.
+#[derive(Args)]
+struct SourceArgs {
+    /// Read the data directory of a stopped node (or a copy of it) instead
+    /// of a node's API (--node); needs --genesis.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The network's genesis file. Required with --data; with --node, the
+    /// node's genesis must be this one (without it the node's own genesis
+    /// is used: compare the printed genesis hash with your group's).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// Verify only up to this height.
+    #[arg(long)]
+    up_to: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Runs the command.
+pub fn run(args: AuditArgs, globals: &Globals) -> anyhow::Result<()> {
+    match args.command {
+        AuditCommand::Verify { source } => {
+            let summary = replay(&source, globals, &mut ())?;
+            if globals.json {
+                let mut value = serde_json::to_value(&summary)?;
+                value["verified"] = serde_json::Value::Bool(true);
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                print!("{}", render::summary_text(&summary));
+            }
+            Ok(())
+        }
+        AuditCommand::Report {
+            source,
+            from,
+            to,
+            format,
+        } => {
+            let parse = |text: Option<String>, what: &str| {
+                text.map(|t| Date::parse(&t).with_context(|| format!("bad --{what}")))
+                    .transpose()
+            };
+            let period = Period::new(parse(from, "from")?, parse(to, "to")?)?;
+            let genesis = load_genesis(&source, globals)?;
+            let mut activity = Activity::new(&genesis.1, period)?;
+            let summary = replay_with(&source, globals, genesis, &mut activity)?;
+            let report = activity.report(summary.height);
+            match output_format(format, globals) {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Csv => print!("{}", render::report_csv(&report)),
+                Format::Table => print!("{}", render::report_table(&report)),
+            }
+            Ok(())
+        }
+        AuditCommand::Statement {
+            source,
+            shop,
+            period,
+            format,
+        } => {
+            let month = Month::parse(&period).context("bad --period")?;
+            let genesis = load_genesis(&source, globals)?;
+            let mut activity = Activity::new(&genesis.1, month.period())?;
+            let summary = replay_with(&source, globals, genesis, &mut activity)?;
+            let statement = activity.statement(&shop, &month.to_string(), summary.height)?;
+            match output_format(format, globals) {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&statement)?),
+                Format::Csv => print!("{}", render::statement_csv(&statement)),
+                Format::Table => print!("{}", render::statement_table(&statement)),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn output_format(format: Format, globals: &Globals) -> Format {
+    if globals.json { Format::Json } else { format }
+}
+
+/// The source to read and the genesis to replay from.
+fn load_genesis(
+    args: &SourceArgs,
+    globals: &Globals,
+) -> anyhow::Result<(Box<dyn BlockSource>, Genesis)> {
+    let file = args
+        .genesis
+        .as_ref()
+        .map(|path| GenesisFile::read(path))
+        .transpose()?
+        .map(|f| f.genesis);
+    match &args.data {
+        Some(dir) => {
+            let Some(genesis) = file else {
+                bail!(
+                    "--data needs --genesis FILE: the data directory records only the hash of its genesis; give the network's genesis file"
+                );
+            };
+            let source = StoreSource::open(dir)?;
+            Ok((Box::new(source), genesis))
+        }
+        None => {
+            let source = http::HttpSource::new(&globals.node)?;
+            let served = source.genesis()?;
+            let genesis = match file {
+                Some(genesis) if genesis != served => {
+                    return Err(AuditError::from(guild_node::audit::Discrepancy::at(
+                        Height(0),
+                        guild_node::audit::Rule::Genesis,
+                        format!(
+                            "the node at {} serves a different genesis (hash {}) than the genesis file given (hash {})",
+                            globals.node,
+                            header_hash(&served)?,
+                            header_hash(&genesis)?
+                        ),
+                    ))
+                    .into());
+                }
+                Some(genesis) => genesis,
+                None => served,
+            };
+            Ok((Box::new(source), genesis))
+        }
+    }
+}
+
+fn header_hash(genesis: &Genesis) -> anyhow::Result<guild_ledger::hash::Hash> {
+    Ok(genesis.build()?.1.hash())
+}
+
+fn replay(
+    args: &SourceArgs,
+    globals: &Globals,
+    observer: &mut dyn BlockObserver,
+) -> anyhow::Result<Summary> {
+    let genesis = load_genesis(args, globals)?;
+    replay_with(args, globals, genesis, observer)
+}
+
+/// Verifies the chain with a progress bar; on a discrepancy, prints it
+/// (as JSON with --json) and fails.
+fn replay_with(
+    args: &SourceArgs,
+    globals: &Globals,
+    (mut source, genesis): (Box<dyn BlockSource>, Genesis),
+    observer: &mut dyn BlockObserver,
+) -> anyhow::Result<Summary> {
+    let options = VerifyOptions {
+        up_to: args.up_to.map(Height),
+        ..VerifyOptions::default()
+    };
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if args.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} verifying [{bar:30}] {pos}/{len} blocks, {msg} ({elapsed})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let mut update = |p: &Progress| {
+        bar.set_length(p.head.0);
+        bar.set_position(p.height.0);
+        let seconds = p.elapsed.as_secs_f64().max(1e-3);
+        bar.set_message(format!(
+            "{} transactions; {:.0} blocks/s, {:.0} tx/s",
+            p.transactions,
+            p.height.0 as f64 / seconds,
+            p.transactions as f64 / seconds
+        ));
+    };
+    let result = verify_chain(&genesis, source.as_mut(), &options, observer, &mut update);
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => Ok(summary),
+        Err(AuditError::Discrepancy(d)) => {
+            if globals.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"verified": false, "discrepancy": d})
+                    )?
+                );
+            }
+            bail!(
+                "the chain from {} does not verify at {d}\nnothing after this point was checked; this copy of the ledger is corrupt or has been tampered with: compare with another shop's node (guild audit verify --node URL)",
+                source.describe()
+            )
+        }
+        Err(error) => Err(error.into()),
+    }
+}

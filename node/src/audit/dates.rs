@@ -1,0 +1,320 @@
+//! UTC calendar dates (`YYYY-MM-DD`), months (`YYYY-MM`) and report
+//! periods, converted to and from the ledger's day numbers (days since
+//! 1970-01-01) with the proleptic Gregorian calendar.
+
+use guild_ledger::types::{MS_PER_DAY, Timestamp};
+use std::fmt;
+
+/// A date that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Not in the expected form.
+    #[error("'{text}' is not a date of the form {form}")]
+    Form {
+        /// What was given.
+        text: String,
+        /// `YYYY-MM-DD` or `YYYY-MM`.
+        form: &'static str,
+    },
+    /// A month or day out of range, or a year outside 1970..=9999.
+    #[error("'{text}' is not a real date (years 1970 to 9999)")]
+    Range {
+        /// What was given.
+        text: String,
+    },
+    /// The end of a period is before its start.
+    #[error("the period ends ({to}) before it starts ({from})")]
+    Reversed {
+        /// The start.
+        from: Date,
+        /// The end.
+        to: Date,
+    },
+}
+
+/// A calendar day (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    year: u32,
+    month: u32,
+    day: u32,
+}
+
+fn is_leap(year: u32) -> bool {
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Parses exactly `digits` ASCII digits.
+fn number(text: &str, digits: usize) -> Option<u32> {
+    (text.len() == digits && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
+impl Date {
+    /// A date from its parts, if it exists (years 1970..=9999).
+    pub fn new(year: u32, month: u32, day: u32) -> Option<Date> {
+        ((1970..=9999).contains(&year)
+            && (1..=12).contains(&month)
+            && (1..=days_in_month(year, month)).contains(&day))
+        .then_some(Date { year, month, day })
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Result<Date, DateError> {
+        let form = || DateError::Form {
+            text: text.to_string(),
+            form: "YYYY-MM-DD",
+        };
+        let mut parts = text.trim().split('-');
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(form());
+        };
+        let (Some(y), Some(m), Some(d)) = (number(y, 4), number(m, 2), number(d, 2)) else {
+            return Err(form());
+        };
+        Date::new(y, m, d).ok_or_else(|| DateError::Range {
+            text: text.to_string(),
+        })
+    }
+
+    /// Days since 1970-01-01 (the ledger's `Timestamp::day`).
+    pub fn day_number(self) -> u64 {
+        // Howard Hinnant's days_from_civil, for years >= 1970 only.
+        let y = u64::from(if self.month <= 2 {
+            self.year - 1
+        } else {
+            self.year
+        });
+        let era = y / 400;
+        let yoe = y - era * 400;
+        let mp = u64::from((self.month + 9) % 12);
+        let doy = (153 * mp + 2) / 5 + u64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date of a day number.
+    pub fn from_day_number(days: u64) -> Date {
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + u64::from(month <= 2)) as u32;
+        Date { year, month, day }
+    }
+
+    /// The date an instant falls on (UTC).
+    pub fn of(time: Timestamp) -> Date {
+        Date::from_day_number(time.day())
+    }
+
+    /// 00:00 UTC of this date.
+    pub fn start(self) -> Timestamp {
+        Timestamp::start_of_day(self.day_number())
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// A calendar month (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    year: u32,
+    month: u32,
+}
+
+impl Month {
+    /// Parses `YYYY-MM`.
+    pub fn parse(text: &str) -> Result<Month, DateError> {
+        let form = || DateError::Form {
+            text: text.to_string(),
+            form: "YYYY-MM",
+        };
+        let mut parts = text.trim().split('-');
+        let (Some(y), Some(m), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(form());
+        };
+        let (Some(year), Some(month)) = (number(y, 4), number(m, 2)) else {
+            return Err(form());
+        };
+        Date::new(year, month, 1)
+            .map(|_| Month { year, month })
+            .ok_or_else(|| DateError::Range {
+                text: text.to_string(),
+            })
+    }
+
+    /// Its first day.
+    pub fn first(self) -> Date {
+        Date {
+            year: self.year,
+            month: self.month,
+            day: 1,
+        }
+    }
+
+    /// Its last day.
+    pub fn last(self) -> Date {
+        Date {
+            year: self.year,
+            month: self.month,
+            day: days_in_month(self.year, self.month),
+        }
+    }
+
+    /// The whole month as a period.
+    pub fn period(self) -> Period {
+        Period {
+            from: Some(self.first()),
+            to: Some(self.last()),
+        }
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// Dates from `from` to `to`, both included; `None`: from genesis / to the
+/// head. A block belongs to the period when its time (UTC) falls on one of
+/// these dates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Period {
+    /// The first date.
+    pub from: Option<Date>,
+    /// The last date.
+    pub to: Option<Date>,
+}
+
+impl Period {
+    /// A period, checking that it does not end before it starts.
+    pub fn new(from: Option<Date>, to: Option<Date>) -> Result<Period, DateError> {
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            return Err(DateError::Reversed { from, to });
+        }
+        Ok(Period { from, to })
+    }
+
+    /// The first instant of the period.
+    pub fn start(&self) -> Timestamp {
+        self.from.map_or(Timestamp(0), Date::start)
+    }
+
+    /// The first instant after the period, if it ends.
+    pub fn end(&self) -> Option<Timestamp> {
+        self.to
+            .map(|d| Timestamp(d.day_number().saturating_add(1).saturating_mul(MS_PER_DAY)))
+    }
+
+    /// True if `time` is before the period.
+    pub fn is_before(&self, time: Timestamp) -> bool {
+        time < self.start()
+    }
+
+    /// True if `time` is after the period.
+    pub fn is_after(&self, time: Timestamp) -> bool {
+        self.end().is_some_and(|end| time >= end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers_match_known_dates() {
+        for (text, days) in [
+            ("1970-01-01", 0),
+            ("1970-03-01", 59),
+            ("2000-02-29", 11_016),
+            ("2000-03-01", 11_017),
+            ("2024-12-31", 20_088),
+            ("2026-01-01", 20_454),
+            ("9999-12-31", 2_932_896),
+        ] {
+            let date = Date::parse(text).unwrap();
+            assert_eq!(date.day_number(), days, "{text}");
+            assert_eq!(Date::from_day_number(days), date, "{text}");
+            assert_eq!(date.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn every_day_round_trips() {
+        let mut previous = None;
+        for days in 0..200_000u64 {
+            let date = Date::from_day_number(days);
+            assert_eq!(date.day_number(), days);
+            assert!(previous < Some(date));
+            previous = Some(date);
+        }
+    }
+
+    #[test]
+    fn bad_dates_are_refused() {
+        for text in [
+            "2026-1-01",
+            "2026-01-1",
+            "26-01-01",
+            "2026/01/01",
+            "2026-01-01-01",
+            "",
+            "+026-01-01",
+        ] {
+            assert!(
+                matches!(Date::parse(text), Err(DateError::Form { .. })),
+                "{text}"
+            );
+        }
+        for text in ["2026-02-29", "2026-13-01", "2026-00-10", "1969-12-31"] {
+            assert!(
+                matches!(Date::parse(text), Err(DateError::Range { .. })),
+                "{text}"
+            );
+        }
+        assert!(Date::parse("2024-02-29").is_ok());
+        assert!(Month::parse("2026-13").is_err());
+        assert!(Month::parse("2026-3").is_err());
+        let d = |t| Date::parse(t).unwrap();
+        assert!(Period::new(Some(d("2026-02-01")), Some(d("2026-01-31"))).is_err());
+    }
+
+    #[test]
+    fn months_and_periods_cover_whole_days() {
+        let month = Month::parse("2024-02").unwrap();
+        assert_eq!(month.last().to_string(), "2024-02-29");
+        let period = month.period();
+        let start = Date::parse("2024-02-01").unwrap().start();
+        let next = Date::parse("2024-03-01").unwrap().start();
+        assert!(period.is_before(Timestamp(start.0 - 1)));
+        assert!(!period.is_before(start) && !period.is_after(start));
+        assert!(!period.is_after(Timestamp(next.0 - 1)));
+        assert!(period.is_after(next));
+        let open = Period::default();
+        assert!(!open.is_before(Timestamp(0)) && !open.is_after(Timestamp(u64::MAX)));
+    }
+}
