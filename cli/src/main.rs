@@ -82,7 +82,7 @@ fn main() -> ExitCode {
 
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(format!(
-        "{level},libp2p_gossipsub=warn,libp2p_mdns=warn,libp2p_swarm=warn"
+        "{level},libp2p_gossipsub=error,libp2p_mdns=warn,libp2p_swarm=warn"
     ))
     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

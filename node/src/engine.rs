@@ -176,6 +176,8 @@ pub struct Engine {
 
 /// Most consensus messages buffered for the next height.
 const MAX_BUFFERED: usize = 1_000;
+/// Most waiting transactions re-published per stuck tick.
+const REPUBLISH_TXS: usize = 256;
 /// How often the engine ticks (re-broadcast, status, idle blocks, sync).
 const TICK: Duration = Duration::from_millis(250);
 /// How often the head is announced to peers.
@@ -565,7 +567,7 @@ impl Engine {
             ..
         } = signed;
         if !self.candidates.contains_key(&proposal.block) {
-            let applied = self.judge(&proposer, block.clone());
+            let applied = self.judge(block.clone());
             self.candidates
                 .insert(proposal.block, Candidate { block, applied });
         }
@@ -582,14 +584,14 @@ impl Engine {
         }
     }
 
-    /// Tendermint's `valid(v)`: the block is from its proposer, not too far
-    /// in the future, and applies cleanly to the current state.
-    fn judge(&self, proposer: &Address, block: Block) -> Option<Applied> {
+    /// Tendermint's `valid(v)`: the block is not too far in the future and
+    /// applies cleanly to the current state.
+    ///
+    /// A re-proposed block (Tendermint line 16) names the proposer of the
+    /// round that built it, not this round's, so the header's proposer need
+    /// only be a member (which `apply_block` checks).
+    fn judge(&self, block: Block) -> Option<Applied> {
         let height = block.header.height;
-        if block.header.proposer != *proposer {
-            tracing::warn!(%height, "proposal names another proposer in its header");
-            return None;
-        }
         let limit = now_ms()
             .0
             .saturating_add(self.config.max_clock_drift.as_millis() as u64);
@@ -934,6 +936,11 @@ impl Engine {
                 .chain(machine.proof_of_lock())
             {
                 self.publish(Gossip::Consensus(ConsensusMessage::Vote(vote)));
+            }
+            // A peer that missed one of an author's transactions refuses
+            // the later ones (nonce gap); re-offer what waits here.
+            for tx in self.mempool.iter().take(REPUBLISH_TXS) {
+                self.publish(Gossip::Tx(tx.signed().clone()));
             }
             self.height_started = Instant::now();
         }

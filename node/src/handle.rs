@@ -169,14 +169,20 @@ impl NodeHandle {
     ) -> Result<Submitted, SubmitError> {
         let id = tx.tx.id(&self.chain_id);
         let (reply, answer) = oneshot::channel();
+        // A full mailbox means the engine is saturated: answer busy at once
+        // rather than making the client wait.
         self.requests
-            .send(Request::Submit {
+            .try_send(Request::Submit {
                 tx,
                 wait: wait.is_some(),
                 reply,
             })
-            .await
-            .map_err(|_| SubmitError::Stopped)?;
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Busy {
+                    waiting: self.view.borrow().mempool,
+                },
+                mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
+            })?;
         match wait {
             None => answer.await.map_err(|_| SubmitError::Stopped)?,
             Some(limit) => match tokio::time::timeout(limit, answer).await {

@@ -17,17 +17,27 @@
 //!    with `503 busy` while still finalizing blocks.
 //!
 //! Every phase's transactions are signed before the phase starts (signing
-//! costs the CPU the nodes need). Customer `c` always submits to node
-//! `c % N`, with at most one request of its own in flight, and moves to its
-//! next nonce only once the node admitted the previous one: a transaction
-//! refused as busy (or lost to a transport error) is offered again later,
-//! unchanged (submitting the same signed transaction twice is harmless).
+//! costs the CPU the nodes need). Submission is open-loop at the offered
+//! rate, with a bounded number of requests in flight. Customer `c` always
+//! submits to node `c % N`, with at most one request of its own in flight,
+//! and moves to its next nonce once the node admitted the previous one (with
+//! `--wait-final`, once it is final): a transaction refused as busy (or lost
+//! to a transport error) is offered again later, unchanged (submitting the
+//! same signed transaction twice is harmless). A refusal for any other
+//! reason takes the customer out of the run (its later nonces cannot apply)
+//! and is reported with its code.
 //!
 //! Submit-to-final latency is measured from the moment a request is sent to
-//! the moment its block arrives on node 0's `GET /v1/events` stream. A
-//! phase's committed rate counts its transactions final by the end of the
-//! phase plus a drain period, divided by the time from the phase's start to
-//! its last final transaction.
+//! the moment its block arrives on node 0's `GET /v1/events` stream (blocks
+//! the stream skips are fetched with `GET /v1/blocks/{height}`). A phase's
+//! committed rate counts its transactions final by the end of the phase
+//! plus a drain period, divided by the time from the phase's start to its
+//! last final transaction. Each phase also reports every node's CPU time
+//! (`/proc/PID/stat`), the CPU other programs used meanwhile
+//! (`/proc/stat`), the largest mempool seen (`GET /v1/head`, sampled) and
+//! resident memory; the run ends with each node's `VmRSS`/`VmHWM` and the
+//! growth of its data directory per final transaction. `--json` prints the
+//! same as one JSON document.
 //!
 //! Children are killed (SIGKILL) when the tool ends, also on error and on
 //! Ctrl-C. `--keep DIR` keeps the network's files (logs, data, genesis).
@@ -81,6 +91,9 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// How far behind its schedule the submitter may fall before it gives up
 /// the missed slots (counted as "unsent": the client could not keep up).
 const MAX_BACKLOG: Duration = Duration::from_millis(250);
+/// The shortest wait for the funding earns to be final (a shop's earns are
+/// pipelined, and a node that missed one of them can hold the rest up).
+const FUNDING_DRAIN_SECS: u64 = 60;
 /// How often node heads (height, mempool) are sampled.
 const MONITOR_EVERY: Duration = Duration::from_millis(500);
 /// Linux reports process CPU time in ticks of 1/100 s (USER_HZ).
@@ -112,19 +125,21 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 0.0)]
     pub overload_rate: f64,
     /// Length of the overload phase, in seconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 30)]
     pub overload_secs: u64,
     /// After a phase, how long to wait for its admitted transactions to be
     /// final, in seconds.
     #[arg(long, default_value_t = 20)]
     pub drain_secs: u64,
-    /// Let each customer send its next transfer as soon as the node admitted
-    /// the previous one, instead of once it is final (as a wallet would).
-    /// The funding and overload phases always do.
+    /// In the light and load phases, let each customer send its next
+    /// transfer only once the previous one is final (as a cautious wallet
+    /// would), instead of as soon as the node admitted it. The offered load
+    /// then adapts to the network (at most one transfer per customer
+    /// waiting). The funding and overload phases always pipeline.
     #[arg(long)]
-    pub pipeline: bool,
+    pub wait_final: bool,
     /// Most HTTP submissions in flight at once.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
     /// Each node's database cache (sled), in MiB.
     #[arg(long, default_value_t = 16)]
@@ -174,7 +189,7 @@ fn check_args(args: &BenchArgs) -> anyhow::Result<()> {
         ("--rate", args.rate),
         ("--overload-rate", args.overload_rate),
     ] {
-        if !rate.is_finite() || rate < 0.0 || rate > 1_000_000.0 {
+        if !rate.is_finite() || !(0.0..=1_000_000.0).contains(&rate) {
             bail!("{name} must be between 0 and 1000000 transactions per second, not {rate}");
         }
     }
@@ -663,10 +678,33 @@ fn disk_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// CPU seconds of every node and of this process.
+/// CPU seconds of every node, of this process, and of the whole machine
+/// (busy, all CPUs together).
 struct CpuSample {
     nodes: Vec<Option<f64>>,
     bench: Option<f64>,
+    machine: Option<f64>,
+}
+
+/// CPU seconds the whole machine has been busy (all CPUs), from
+/// `/proc/stat`.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest is in user).
+    let busy: u64 = fields
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    Some(busy as f64 / TICKS_PER_SEC)
 }
 
 fn cpu_sample(children: &Children) -> CpuSample {
@@ -677,6 +715,7 @@ fn cpu_sample(children: &Children) -> CpuSample {
             .map(|c| cpu_seconds(&c.id().to_string()))
             .collect(),
         bench: cpu_seconds("self"),
+        machine: machine_busy_seconds(),
     }
 }
 
@@ -943,6 +982,13 @@ struct SubmitStats {
     final_on_retry: u64,
 }
 
+/// Senders that may send now, and senders waiting to retry (in time
+/// order: every retry waits the same [`RETRY_AFTER`]).
+struct Queues {
+    ready: VecDeque<usize>,
+    delayed: VecDeque<(Instant, usize)>,
+}
+
 /// Everything a phase needs to submit.
 struct Submitter {
     http: reqwest::Client,
@@ -970,10 +1016,12 @@ impl Submitter {
             sender.awaiting = None;
         }
         let mut stats = SubmitStats::default();
-        let mut ready: VecDeque<usize> = (0..senders.len())
-            .filter(|&i| !senders[i].dead && !senders[i].queue.is_empty())
-            .collect();
-        let mut delayed: VecDeque<(Instant, usize)> = VecDeque::new();
+        let mut queues = Queues {
+            ready: (0..senders.len())
+                .filter(|&i| !senders[i].dead && !senders[i].queue.is_empty())
+                .collect(),
+            delayed: VecDeque::new(),
+        };
         let mut inflight = FuturesUnordered::new();
         let start = Instant::now();
         let end = duration.map(|d| start + d);
@@ -988,18 +1036,18 @@ impl Submitter {
                 {
                     sender.awaiting = None;
                     if !sender.queue.is_empty() {
-                        ready.push_back(i);
+                        queues.ready.push_back(i);
                     }
                 }
             }
             let now = Instant::now();
             let open = end.is_none_or(|end| now < end);
-            while let Some(&(at, i)) = delayed.front() {
+            while let Some(&(at, i)) = queues.delayed.front() {
                 if at > now {
                     break;
                 }
-                delayed.pop_front();
-                ready.push_back(i);
+                queues.delayed.pop_front();
+                queues.ready.push_back(i);
             }
             if open {
                 let due = match rate {
@@ -1011,7 +1059,9 @@ impl Submitter {
                     issued = due - max_backlog;
                 }
                 while issued < due && inflight.len() < self.concurrency {
-                    let Some(i) = ready.pop_front() else { break };
+                    let Some(i) = queues.ready.pop_front() else {
+                        break;
+                    };
                     let sender = &senders[i];
                     let Some(tx) = sender.queue.front() else {
                         continue;
@@ -1028,8 +1078,8 @@ impl Submitter {
                 }
             }
             let finished = if duration.is_none() {
-                ready.is_empty()
-                    && delayed.is_empty()
+                queues.ready.is_empty()
+                    && queues.delayed.is_empty()
                     && inflight.is_empty()
                     && senders.iter().all(|s| s.awaiting.is_none())
             } else {
@@ -1050,12 +1100,12 @@ impl Submitter {
                     wake = wake.min(end);
                 }
             }
-            if let Some(&(at, _)) = delayed.front() {
+            if let Some(&(at, _)) = queues.delayed.front() {
                 wake = wake.min(at);
             }
             tokio::select! {
                 Some((i, outcome)) = inflight.next(), if !inflight.is_empty() => {
-                    self.settle(i, outcome, senders, one_at_a_time, &mut ready, &mut delayed, &mut stats)?;
+                    self.settle(i, outcome, senders, one_at_a_time, &mut queues, &mut stats)?;
                 }
                 _ = self.notify.notified(), if one_at_a_time => {}
                 _ = tokio::time::sleep_until(wake.into()) => {}
@@ -1077,8 +1127,7 @@ impl Submitter {
         outcome: Outcome,
         senders: &mut [Sender],
         one_at_a_time: bool,
-        ready: &mut VecDeque<usize>,
-        delayed: &mut VecDeque<(Instant, usize)>,
+        queues: &mut Queues,
         stats: &mut SubmitStats,
     ) -> anyhow::Result<()> {
         let sender = &mut senders[i];
@@ -1099,7 +1148,7 @@ impl Submitter {
                 drop(tracker);
                 if go_on {
                     if !sender.queue.is_empty() {
-                        ready.push_back(i);
+                        queues.ready.push_back(i);
                     }
                 } else {
                     sender.awaiting = Some(id);
@@ -1109,7 +1158,7 @@ impl Submitter {
                 stats.busy += 1;
                 stats.busy_example.get_or_insert(message);
                 self.lock()?.sent.remove(&id);
-                delayed.push_back((Instant::now() + RETRY_AFTER, i));
+                queues.delayed.push_back((Instant::now() + RETRY_AFTER, i));
             }
             Outcome::Refused { code, message } => {
                 self.lock()?.sent.remove(&id);
@@ -1123,7 +1172,7 @@ impl Submitter {
                 // It may have been admitted: offer the same bytes again.
                 stats.transport += 1;
                 stats.transport_example.get_or_insert(message);
-                delayed.push_back((Instant::now() + RETRY_AFTER, i));
+                queues.delayed.push_back((Instant::now() + RETRY_AFTER, i));
             }
         }
         Ok(())
@@ -1149,9 +1198,13 @@ struct PhaseReport {
     /// Per node: CPU seconds used during the phase (with the drain).
     node_cpu: Vec<Option<f64>>,
     bench_cpu: Option<f64>,
+    /// CPU seconds used by other programs on the machine meanwhile.
+    other_cpu: Option<f64>,
     elapsed: Duration,
     /// Per node: largest mempool seen, and heights at start and end.
     mempool_max: Vec<Option<u64>>,
+    /// Per node: resident memory at the end of the phase.
+    rss_end: Vec<Option<u64>>,
     heights: Vec<(Option<u64>, Option<u64>)>,
     head_failures: u64,
 }
@@ -1169,6 +1222,14 @@ impl PhaseReport {
         (span > 0.0).then(|| self.finals as f64 / span)
     }
 
+    fn node_us_per_tx(&self) -> Option<f64> {
+        if self.finals == 0 || self.node_cpu.is_empty() {
+            return None;
+        }
+        let total: f64 = self.node_cpu.iter().copied().sum::<Option<f64>>()?;
+        Some(total / self.node_cpu.len() as f64 / self.finals as f64 * 1e6)
+    }
+
     fn cpu_percent(&self, cpu: Option<f64>) -> Option<f64> {
         cpu.map(|s| 100.0 * s / self.elapsed.as_secs_f64().max(1e-9))
     }
@@ -1179,20 +1240,34 @@ struct Bench<'a> {
     tracker: Arc<Mutex<Tracker>>,
     samples: Arc<Mutex<Vec<HeadSample>>>,
     children: &'a Children,
-    drain: Duration,
     shops: usize,
 }
 
+/// One phase to run.
+struct PhasePlan {
+    name: &'static str,
+    /// Its index in [`Tracker::finals`].
+    index: usize,
+    /// Offered transactions per second (`None`: as fast as allowed).
+    rate: Option<f64>,
+    /// How long to offer (`None`: until every sender's queue is empty).
+    duration: Option<Duration>,
+    /// A sender's next transaction waits until its previous one is final.
+    one_at_a_time: bool,
+    /// How long to wait afterwards for admitted transactions to be final.
+    drain: Duration,
+}
+
 impl Bench<'_> {
-    async fn phase(
-        &self,
-        name: &'static str,
-        phase: usize,
-        senders: &mut [Sender],
-        rate: Option<f64>,
-        duration: Option<Duration>,
-        one_at_a_time: bool,
-    ) -> anyhow::Result<PhaseReport> {
+    async fn phase(&self, plan: PhasePlan, senders: &mut [Sender]) -> anyhow::Result<PhaseReport> {
+        let PhasePlan {
+            name,
+            index: phase,
+            rate,
+            duration,
+            one_at_a_time,
+            drain,
+        } = plan;
         match (rate, duration) {
             (Some(rate), Some(d)) => progress(&format!(
                 "{name}: offering {rate} transfers/s for {} s…",
@@ -1207,7 +1282,7 @@ impl Bench<'_> {
             .run(phase, senders, rate, duration, one_at_a_time)
             .await?;
         // Drain: wait for what was admitted to become final.
-        let drain_end = Instant::now() + self.drain;
+        let drain_end = Instant::now() + drain;
         loop {
             let pending = self.submitter.lock()?.pending(phase);
             if pending == 0 || Instant::now() >= drain_end {
@@ -1217,6 +1292,12 @@ impl Bench<'_> {
         }
         let elapsed = start.elapsed();
         let cpu_after = cpu_sample(self.children);
+        let rss_end: Vec<Option<u64>> = self
+            .children
+            .0
+            .iter()
+            .map(|c| memory(c.id()).map(|(rss, _)| rss))
+            .collect();
         let tracker = self.tracker.lock().map_err(|_| anyhow!("poisoned"))?;
         let finals = &tracker.finals[phase];
         let latency_ms = (finals.count > 0).then(|| Latency {
@@ -1247,6 +1328,19 @@ impl Bench<'_> {
             }
         }
         let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        let node_cpu: Vec<Option<f64>> = cpu_before
+            .nodes
+            .iter()
+            .zip(&cpu_after.nodes)
+            .map(|(a, b)| delta(*a, *b))
+            .collect();
+        let bench_cpu = delta(cpu_before.bench, cpu_after.bench);
+        let other_cpu = {
+            let ours: Option<f64> = node_cpu.iter().copied().chain([bench_cpu]).sum();
+            delta(cpu_before.machine, cpu_after.machine)
+                .zip(ours)
+                .map(|(all, ours)| (all - ours).max(0.0))
+        };
         let report = PhaseReport {
             name,
             one_at_a_time,
@@ -1257,15 +1351,12 @@ impl Bench<'_> {
             latency_ms,
             blocks: in_phase.len() as u64,
             max_block_txs: in_phase.iter().map(|b| b.2).max().unwrap_or(0),
-            node_cpu: cpu_before
-                .nodes
-                .iter()
-                .zip(&cpu_after.nodes)
-                .map(|(a, b)| delta(*a, *b))
-                .collect(),
-            bench_cpu: delta(cpu_before.bench, cpu_after.bench),
+            node_cpu,
+            bench_cpu,
+            other_cpu,
             elapsed,
             mempool_max,
+            rss_end,
             heights,
             head_failures,
             submit,
@@ -1303,6 +1394,8 @@ struct Report {
     machine: Machine,
     shops: usize,
     customers: usize,
+    /// Customers left out because their earn was not final.
+    unfunded: usize,
     cache_mb: u64,
     concurrency: usize,
     funding_points: u64,
@@ -1409,7 +1502,6 @@ async fn bench(
         tracker: tracker.clone(),
         samples,
         children: &children,
-        drain: Duration::from_secs(args.drain_secs),
         shops,
     };
 
@@ -1459,18 +1551,28 @@ async fn bench(
             (s, Prepared::new(&signed, &chain_id))
         })
         .collect();
+    let earn_ids: Vec<TxId> = earns.iter().map(|(_, tx)| tx.id).collect();
     for (s, tx) in earns {
         shop_senders[s].queue.push_back(tx);
         shop_senders[s].next_nonce += 1;
     }
     let mut phases = Vec::new();
     let funding = bench
-        .phase("funding", 0, &mut shop_senders, None, None, false)
+        .phase(
+            PhasePlan {
+                name: "funding",
+                index: 0,
+                rate: None,
+                duration: None,
+                one_at_a_time: false,
+                drain: Duration::from_secs(args.drain_secs.max(FUNDING_DRAIN_SECS)),
+            },
+            &mut shop_senders,
+        )
         .await?;
-    if funding.finals < customers as u64 {
+    if funding.finals == 0 {
         bail!(
-            "funding: only {} of {customers} earns became final ({} refused: {:?}); see the node logs in {}",
-            funding.finals,
+            "funding: none of the {customers} earns became final ({} refused: {:?}); see the node logs in {}",
             funding.submit.refused.values().map(|r| r.0).sum::<u64>(),
             funding.submit.refused,
             dir.path().display()
@@ -1478,20 +1580,37 @@ async fn bench(
     }
     phases.push(funding);
 
+    // Customers whose earn is not final have nothing to send.
     let mut customer_senders: Vec<Sender> =
         (0..customers).map(|c| Sender::new(c % shops)).collect();
-    // A wallet sends its next transfer once the previous one is final
-    // (unless --pipeline); the overload phase always pipelines, so the
-    // mempools fill up.
+    let unfunded = {
+        let tracker = tracker.lock().map_err(|_| anyhow!("poisoned"))?;
+        let mut unfunded = 0;
+        for (sender, id) in customer_senders.iter_mut().zip(&earn_ids) {
+            if tracker.sent.contains_key(id) {
+                sender.dead = true;
+                unfunded += 1;
+            }
+        }
+        unfunded
+    };
+    if unfunded > 0 {
+        progress(&format!(
+            "funding: {unfunded} customers' earns are not final; they sit out"
+        ));
+    }
+    // Customers pipeline (the next transfer once the previous one is
+    // admitted) unless --wait-final; the overload phase always pipelines,
+    // so the mempools fill up.
     let plan: [(&'static str, f64, u64, u64, bool); 3] = [
         (
             "light",
             args.light_rate,
             args.light_secs,
             light_total,
-            !args.pipeline,
+            args.wait_final,
         ),
-        ("load", args.rate, args.secs, load_total, !args.pipeline),
+        ("load", args.rate, args.secs, load_total, args.wait_final),
         (
             "overload",
             args.overload_rate,
@@ -1520,12 +1639,15 @@ async fn bench(
         );
         let report = bench
             .phase(
-                name,
-                index + 1,
+                PhasePlan {
+                    name,
+                    index: index + 1,
+                    rate: Some(rate),
+                    duration: Some(Duration::from_secs(secs)),
+                    one_at_a_time,
+                    drain: Duration::from_secs(args.drain_secs),
+                },
                 &mut customer_senders,
-                Some(rate),
-                Some(Duration::from_secs(secs)),
-                one_at_a_time,
             )
             .await?;
         phases.push(report);
@@ -1555,6 +1677,7 @@ async fn bench(
         machine,
         shops,
         customers,
+        unfunded,
         cache_mb: args.cache_mb,
         concurrency,
         funding_points,
@@ -1722,25 +1845,36 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\nCPU (% of one core, submission window + drain) and largest mempool seen, per phase:"
+            "\nPer phase and node: CPU (% of one core, over the submission window + drain) / largest mempool seen / RSS MiB at the end;\nothers = other programs on the machine; node µs/tx = CPU time of one node per final transaction (mean of the nodes):"
         );
         let mut header = format!("{:<9}", "phase");
         for n in &self.nodes {
-            let _ = write!(header, " {:>18}", n.name);
+            let _ = write!(header, " {:>22}", n.name);
         }
-        let _ = write!(header, " {:>7}", "bench");
+        let _ = write!(
+            header,
+            " {:>7} {:>7} {:>12}",
+            "bench", "others", "node µs/tx"
+        );
         let _ = writeln!(out, "{header}");
         for p in &self.phases {
             let mut line = format!("{:<9}", p.name);
             for (i, cpu) in p.node_cpu.iter().enumerate() {
                 let cell = format!(
-                    "{}% / {}",
+                    "{}% / {} / {}",
                     opt(p.cpu_percent(*cpu), 0),
-                    p.mempool_max[i].map_or_else(|| "-".to_string(), |m| m.to_string())
+                    p.mempool_max[i].map_or_else(|| "-".to_string(), |m| m.to_string()),
+                    opt(p.rss_end[i].map(mib), 0)
                 );
-                let _ = write!(line, " {cell:>18}");
+                let _ = write!(line, " {cell:>22}");
             }
-            let _ = write!(line, " {:>6}%", opt(p.cpu_percent(p.bench_cpu), 0));
+            let _ = write!(
+                line,
+                " {:>6}% {:>6}% {:>12}",
+                opt(p.cpu_percent(p.bench_cpu), 0),
+                opt(p.cpu_percent(p.other_cpu), 0),
+                opt(p.node_us_per_tx(), 0)
+            );
             let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(
@@ -1765,6 +1899,13 @@ impl Report {
             "\n{} transactions final in {} blocks; bytes/tx = growth of the data directory since start / final transactions.",
             self.total_final_txs, self.total_blocks
         );
+        if self.unfunded > 0 {
+            let _ = writeln!(
+                out,
+                "{} customers sat out the transfer phases: their funding earn was not final in time.",
+                self.unfunded
+            );
+        }
         if self.lagged_blocks > 0 {
             let _ = writeln!(
                 out,
@@ -1821,7 +1962,10 @@ impl Report {
                     "elapsed_secs": p.elapsed.as_secs_f64(),
                     "node_cpu_percent": p.node_cpu.iter().map(|c| p.cpu_percent(*c)).collect::<Vec<_>>(),
                     "bench_cpu_percent": p.cpu_percent(p.bench_cpu),
+                    "other_programs_cpu_percent": p.cpu_percent(p.other_cpu),
+                    "node_cpu_us_per_final_tx": p.node_us_per_tx(),
                     "mempool_max": p.mempool_max,
+                    "rss_bytes_end": p.rss_end,
                     "heights": p.heights.iter().map(|(a, b)| json!({"start": a, "end": b})).collect::<Vec<_>>(),
                     "head_failures": p.head_failures,
                 })
@@ -1850,6 +1994,7 @@ impl Report {
             },
             "shops": self.shops,
             "customers": self.customers,
+            "unfunded_customers": self.unfunded,
             "funding_points": self.funding_points,
             "cache_mb": self.cache_mb,
             "concurrency": self.concurrency,
