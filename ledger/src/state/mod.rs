@@ -9,7 +9,7 @@
 //! All maps are persistent (structure-sharing), so cloning a `State` is O(1)
 //! and applying a block yields a new state while the old one stays valid.
 
-mod lots;
+pub mod lots;
 mod model;
 mod transition;
 

@@ -4,8 +4,9 @@
 //! Per-shop totals come from the ledger's own `ShopStats` records (their
 //! change across each block). Which shop's points were redeemed where, and
 //! how old they were, is not recorded by the ledger per transaction: a small
-//! model replays each block's lot movements (the ledger's lot rules:
-//! soonest expiry first for spending, latest first for reversals) and is
+//! model replays each block's lot movements with the ledger's own lot rules
+//! ([`guild_ledger::state::lots`]: soonest expiry first for spending, latest
+//! first for reversals) and is
 //! checked after every block against the ledger's records — every touched
 //! account's lots, every debt and every shop's totals — so a report can never
 //! silently disagree with the verified chain ([`Rule::ReportModel`]).
@@ -16,7 +17,7 @@ use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::error::GenesisError;
 use guild_ledger::genesis::Genesis;
-use guild_ledger::state::{Applied, Lot, ShopStats, State, StateKey};
+use guild_ledger::state::{Applied, Lot, ShopStats, State, StateKey, lots};
 use guild_ledger::tx::{TxBody, TxId};
 use guild_ledger::types::{ChainId, Height, Points, ReceiptHash, ShopName, Timestamp};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -334,7 +335,9 @@ impl<'a> BlockModel<'a> {
                     receipt,
                     ..
                 } => {
-                    add(
+                    // Overflow is impossible here: the ledger applied this
+                    // block first and refuses overflowing totals.
+                    let _ = lots::add(
                         m.lots(*customer),
                         Lot {
                             issuer: author,
@@ -358,13 +361,13 @@ impl<'a> BlockModel<'a> {
                             .map(|r| (r.customer, r.points))
                             .ok_or_else(|| model_error("reversal of an unknown earn"))?,
                     };
-                    let taken = take_back(m.lots(customer), &author, points);
+                    let taken = lots::take_back(m.lots(customer), &author, points).0;
                     *m.reversed.entry(author).or_default() += taken;
                 }
                 TxBody::Transfer { to, points, .. } => {
-                    let moved = take_soonest(m.lots(author), *points);
+                    let moved = lots::take_soonest(m.lots(author), *points);
                     for lot in moved {
-                        add(m.lots(*to), lot);
+                        let _ = lots::add(m.lots(*to), lot);
                     }
                     for who in [author, *to] {
                         if is_customer(&who) {
@@ -373,7 +376,7 @@ impl<'a> BlockModel<'a> {
                     }
                 }
                 TxBody::Redeem { shop, points } => {
-                    let spent = take_soonest(m.lots(author), *points);
+                    let spent = lots::take_soonest(m.lots(author), *points);
                     *m.redeemed_here.entry(*shop).or_default() += points.0;
                     let mut by_issuer: BTreeMap<Address, u64> = BTreeMap::new();
                     for lot in &spent {
@@ -504,49 +507,4 @@ impl<'a> BlockModel<'a> {
         }
         Ok(())
     }
-}
-
-// The ledger's lot rules (guild_ledger::state::lots, docs/protocol.md §7),
-// mirrored to attribute each movement; checked against the ledger after
-// every block.
-
-fn add(lots: &mut Vec<Lot>, lot: Lot) {
-    if lot.amount.is_zero() {
-        return;
-    }
-    let key = (lot.expires_at, lot.issuer);
-    match lots.binary_search_by(|l| (l.expires_at, l.issuer).cmp(&key)) {
-        Ok(i) => lots[i].amount = Points(lots[i].amount.0.saturating_add(lot.amount.0)),
-        Err(i) => lots.insert(i, lot),
-    }
-}
-
-fn take_soonest(lots: &mut Vec<Lot>, amount: Points) -> Vec<Lot> {
-    let mut left = amount;
-    let mut taken = Vec::new();
-    for lot in lots.iter_mut() {
-        if left.is_zero() {
-            break;
-        }
-        let part = lot.amount.min(left);
-        lot.amount = lot.amount.saturating_sub(part);
-        left = left.saturating_sub(part);
-        taken.push(Lot {
-            amount: part,
-            ..*lot
-        });
-    }
-    lots.retain(|l| !l.amount.is_zero());
-    taken
-}
-
-fn take_back(lots: &mut Vec<Lot>, issuer: &Address, max: Points) -> u64 {
-    let mut left = max;
-    for lot in lots.iter_mut().rev().filter(|l| l.issuer == *issuer) {
-        let part = lot.amount.min(left);
-        lot.amount = lot.amount.saturating_sub(part);
-        left = left.saturating_sub(part);
-    }
-    lots.retain(|l| !l.amount.is_zero());
-    max.saturating_sub(left).0
 }
