@@ -159,8 +159,10 @@ pub(crate) fn build(config: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
         .max_transmit_size(MAX_GOSSIP_BYTES)
         .validate_messages()
         .heartbeat_interval(Duration::from_millis(500))
-        .mesh_n_low(1)
-        .mesh_outbound_min(0)
+        // Publish our own messages to every subscribed peer, not only the
+        // mesh: a shop network is small, and consensus latency matters more
+        // than the bandwidth saved.
+        .flood_publish(true)
         .build()
         .map_err(|e| setup(&e))?;
     let mdns_enabled = config.mdns;
