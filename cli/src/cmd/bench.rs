@@ -42,6 +42,7 @@
 //! Children are killed (SIGKILL) when the tool ends, also on error and on
 //! Ctrl-C. `--keep DIR` keeps the network's files (logs, data, genesis).
 
+use super::devnet::SHOP_NAMES;
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use futures::StreamExt;
@@ -67,21 +68,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const CHAIN_ID: &str = "guild-bench";
 /// The passphrase of the shops' throw-away wallets.
 const PASSPHRASE: &str = "guild bench passphrase";
-/// Shop names, in order.
-const SHOP_NAMES: [&str; 12] = [
-    "bakery",
-    "cafe",
-    "bookshop",
-    "florist",
-    "butcher",
-    "grocer",
-    "deli",
-    "tailor",
-    "cobbler",
-    "chemist",
-    "cheesemonger",
-    "ironmonger",
-];
 /// Transactions signed for the one-core verification rate.
 const VERIFY_SAMPLE: usize = 2_000;
 /// Shortest time the verification rate is measured for.

@@ -18,7 +18,8 @@ use guild_wallet::keystore::{KdfParams, Keystore};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-const SHOP_NAMES: [&str; 12] = [
+/// The shops' names, in order (devnet and bench).
+pub const SHOP_NAMES: [&str; 12] = [
     "bakery",
     "cafe",
     "bookshop",
