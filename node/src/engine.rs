@@ -334,6 +334,13 @@ impl Engine {
             let _ = reply.send(Ok(Submitted::Final { id, location }));
             return Ok(());
         }
+        if self.mempool.is_full() && !self.mempool.contains(&id) {
+            // Refuse before paying for a signature check.
+            let _ = reply.send(Err(SubmitError::Busy {
+                waiting: self.mempool.len(),
+            }));
+            return Ok(());
+        }
         let verified = match self.mempool.verified(&id, &tx) {
             Some(known) => known,
             None => match tx.verify(&self.chain_id) {

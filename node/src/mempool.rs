@@ -93,6 +93,11 @@ impl Mempool {
         self.order.is_empty()
     }
 
+    /// True if no transaction could be admitted now (count limit reached).
+    pub fn is_full(&self) -> bool {
+        self.order.len() >= self.limits.max_txs
+    }
+
     /// True if `id` is waiting.
     pub fn contains(&self, id: &TxId) -> bool {
         self.ids.contains_key(id)
