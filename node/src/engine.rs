@@ -17,11 +17,12 @@ use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSig
 use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted};
 use crate::history;
 use crate::mempool::{self, Admission, Mempool, MempoolError};
-use crate::p2p::{Command, MAX_SYNC_BLOCKS, NetEvent};
+use crate::p2p::{Command, MAX_SYNC_BLOCKS, NetEvent, Verdict};
 use crate::signer::FileSigner;
 use crate::store::{Store, StoreError, TxLocation};
 use crate::wire::{
-    ConsensusMessage, Gossip, Proposal, SignedProposal, Status, SyncRequest, SyncResponse,
+    ConsensusMessage, Gossip, MAX_GOSSIP_TXS, Proposal, SignedProposal, Status, SyncRequest,
+    SyncResponse,
 };
 use guild_ledger::block::{Block, BlockHeader, CommitCertificate, FinalBlock, VerifiedBlock, Vote};
 use guild_ledger::crypto::{Address, Keypair, Signature};
@@ -42,6 +43,15 @@ pub struct EngineConfig {
     pub consensus: consensus::Config,
     /// Start a height with no transactions after this long without a block.
     pub idle_block_interval: Duration,
+    /// Under load (the last block carried more than
+    /// [`EngineConfig::busy_block_txs`] transactions), start the next height
+    /// no sooner than this after the last block, unless a full block's worth
+    /// of transactions waits: fewer, larger blocks cost each node less per
+    /// transaction (votes, storage flush, mempool rebuild). At light load
+    /// nothing waits.
+    pub min_block_interval: Duration,
+    /// See [`EngineConfig::min_block_interval`].
+    pub busy_block_txs: usize,
     /// Refuse proposals whose time is further than this ahead of our clock.
     pub max_clock_drift: Duration,
     /// Mempool bounds.
@@ -49,6 +59,9 @@ pub struct EngineConfig {
     /// Re-send our own proposal and votes when a height has not been decided
     /// for this long (gossip gives late joiners nothing from before).
     pub rebroadcast_after: Duration,
+    /// Longest a newly admitted transaction waits to be gossiped, so that
+    /// transactions arriving together share one message.
+    pub tx_gossip_delay: Duration,
     /// Test only: behave as a Byzantine member that signs a second,
     /// conflicting vote for every vote and a second block for every
     /// proposal (bypassing the signing record). Used to show that honest
@@ -62,9 +75,12 @@ impl Default for EngineConfig {
         EngineConfig {
             consensus: consensus::Config::default(),
             idle_block_interval: Duration::from_secs(30),
+            min_block_interval: Duration::from_millis(100),
+            busy_block_txs: 32,
             max_clock_drift: Duration::from_secs(10),
             mempool: mempool::Limits::default(),
             rebroadcast_after: Duration::from_secs(1),
+            tx_gossip_delay: Duration::from_millis(5),
             equivocate: false,
         }
     }
@@ -169,6 +185,11 @@ pub struct Engine {
     peer_heads: HashMap<PeerId, Height>,
     peers: usize,
     last_block_at: Instant,
+    /// Transactions in the last block.
+    last_block_txs: usize,
+    /// Admitted transactions not gossiped yet, and when they are due.
+    outbox: Vec<SignedTransaction>,
+    outbox_due: Option<Instant>,
     net: mpsc::Sender<Command>,
     view: watch::Sender<Arc<ChainView>>,
     events: broadcast::Sender<ChainEvent>,
@@ -237,6 +258,9 @@ impl Engine {
             peer_heads: HashMap::new(),
             peers: 0,
             last_block_at: Instant::now(),
+            last_block_txs: 0,
+            outbox: Vec::new(),
+            outbox_due: None,
             net,
             view,
             events,
@@ -248,9 +272,12 @@ impl Engine {
         let mut net_open = true;
         while requests_open || net_open {
             let next_timer = engine.timers.keys().next().map(|(at, _)| *at);
+            let wake = [next_timer, engine.outbox_due, engine.paced_start()]
+                .into_iter()
+                .flatten()
+                .min();
             let sleep = tokio::time::sleep_until(
-                next_timer
-                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+                wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
                     .into(),
             );
             tokio::select! {
@@ -262,7 +289,11 @@ impl Engine {
                     Some(event) => engine.on_net(event)?,
                     None => net_open = false,
                 },
-                _ = sleep, if next_timer.is_some() => engine.on_timers()?,
+                _ = sleep, if wake.is_some() => {
+                    engine.on_timers()?;
+                    engine.flush_outbox(false);
+                    engine.maybe_start_height()?;
+                }
                 _ = tick.tick() => engine.on_tick()?,
                 _ = status.tick() => engine.announce(),
             }
@@ -286,6 +317,30 @@ impl Engine {
 
     fn publish(&self, message: Gossip) {
         self.send(Command::Publish(message));
+    }
+
+    /// Queues an admitted transaction for gossip; it leaves with the others
+    /// admitted within [`EngineConfig::tx_gossip_delay`].
+    fn gossip_tx(&mut self, tx: SignedTransaction) {
+        if self.outbox.is_empty() {
+            self.outbox_due = Some(Instant::now() + self.config.tx_gossip_delay);
+        }
+        self.outbox.push(tx);
+        if self.outbox.len() >= MAX_GOSSIP_TXS {
+            self.flush_outbox(true);
+        }
+    }
+
+    /// Publishes the queued transactions if they are due (or `now`).
+    fn flush_outbox(&mut self, now: bool) {
+        let due = self.outbox_due.is_some_and(|at| at <= Instant::now());
+        if (now || due) && !self.outbox.is_empty() {
+            let txs = std::mem::take(&mut self.outbox);
+            self.publish(Gossip::Txs(txs));
+        }
+        if self.outbox.is_empty() {
+            self.outbox_due = None;
+        }
     }
 
     fn publish_view(&self) {
@@ -356,7 +411,7 @@ impl Engine {
         match self.mempool.admit(verified.clone()) {
             Ok(admission) => {
                 if admission == Admission::Added {
-                    self.publish(Gossip::Tx(verified.into_signed()));
+                    self.gossip_tx(verified.into_signed());
                 }
                 if wait {
                     self.waiters.entry(id).or_default().push(reply);
@@ -379,11 +434,17 @@ impl Engine {
 
     fn on_net(&mut self, event: NetEvent) -> Result<(), StoreError> {
         match event {
-            NetEvent::Gossip { from, message } => match message {
-                Gossip::Tx(tx) => self.on_gossip_tx(from, tx)?,
-                Gossip::Status(status) => self.on_status(from, status),
-                Gossip::Consensus(message) => self.on_consensus(from, message)?,
-            },
+            NetEvent::Gossip { from, id, message } => {
+                let verdict = match message {
+                    Gossip::Txs(txs) => self.on_gossip_txs(txs)?,
+                    Gossip::Status(status) => {
+                        self.on_status(from, status);
+                        Verdict::Accept
+                    }
+                    Gossip::Consensus(message) => self.on_consensus(from, message)?,
+                };
+                self.send(Command::Judged { id, from, verdict });
+            }
             NetEvent::Synced { from, response } => self.on_synced(from, response)?,
             NetEvent::SyncFailed { peer } => {
                 if self.sync_in_flight.is_some_and(|(p, _)| p == peer) {
@@ -413,25 +474,33 @@ impl Engine {
         });
     }
 
-    fn on_gossip_tx(&mut self, from: PeerId, tx: SignedTransaction) -> Result<(), StoreError> {
-        let id = tx.tx.id(&self.chain_id);
-        if self.mempool.contains(&id) {
-            return Ok(());
-        }
-        let verified = match tx.verify(&self.chain_id) {
-            Ok(verified) => verified,
-            Err(_) => {
-                self.penalize(from, "transaction with a bad signature");
-                return Ok(());
+    /// Admits gossiped transactions. A batch with a badly signed
+    /// transaction is rejected (its sender is penalized), after the valid
+    /// ones before it are kept.
+    fn on_gossip_txs(&mut self, txs: Vec<SignedTransaction>) -> Result<Verdict, StoreError> {
+        let mut verdict = Verdict::Accept;
+        let mut added = false;
+        for tx in txs {
+            let id = tx.tx.id(&self.chain_id);
+            if self.mempool.contains(&id) {
+                continue;
             }
-        };
-        // A gossiped transaction that does not apply (already included,
-        // reordered nonces, pool full) is simply not kept: the node that
-        // admitted it still has it.
-        if self.mempool.admit(verified).is_ok() {
+            let verified = match tx.verify(&self.chain_id) {
+                Ok(verified) => verified,
+                Err(_) => {
+                    verdict = Verdict::Reject(format!("transaction {id} has a bad signature"));
+                    break;
+                }
+            };
+            // A gossiped transaction that does not apply (already included,
+            // reordered nonces, pool full) is simply not kept: the node that
+            // admitted it still has it.
+            added |= self.mempool.admit(verified).is_ok();
+        }
+        if added {
             self.maybe_start_height()?;
         }
-        Ok(())
+        Ok(verdict)
     }
 
     fn on_status(&mut self, from: PeerId, status: Status) {
@@ -519,11 +588,18 @@ impl Engine {
             .map_err(|e| e.to_string())
     }
 
-    fn on_consensus(&mut self, from: PeerId, message: ConsensusMessage) -> Result<(), StoreError> {
+    /// Feeds a consensus message of the height being decided to the
+    /// machine (after its signature), buffers one of the next height, and
+    /// says whether it is worth forwarding.
+    fn on_consensus(
+        &mut self,
+        from: PeerId,
+        message: ConsensusMessage,
+    ) -> Result<Verdict, StoreError> {
         let height = message.height();
         let next = self.next_height();
         if height < next {
-            return Ok(());
+            return Ok(Verdict::Ignore);
         }
         if height > next {
             if height.0 == next.0 + 1 && self.buffered.len() < MAX_BUFFERED {
@@ -531,26 +607,24 @@ impl Engine {
             }
             // The sender has finished a height we have not: catch up.
             self.request_sync(from);
-            return Ok(());
+            return Ok(Verdict::Ignore);
         }
         // Check signatures before the message can start a height.
         match &message {
             ConsensusMessage::Vote(vote) => {
                 if vote.verify(&self.chain_id).is_err() {
-                    self.penalize(from, "vote with a bad signature");
-                    return Ok(());
+                    return Ok(Verdict::Reject("vote with a bad signature".into()));
                 }
                 if self.state.member(&vote.voter).is_none() {
-                    return Ok(());
+                    return Ok(Verdict::Ignore);
                 }
             }
             ConsensusMessage::Proposal(proposal) => {
                 if let Err(error) = proposal.verify(&self.chain_id) {
-                    self.penalize(from, format!("proposal: {error}"));
-                    return Ok(());
+                    return Ok(Verdict::Reject(format!("proposal: {error}")));
                 }
                 if self.state.member(&proposal.proposer).is_none() {
-                    return Ok(());
+                    return Ok(Verdict::Ignore);
                 }
             }
         }
@@ -561,7 +635,8 @@ impl Engine {
             ConsensusMessage::Vote(vote) => Input::Vote(vote),
             ConsensusMessage::Proposal(proposal) => self.proposal_input(proposal),
         };
-        self.drive(input)
+        self.drive(input)?;
+        Ok(Verdict::Accept)
     }
 
     /// Judges a proposal (signature already checked) and turns it into the
@@ -617,16 +692,31 @@ impl Engine {
 
     // ---- consensus --------------------------------------------------------
 
-    /// Starts the next height if there is a reason to.
+    /// Starts the next height if there is a reason to: transactions wait
+    /// (and [`EngineConfig::min_block_interval`] has passed, or a full
+    /// block waits), or the chain has been idle for long.
     fn maybe_start_height(&mut self) -> Result<(), StoreError> {
         if self.machine.is_some() || self.sync_in_flight.is_some() {
             return Ok(());
         }
         let idle = self.last_block_at.elapsed() >= self.config.idle_block_interval;
-        if !self.mempool.is_empty() || idle {
+        if self.paced_start().is_some_and(|at| at <= Instant::now()) || idle {
             self.start_height()?;
         }
         Ok(())
+    }
+
+    /// When the next height is due to start because transactions wait
+    /// (see [`EngineConfig::min_block_interval`]).
+    fn paced_start(&self) -> Option<Instant> {
+        if self.machine.is_some() || self.sync_in_flight.is_some() || self.mempool.is_empty() {
+            return None;
+        }
+        let full = self.mempool.len() >= self.state.params().max_block_txs as usize;
+        if self.last_block_txs <= self.config.busy_block_txs || full {
+            return Some(Instant::now());
+        }
+        Some(self.last_block_at + self.config.min_block_interval)
     }
 
     fn start_height(&mut self) -> Result<(), StoreError> {
@@ -674,7 +764,11 @@ impl Engine {
         let buffered = std::mem::take(&mut self.buffered);
         for (from, message) in buffered {
             if message.height() == height {
-                self.on_consensus(from, message)?;
+                // Already forwarded or not by its first verdict; only a
+                // bad signature still costs the sender.
+                if let Verdict::Reject(reason) = self.on_consensus(from, message)? {
+                    self.penalize(from, reason);
+                }
             } else if message.height() > height && self.buffered.len() < MAX_BUFFERED {
                 self.buffered.push((from, message));
             }
@@ -872,6 +966,7 @@ impl Engine {
         self.candidates.clear();
         self.own_proposal = None;
         self.last_block_at = Instant::now();
+        self.last_block_txs = ids.len();
         for (index, id) in ids.iter().enumerate() {
             if let Some(waiters) = self.waiters.remove(id) {
                 let location = TxLocation {
@@ -946,8 +1041,14 @@ impl Engine {
             }
             // A peer that missed one of an author's transactions refuses
             // the later ones (nonce gap); re-offer what waits here.
-            for tx in self.mempool.iter().take(REPUBLISH_TXS) {
-                self.publish(Gossip::Tx(tx.signed().clone()));
+            let waiting: Vec<SignedTransaction> = self
+                .mempool
+                .iter()
+                .take(REPUBLISH_TXS)
+                .map(|tx| tx.signed().clone())
+                .collect();
+            for batch in waiting.chunks(MAX_GOSSIP_TXS) {
+                self.publish(Gossip::Txs(batch.to_vec()));
             }
             self.height_started = Instant::now();
         }

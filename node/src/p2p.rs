@@ -1,11 +1,13 @@
 //! The libp2p side of a node: one [`NetworkBehaviour`] composed of existing
 //! behaviours, and one event loop that owns the [`Swarm`].
 //!
-//! - **gossipsub** carries [`Gossip`]: consensus messages, transactions and
-//!   head announcements, on one topic per chain. Messages are validated
-//!   (decoded strictly) before gossipsub forwards them; a peer that sends
-//!   malformed or badly signed messages collects strikes and is blocked
-//!   for a while (`allow_block_list`).
+//! - **gossipsub** carries [`Gossip`]: consensus messages, batches of
+//!   transactions and head announcements, on one topic per chain. Messages
+//!   are validated (decoded strictly) before gossipsub forwards them; a peer
+//!   that sends malformed or badly signed messages collects strikes and is
+//!   blocked for a while (`allow_block_list`). Gossip is anonymous (no
+//!   libp2p signature, see [`Envelope`]): what it carries is signed by the
+//!   ledger's own keys, so each node checks each signature once.
 //! - **request-response** (`/guild/sync/1`) serves final blocks to peers
 //!   catching up.
 //! - **identify**, **ping**, **mDNS** (optional) and **connection limits**.
@@ -16,7 +18,7 @@
 //! answer sync requests.
 
 use crate::store::Store;
-use crate::wire::{self, Gossip, SyncRequest, SyncResponse};
+use crate::wire::{self, Envelope, Gossip, SyncRequest, SyncResponse};
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use guild_ledger::types::{ChainId, Height};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent, behaviour::toggle::Toggle};
@@ -67,10 +69,13 @@ pub struct NetConfig {
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // gossip is the common case; boxing it would only add an allocation
 pub enum NetEvent {
-    /// A gossip message, decoded; `from` forwarded it.
+    /// A gossip message, decoded; `from` forwarded it. Gossipsub holds it
+    /// until the engine answers with [`Command::Judged`].
     Gossip {
         /// The forwarding peer.
         from: PeerId,
+        /// Gossipsub's name for the message.
+        id: gossipsub::MessageId,
         /// The message.
         message: Gossip,
     },
@@ -94,12 +99,35 @@ pub enum NetEvent {
     Listening(Multiaddr),
 }
 
+/// The engine's judgement of a gossip message: whether gossipsub forwards
+/// it, and whether the peer that sent it is penalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid and current: forward it.
+    Accept,
+    /// Harmless but not worth forwarding (stale, not from a member).
+    Ignore,
+    /// Invalid (bad signature, wrong chain…): drop it and penalize the
+    /// sender. Honest peers forward only what they accepted, so the sender
+    /// is the one to blame.
+    Reject(String),
+}
+
 /// What the engine asks the network to do.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // publishing is the common case
 pub enum Command {
     /// Publish a gossip message.
     Publish(Gossip),
+    /// The engine's verdict on a gossip message it was given.
+    Judged {
+        /// Gossipsub's name for the message.
+        id: gossipsub::MessageId,
+        /// The peer that sent it.
+        from: PeerId,
+        /// The verdict.
+        verdict: Verdict,
+    },
     /// Ask `peer` for final blocks.
     Sync {
         /// The peer.
@@ -147,9 +175,29 @@ pub enum NetError {
     },
 }
 
-/// The gossip topic of a chain.
+/// The gossip topic of a chain (v2: anonymous [`Envelope`]s).
 pub fn topic(chain_id: &ChainId) -> gossipsub::IdentTopic {
-    gossipsub::IdentTopic::new(format!("guild/{}/v1", chain_id.as_str()))
+    gossipsub::IdentTopic::new(format!("guild/{}/v2", chain_id.as_str()))
+}
+
+/// Gossipsub's name for a message: the hash of its bytes (anonymous
+/// messages have no author and sequence number to name them by).
+fn message_id(message: &gossipsub::Message) -> gossipsub::MessageId {
+    gossipsub::MessageId::new(guild_ledger::hash::sha256(&[&message.data]).as_bytes())
+}
+
+/// A starting publication number no earlier run of this node used (so a
+/// restarted node's first messages are not taken for ones seen before).
+fn first_publication() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        bytes = nanos.to_le_bytes();
+    }
+    u64::from_le_bytes(bytes)
 }
 
 /// Builds the swarm and starts listening.
@@ -158,6 +206,8 @@ pub(crate) fn build(config: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
     let gossip_config = gossipsub::ConfigBuilder::default()
         .max_transmit_size(MAX_GOSSIP_BYTES)
         .validate_messages()
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .message_id_fn(message_id)
         .heartbeat_interval(Duration::from_millis(500))
         // Publish our own messages to every subscribed peer, not only the
         // mesh: a shop network is small, and consensus latency matters more
@@ -178,10 +228,8 @@ pub(crate) fn build(config: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
         .map_err(|e| setup(&e))?
         .with_behaviour(|key| {
             let peer_id = key.public().to_peer_id();
-            let gossipsub = gossipsub::Behaviour::new(
-                gossipsub::MessageAuthenticity::Signed(key.clone()),
-                gossip_config,
-            )?;
+            let gossipsub =
+                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_config)?;
             let mdns = if mdns_enabled {
                 match mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id) {
                     Ok(m) => Some(m),
@@ -255,6 +303,7 @@ pub(crate) async fn run(
     events: mpsc::Sender<NetEvent>,
 ) {
     let topic = topic(&config.chain_id);
+    let mut publication = first_publication();
     let mut strikes: HashMap<PeerId, u32> = HashMap::new();
     let mut blocked_until: Vec<(Instant, PeerId)> = Vec::new();
     let mut redial = tokio::time::interval(REDIAL_EVERY);
@@ -267,10 +316,25 @@ pub(crate) async fn run(
                 let Some(command) = command else { break };
                 match command {
                     Command::Publish(message) => {
-                        let bytes = wire::encode(&message);
+                        publication = publication.wrapping_add(1);
+                        let bytes = wire::encode(&Envelope { publication, message });
                         if let Err(error) = swarm.behaviour_mut().gossipsub.publish(topic.clone(), bytes) {
                             tracing::debug!(%error, "gossip not published");
                         }
+                    }
+                    Command::Judged { id, from, verdict } => {
+                        let acceptance = match verdict {
+                            Verdict::Accept => gossipsub::MessageAcceptance::Accept,
+                            Verdict::Ignore => gossipsub::MessageAcceptance::Ignore,
+                            Verdict::Reject(reason) => {
+                                strike(&mut swarm, &mut strikes, &mut blocked_until, from, &reason);
+                                gossipsub::MessageAcceptance::Reject
+                            }
+                        };
+                        let _ = swarm
+                            .behaviour_mut()
+                            .gossipsub
+                            .report_message_validation_result(&id, &from, acceptance);
                     }
                     Command::Sync { peer, request } => {
                         swarm.behaviour_mut().sync.send_request(&peer, request);
@@ -370,26 +434,25 @@ async fn handle_event(
             message_id,
             message,
         })) => {
-            let verdict = match wire::decode::<Gossip>(&message.data) {
-                Ok(decoded) => {
+            let rejected = match Envelope::decode(&message.data) {
+                Ok(Envelope {
+                    message: decoded, ..
+                }) => {
+                    let droppable = matches!(decoded, Gossip::Txs(_));
                     let event = NetEvent::Gossip {
                         from: propagation_source,
+                        id: message_id.clone(),
                         message: decoded,
                     };
-                    match &event {
-                        NetEvent::Gossip {
-                            message: Gossip::Tx(_),
-                            ..
-                        } => {
-                            // Transactions may be dropped under load; the
-                            // submitter's node still has them.
-                            let _ = events.try_send(event);
-                        }
-                        _ => {
-                            let _ = events.send(event).await;
-                        }
+                    if droppable {
+                        // Transactions may be dropped under load (the
+                        // submitter's node still has them); consensus
+                        // messages wait for room.
+                        events.try_send(event).is_err()
+                    } else {
+                        events.send(event).await.is_err()
                     }
-                    gossipsub::MessageAcceptance::Accept
+                    .then_some(gossipsub::MessageAcceptance::Ignore)
                 }
                 Err(error) => {
                     strike(
@@ -399,13 +462,16 @@ async fn handle_event(
                         propagation_source,
                         &error.to_string(),
                     );
-                    gossipsub::MessageAcceptance::Reject
+                    Some(gossipsub::MessageAcceptance::Reject)
                 }
             };
-            let _ = swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(&message_id, &propagation_source, verdict);
+            // Otherwise the engine judges it (`Command::Judged`).
+            if let Some(verdict) = rejected {
+                let _ = swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &propagation_source, verdict);
+            }
         }
         SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
             peer,

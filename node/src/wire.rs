@@ -101,15 +101,51 @@ pub struct Status {
     pub head_hash: Hash,
 }
 
+/// Most transactions in one [`Gossip::Txs`] message.
+pub const MAX_GOSSIP_TXS: usize = 512;
+
 /// Everything sent by gossip, one enum so a topic can carry only its kind.
+#[allow(clippy::large_enum_variant)] // moved, never stored in bulk; a box would only add an allocation
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub enum Gossip {
     /// Consensus traffic among members.
     Consensus(ConsensusMessage),
-    /// A transaction for the mempools.
-    Tx(SignedTransaction),
+    /// Transactions for the mempools, in the order their sender admitted
+    /// them (at most [`MAX_GOSSIP_TXS`]; a longer list is refused as
+    /// malformed).
+    Txs(Vec<SignedTransaction>),
     /// A chain-head announcement.
     Status(Status),
+}
+
+/// One gossip publication: the message and a number its sender never used
+/// before.
+///
+/// Gossip carries no libp2p signature: every payload that matters signs
+/// itself (transactions by their author, votes and proposals by a member),
+/// so a second signature per message would only double every node's
+/// signature checks. Gossipsub then names a message by the hash of its
+/// bytes, and `publication` keeps a deliberate re-send (a vote repeated
+/// for peers that missed it) from being taken for a duplicate.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct Envelope {
+    /// The sender's publication counter (starts at a random value).
+    pub publication: u64,
+    /// The message.
+    pub message: Gossip,
+}
+
+impl Envelope {
+    /// Decodes an envelope strictly and checks its size limits.
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
+        let envelope: Envelope = decode(bytes)?;
+        if let Gossip::Txs(txs) = &envelope.message
+            && (txs.is_empty() || txs.len() > MAX_GOSSIP_TXS)
+        {
+            return Err(WireError::BadBatch { count: txs.len() });
+        }
+        Ok(envelope)
+    }
 }
 
 /// Sync request: final blocks from `from`, at most `max` of them.
@@ -141,6 +177,12 @@ pub enum WireError {
     /// A proposal names another block than it carries.
     #[error("proposal does not match its block")]
     BlockMismatch,
+    /// A transaction batch is empty or longer than [`MAX_GOSSIP_TXS`].
+    #[error("transaction batch of {count} (1 to {MAX_GOSSIP_TXS} allowed)")]
+    BadBatch {
+        /// Transactions in the batch.
+        count: usize,
+    },
 }
 
 /// Encodes a message for the wire.
@@ -191,21 +233,56 @@ mod tests {
         let mut swapped = signed.clone();
         swapped.block.header.time = Timestamp(6);
         assert_eq!(swapped.verify(&chain), Err(WireError::BlockMismatch));
-        let bytes = encode(&Gossip::Consensus(ConsensusMessage::Proposal(
-            signed.clone(),
-        )));
-        let back: Gossip = decode(&bytes).unwrap();
-        assert_eq!(back, Gossip::Consensus(ConsensusMessage::Proposal(signed)));
+        let envelope = Envelope {
+            publication: 7,
+            message: Gossip::Consensus(ConsensusMessage::Proposal(signed)),
+        };
+        let bytes = encode(&envelope);
+        assert_eq!(Envelope::decode(&bytes), Ok(envelope));
         let mut long = bytes.clone();
         long.push(0);
-        assert!(decode::<Gossip>(&long).is_err());
-        assert!(decode::<Gossip>(&bytes[..bytes.len() - 1]).is_err());
+        assert!(Envelope::decode(&long).is_err());
+        assert!(Envelope::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn transaction_batches_are_bounded() {
+        let key = Keypair::from_secret(&[3; 32]);
+        let chain = ChainId::new("test").unwrap();
+        let tx = guild_ledger::tx::Transaction {
+            author: key.address(),
+            nonce: guild_ledger::types::Nonce(0),
+            body: guild_ledger::tx::TxBody::Transfer {
+                to: key.address(),
+                points: guild_ledger::types::Points(1),
+                memo: None,
+            },
+        }
+        .sign(&key, &chain);
+        let batch = |count: usize| {
+            encode(&Envelope {
+                publication: 1,
+                message: Gossip::Txs(vec![tx.clone(); count]),
+            })
+        };
+        assert!(Envelope::decode(&batch(1)).is_ok());
+        assert!(Envelope::decode(&batch(MAX_GOSSIP_TXS)).is_ok());
+        assert_eq!(
+            Envelope::decode(&batch(MAX_GOSSIP_TXS + 1)),
+            Err(WireError::BadBatch {
+                count: MAX_GOSSIP_TXS + 1
+            })
+        );
+        assert_eq!(
+            Envelope::decode(&batch(0)),
+            Err(WireError::BadBatch { count: 0 })
+        );
     }
 
     proptest::proptest! {
         #[test]
         fn random_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
-            let _ = decode::<Gossip>(&bytes);
+            let _ = Envelope::decode(&bytes);
             let _ = decode::<SyncRequest>(&bytes);
             let _ = decode::<SyncResponse>(&bytes);
         }
@@ -221,10 +298,13 @@ mod tests {
                 block: Some(Hash([5; 32])),
             };
             let signed = SignedVote { vote, voter: key.address(), signature: vote.sign(&key, &chain) };
-            let mut bytes = encode(&Gossip::Consensus(ConsensusMessage::Vote(signed.clone())));
-            let index = index % bytes.len();
+            let message = Gossip::Consensus(ConsensusMessage::Vote(signed.clone()));
+            let mut bytes = encode(&Envelope { publication: 3, message: message.clone() });
+            // Flip a bit of the message, not of the publication number.
+            let prefix = bytes.len() - encode(&message).len();
+            let index = prefix + index % (bytes.len() - prefix);
             bytes[index] ^= 1 << bit;
-            if let Ok(Gossip::Consensus(ConsensusMessage::Vote(v))) = decode::<Gossip>(&bytes) {
+            if let Ok(Envelope { message: Gossip::Consensus(ConsensusMessage::Vote(v)), .. }) = Envelope::decode(&bytes) {
                 proptest::prop_assert!(v != signed);
                 proptest::prop_assert!(v.verify(&chain).is_err());
             }
