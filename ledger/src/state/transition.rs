@@ -236,8 +236,22 @@ impl BlockBuilder {
 struct Pending {
     state: State,
     touched: Vec<StateKey>,
+    /// The records the current transaction changed, as they were before
+    /// it: a refused transaction is taken back from this log, so the
+    /// persistent maps are not copied for every transaction just in case.
+    undo: Vec<Undo>,
     height: Height,
     time: Timestamp,
+}
+
+/// One record as it was before the current transaction changed it.
+#[derive(Clone, Debug)]
+enum Undo {
+    Account(Address, Option<Account>),
+    Member(Address, Option<Member>),
+    Debt((Address, Address), Option<Points>),
+    Receipt((Address, ReceiptHash), Option<EarnRecord>),
+    Proposal(ProposalId, Option<Proposal>),
 }
 
 impl Pending {
@@ -247,6 +261,7 @@ impl Pending {
         let mut p = Pending {
             state: parent.clone(),
             touched: Vec::new(),
+            undo: Vec::new(),
             height,
             time,
         };
@@ -261,16 +276,51 @@ impl Pending {
         self.touched.push(key);
     }
 
-    /// Applies one transaction atomically.
+    /// Applies one transaction atomically: if it is refused, every record
+    /// it changed is put back (the scalars a transaction can change,
+    /// supply and the next proposal id, are saved whole).
     fn apply_tx(&mut self, tx: &VerifiedTx) -> Result<(), TxError> {
-        let saved_state = self.state.clone();
-        let saved_touched = self.touched.len();
+        let supply = self.state.supply.clone();
+        let next_proposal = self.state.chain.next_proposal;
+        let touched = self.touched.len();
+        self.undo.clear();
         let result = self.execute(tx);
         if result.is_err() {
-            self.state = saved_state;
-            self.touched.truncate(saved_touched);
+            while let Some(undo) = self.undo.pop() {
+                self.restore(undo);
+            }
+            self.state.supply = supply;
+            self.state.chain.next_proposal = next_proposal;
+            self.touched.truncate(touched);
         }
+        self.undo.clear();
         result
+    }
+
+    /// Puts one record back as it was (see [`Pending::apply_tx`]).
+    fn restore(&mut self, undo: Undo) {
+        match undo {
+            Undo::Account(address, old) => self.set_account(address, old.unwrap_or_default()),
+            Undo::Member(address, old) => match old {
+                Some(member) => self.state.members.insert_mut(address, member),
+                None => {
+                    self.state.members.remove_mut(&address);
+                }
+            },
+            Undo::Debt(key, old) => match old {
+                Some(points) => self.state.debts.insert_mut(key, points),
+                None => {
+                    self.state.debts.remove_mut(&key);
+                }
+            },
+            Undo::Receipt(key, old) => match old {
+                Some(record) => self.state.receipts.insert_mut(key, record),
+                None => {
+                    self.state.receipts.remove_mut(&key);
+                }
+            },
+            Undo::Proposal(id, old) => self.set_proposal(id, old),
+        }
     }
 
     /// Ends the block: due proposals take effect, then the root is
@@ -304,24 +354,32 @@ impl Pending {
     }
 
     fn put_account(&mut self, address: Address, account: Account) {
-        if let Some(old) = self.state.accounts.get(&address) {
-            for lot in &old.lots {
-                self.state
-                    .expiry
-                    .remove_mut(&(lot.expires_at, address, lot.issuer));
-            }
+        let old = self.state.accounts.get(&address).cloned();
+        self.undo.push(Undo::Account(address, old));
+        self.set_account(address, account);
+        self.touch(StateKey::Account(address));
+    }
+
+    /// Stores `account` (removing it if empty) and keeps the expiry index
+    /// in step: only lots that appear or disappear change the index.
+    fn set_account(&mut self, address: Address, account: Account) {
+        let index = |lot: &Lot| (lot.expires_at, address, lot.issuer);
+        let old: Vec<_> = match self.state.accounts.get(&address) {
+            Some(old) => old.lots.iter().map(index).collect(),
+            None => Vec::new(),
+        };
+        let new: Vec<_> = account.lots.iter().map(index).collect();
+        for key in old.iter().filter(|key| !new.contains(key)) {
+            self.state.expiry.remove_mut(key);
         }
-        for lot in &account.lots {
-            self.state
-                .expiry
-                .insert_mut((lot.expires_at, address, lot.issuer));
+        for key in new.iter().filter(|key| !old.contains(key)) {
+            self.state.expiry.insert_mut(*key);
         }
         if account.is_empty() {
             self.state.accounts.remove_mut(&address);
         } else {
             self.state.accounts.insert_mut(address, account);
         }
-        self.touch(StateKey::Account(address));
     }
 
     /// Checks that `address` can hold points ([`Address::check_usable`]).
@@ -348,6 +406,8 @@ impl Pending {
 
     fn put_member(&mut self, member: Member) {
         let address = member.address;
+        let old = self.state.members.get(&address).cloned();
+        self.undo.push(Undo::Member(address, old));
         self.state.members.insert_mut(address, member);
         self.touch(StateKey::Member(address));
     }
@@ -374,6 +434,8 @@ impl Pending {
     }
 
     fn put_debt(&mut self, debtor: Address, creditor: Address, points: Points) {
+        let old = self.state.debts.get(&(debtor, creditor)).copied();
+        self.undo.push(Undo::Debt((debtor, creditor), old));
         if points.is_zero() {
             self.state.debts.remove_mut(&(debtor, creditor));
         } else {
@@ -383,22 +445,39 @@ impl Pending {
     }
 
     fn put_receipt(&mut self, shop: Address, receipt: ReceiptHash, record: EarnRecord) {
+        let old = self.state.receipts.get(&(shop, receipt)).cloned();
+        self.undo.push(Undo::Receipt((shop, receipt), old));
         self.state.receipts.insert_mut((shop, receipt), record);
         self.touch(StateKey::Receipt { shop, receipt });
     }
 
     fn put_proposal(&mut self, proposal: Proposal) {
         let id = proposal.id;
+        let old = self.state.proposals.get(&id).cloned();
+        self.undo.push(Undo::Proposal(id, old));
+        self.set_proposal(id, Some(proposal));
+        self.touch(StateKey::Proposal(id));
+    }
+
+    /// Stores (or removes) proposal `id`, keeping the activation index in
+    /// step.
+    fn set_proposal(&mut self, id: ProposalId, proposal: Option<Proposal>) {
         if let Some(old) = self.state.proposals.get(&id)
             && let ProposalStatus::Passed { effective } = old.status
         {
             self.state.activations.remove_mut(&(effective, id));
         }
-        if let ProposalStatus::Passed { effective } = proposal.status {
-            self.state.activations.insert_mut((effective, id));
+        match proposal {
+            Some(proposal) => {
+                if let ProposalStatus::Passed { effective } = proposal.status {
+                    self.state.activations.insert_mut((effective, id));
+                }
+                self.state.proposals.insert_mut(id, proposal);
+            }
+            None => {
+                self.state.proposals.remove_mut(&id);
+            }
         }
-        self.state.proposals.insert_mut(id, proposal);
-        self.touch(StateKey::Proposal(id));
     }
 
     // ----- begin and end of block -----------------------------------------
