@@ -438,8 +438,11 @@ impl Engine {
                 let verdict = match message {
                     Gossip::Txs(txs) => self.on_gossip_txs(txs)?,
                     Gossip::Status(status) => {
+                        // Unsigned: it speaks only for the peer that sent
+                        // it, so it is not forwarded (each node announces
+                        // to its own peers).
                         self.on_status(from, status);
-                        Verdict::Accept
+                        Verdict::Ignore
                     }
                     Gossip::Consensus(message) => self.on_consensus(from, message)?,
                 };
@@ -532,6 +535,12 @@ impl Engine {
             self.sync_in_flight = None;
         }
         let full = response.blocks.len() as u32 >= MAX_SYNC_BLOCKS;
+        if response.blocks.is_empty() {
+            // It has nothing after our head, whatever it (or a forged
+            // announcement) said before: do not ask it again until it
+            // announces more.
+            self.peer_heads.insert(from, self.head.height);
+        }
         for final_block in response.blocks {
             let height = final_block.block.header.height;
             if height <= self.head.height {
@@ -601,32 +610,34 @@ impl Engine {
         if height < next {
             return Ok(Verdict::Ignore);
         }
-        if height > next {
-            if height.0 == next.0 + 1 && self.buffered.len() < MAX_BUFFERED {
-                self.buffered.push((from, message));
-            }
-            // The sender has finished a height we have not: catch up.
-            self.request_sync(from);
-            return Ok(Verdict::Ignore);
-        }
-        // Check signatures before the message can start a height.
-        match &message {
+        // Check the signature before the message can start a height, be
+        // kept for later or make us ask the sender for blocks.
+        let signer = match &message {
             ConsensusMessage::Vote(vote) => {
                 if vote.verify(&self.chain_id).is_err() {
                     return Ok(Verdict::Reject("vote with a bad signature".into()));
                 }
-                if self.state.member(&vote.voter).is_none() {
-                    return Ok(Verdict::Ignore);
-                }
+                vote.voter
             }
             ConsensusMessage::Proposal(proposal) => {
                 if let Err(error) = proposal.verify(&self.chain_id) {
                     return Ok(Verdict::Reject(format!("proposal: {error}")));
                 }
-                if self.state.member(&proposal.proposer).is_none() {
-                    return Ok(Verdict::Ignore);
-                }
+                proposal.proposer
             }
+        };
+        if self.state.member(&signer).is_none() {
+            // Not a member now (a member of a later height's set is
+            // heard once we get there, by its re-broadcast).
+            return Ok(Verdict::Ignore);
+        }
+        if height > next {
+            if height.0 == next.0 + 1 && self.buffered.len() < MAX_BUFFERED {
+                self.buffered.push((from, message));
+            }
+            // A member has finished a height we have not: catch up.
+            self.request_sync(from);
+            return Ok(Verdict::Ignore);
         }
         if self.machine.is_none() {
             self.start_height()?;
@@ -910,12 +921,11 @@ impl Engine {
                 return None;
             }
         };
-        let waiting: Vec<VerifiedTx> = self.mempool.iter().cloned().collect();
-        for tx in waiting {
-            if !builder.has_room_for(&tx) {
+        for tx in self.mempool.iter() {
+            if !builder.has_room_for(tx) {
                 break;
             }
-            let _ = builder.push(tx);
+            let _ = builder.push(tx.clone());
         }
         let applied = builder.finish();
         let block = applied.block.clone().into_block();
