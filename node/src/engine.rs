@@ -177,6 +177,13 @@ pub struct Engine {
     height_started: Instant,
     candidates: HashMap<Hash, Candidate>,
     own_proposal: Option<SignedProposal>,
+    /// The block we precommitted at this height, not stored yet. The lock
+    /// itself is in the signing record; the block is kept in the store
+    /// only so it can be re-proposed after a restart, and only once the
+    /// height has lasted a second: most heights end sooner, and writing
+    /// each block twice would cost every node a block's worth of storage
+    /// work per height. A crash before then costs at most a round.
+    lock_to_keep: Option<Hash>,
     buffered: Vec<(PeerId, ConsensusMessage)>,
     timers: BTreeMap<(Instant, u64), (Height, Step, u32)>,
     timer_seq: u64,
@@ -250,6 +257,7 @@ impl Engine {
             height_started: Instant::now(),
             candidates: HashMap::new(),
             own_proposal: None,
+            lock_to_keep: None,
             buffered: Vec::new(),
             timers: BTreeMap::new(),
             timer_seq: 0,
@@ -834,10 +842,9 @@ impl Engine {
                 Output::Broadcast(vote) => {
                     if vote.vote.kind == guild_ledger::block::VoteKind::Precommit
                         && let Some(block) = vote.vote.block
-                        && let Some(candidate) = self.candidates.get(&block)
-                        && let Err(error) = self.store.keep_locked_block(&candidate.block)
                     {
-                        tracing::warn!(%error, "cannot keep the locked block");
+                        // Stored only if the height drags on (see on_tick).
+                        self.lock_to_keep = Some(block);
                     }
                     if self.config.equivocate {
                         self.equivocate_vote(&vote);
@@ -975,6 +982,7 @@ impl Engine {
         self.timers.clear();
         self.candidates.clear();
         self.own_proposal = None;
+        self.lock_to_keep = None;
         self.last_block_at = Instant::now();
         self.last_block_txs = ids.len();
         for (index, id) in ids.iter().enumerate() {
@@ -1033,6 +1041,12 @@ impl Engine {
             && let Some(machine) = &self.machine
             && !machine.is_decided()
         {
+            if let Some(block) = self.lock_to_keep.take()
+                && let Some(candidate) = self.candidates.get(&block)
+                && let Err(error) = self.store.keep_locked_block(&candidate.block)
+            {
+                tracing::warn!(%error, "cannot keep the locked block");
+            }
             // Gossip gives late joiners nothing from before: re-send what we
             // said at this height.
             if let Some(proposal) = &self.own_proposal
