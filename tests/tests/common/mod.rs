@@ -154,6 +154,29 @@ impl Net {
         i
     }
 
+    /// Adds a node that runs with `key` under `name` (its wallet file
+    /// written like a founding shop's), whether or not the key is a member;
+    /// returns its index. The genesis is unchanged.
+    pub fn add_keyed_node(&mut self, name: &str, key: Keypair) -> usize {
+        let i = self.nodes.len();
+        let lower = name.to_lowercase();
+        let wallet = self.dir.path().join(format!("{lower}.wallet"));
+        let mut ks = Keystore::create(&wallet, PASSPHRASE, KdfParams::MINIMUM, false).unwrap();
+        ks.import(&lower, &hex::encode(key.secret_bytes())).unwrap();
+        ks.save(PASSPHRASE).unwrap();
+        self.nodes.push(NodeProc {
+            name: name.to_string(),
+            key: Some(key),
+            data: self.dir.path().join(format!("{lower}-data")),
+            wallet: Some(wallet),
+            p2p_port: free_port(),
+            api_port: free_port(),
+            child: None,
+            log: self.dir.path().join(format!("{lower}.log")),
+        });
+        i
+    }
+
     pub fn start_all(&mut self) {
         for i in 0..self.nodes.len() {
             self.start(i);
