@@ -713,6 +713,9 @@ struct Tracker {
     /// Sent (and not refused) transactions not yet seen final: when the
     /// accepted attempt was sent, in which phase, by which sender.
     sent: HashMap<TxId, (Instant, usize, usize)>,
+    /// Every transaction seen final (so a retry of one whose first answer
+    /// was lost is not taken for a new submission).
+    seen_final: std::collections::HashSet<TxId>,
     /// Final transactions as (phase, sender, id), for the submitter to let
     /// those senders go on.
     released: Vec<(usize, usize, TxId)>,
@@ -751,6 +754,7 @@ impl Tracker {
         self.blocks.push((at, height, ids.len()));
         self.last_height = Some(self.last_height.map_or(height, |h| h.max(height)));
         for id in ids {
+            self.seen_final.insert(*id);
             match self.sent.remove(id) {
                 Some((sent, phase, sender)) => {
                     self.released.push((phase, sender, *id));
@@ -913,6 +917,18 @@ enum Outcome {
     Transport(String),
 }
 
+/// An error and its causes on one line (reqwest's own message hides them).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 async fn submit(http: reqwest::Client, url: String, body: Vec<u8>) -> Outcome {
     let response = match http
         .post(url)
@@ -922,12 +938,12 @@ async fn submit(http: reqwest::Client, url: String, body: Vec<u8>) -> Outcome {
         .await
     {
         Ok(response) => response,
-        Err(error) => return Outcome::Transport(error.to_string()),
+        Err(error) => return Outcome::Transport(with_causes(&error)),
     };
     let status = response.status();
     let bytes = match response.bytes().await {
         Ok(bytes) => bytes,
-        Err(error) => return Outcome::Transport(error.to_string()),
+        Err(error) => return Outcome::Transport(with_causes(&error)),
     };
     if status.is_success() {
         return Outcome::Accepted(status == reqwest::StatusCode::OK);
@@ -1052,7 +1068,18 @@ impl Submitter {
                     let Some(tx) = sender.queue.front() else {
                         continue;
                     };
-                    self.lock()?.sent.insert(tx.id, (Instant::now(), phase, i));
+                    {
+                        let mut tracker = self.lock()?;
+                        if !tracker.seen_final.contains(&tx.id) {
+                            // A retry after a transport error keeps the
+                            // first attempt's time (it may have been the
+                            // one admitted).
+                            tracker
+                                .sent
+                                .entry(tx.id)
+                                .or_insert((Instant::now(), phase, i));
+                        }
+                    }
                     let request = submit(
                         self.http.clone(),
                         self.urls[sender.node].clone(),
@@ -1435,6 +1462,7 @@ async fn bench(
     }
     let tracker = Arc::new(Mutex::new(Tracker {
         sent: HashMap::new(),
+        seen_final: Default::default(),
         released: Vec::new(),
         finals,
         blocks: Vec::new(),
@@ -1794,7 +1822,9 @@ impl Report {
             if p.pending_after_drain > 0 {
                 let _ = writeln!(
                     out,
-                    "{}: {} admitted transactions were still not final after the drain",
+                    "{}: {} sent transactions were not seen final after the drain \
+                     (admitted ones still waiting, or requests that got no answer and \
+                     were not retried before the phase ended)",
                     p.name, p.pending_after_drain
                 );
             }
