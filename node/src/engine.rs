@@ -12,6 +12,13 @@
 //! for [`EngineConfig::idle_block_interval`] (so time-based rules such as
 //! lot expiry and governance activation still advance). An idle network
 //! therefore writes a small block every interval, not a stream of empty ones.
+//! Under load the next height waits until [`EngineConfig::min_block_interval`]
+//! after the last block, so blocks grow instead of multiplying.
+//!
+//! Transactions the node admits are gossiped in batches (one message per
+//! [`EngineConfig::tx_gossip_delay`]), and every gossip message gets the
+//! engine's [`Verdict`], which decides whether gossipsub forwards it and
+//! whether its sender is penalized.
 
 use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSigner};
 use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted};
