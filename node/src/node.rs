@@ -144,11 +144,54 @@ pub struct Node {
     api_addr: SocketAddr,
     peer_id: PeerId,
     listening: watch::Receiver<Vec<Multiaddr>>,
-    engine: JoinHandle<Result<(), StoreError>>,
+    /// The engine's result, when its thread ends.
+    engine: oneshot::Receiver<Result<(), StoreError>>,
+    /// Tells the engine's thread to stop.
+    stop_engine: Option<oneshot::Sender<()>>,
     network: JoinHandle<()>,
     api: JoinHandle<std::io::Result<()>>,
     stop_api: Option<oneshot::Sender<()>>,
     store: Store,
+}
+
+/// Runs the engine on a thread of its own (with a single-threaded tokio
+/// runtime for its timers), so its long synchronous steps (checking and
+/// committing a large block, rebuilding the mempool) never hold the
+/// runtime threads that serve the API and the network: under overload the
+/// API still answers at once, with "busy" if need be.
+#[allow(clippy::type_complexity)]
+fn spawn_engine(
+    parts: EngineParts,
+) -> Result<
+    (
+        oneshot::Sender<()>,
+        oneshot::Receiver<Result<(), StoreError>>,
+    ),
+    NodeError,
+> {
+    let io = |source| NodeError::Io {
+        what: "cannot start the consensus engine".into(),
+        source,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io)?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (done, result) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("guild-engine".into())
+        .spawn(move || {
+            let outcome = runtime.block_on(async move {
+                tokio::select! {
+                    outcome = Engine::run(parts) => outcome,
+                    _ = stopped => Ok(()),
+                }
+            });
+            let _ = done.send(outcome);
+        })
+        .map_err(io)?;
+    Ok((stop, result))
 }
 
 /// What the stored chain looks like after the start-up check.
@@ -411,7 +454,7 @@ impl Node {
             }
         });
         let network = tokio::spawn(p2p::run(swarm, net_config, store.clone(), net_rx, event_tx));
-        let engine = tokio::spawn(Engine::run(EngineParts {
+        let parts = EngineParts {
             config: config.engine,
             chain_id,
             key: config.key,
@@ -425,7 +468,8 @@ impl Node {
             net: net_tx,
             view: view_tx,
             events: chain_events,
-        }));
+        };
+        let (stop_engine, engine) = spawn_engine(parts)?;
         let (stop_api, api_stopped) = oneshot::channel::<()>();
         let api = tokio::spawn(crate::api::serve(listener, handle.clone(), async move {
             let _ = api_stopped.await;
@@ -437,6 +481,7 @@ impl Node {
             peer_id,
             listening,
             engine,
+            stop_engine: Some(stop_engine),
             network,
             api,
             stop_api: Some(stop_api),
@@ -481,7 +526,7 @@ impl Node {
         match (&mut self.engine).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(NodeError::Store(error)),
-            Err(error) => Err(NodeError::Stopped(error.to_string())),
+            Err(_) => Err(NodeError::Stopped("the engine thread ended".into())),
         }
     }
 
@@ -492,7 +537,9 @@ impl Node {
             let _ = stop.send(());
         }
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.api).await;
-        self.engine.abort();
+        if let Some(stop) = self.stop_engine.take() {
+            let _ = stop.send(());
+        }
         self.network.abort();
         let engine = (&mut self.engine).await;
         let _ = (&mut self.network).await;
