@@ -154,6 +154,25 @@ pub struct Node {
     store: Store,
 }
 
+/// Connections the API's listen queue holds before the kernel refuses more
+/// (capped by the system's `somaxconn`): a burst of clients must wait for
+/// an answer (perhaps "busy"), not for their connection attempt to time out.
+const API_BACKLOG: u32 = 4096;
+
+/// Binds the API's address with a deep listen queue.
+fn listen_api(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted node can take its address
+    // back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(API_BACKLOG)
+}
+
 /// Runs the engine on a thread of its own (with a single-threaded tokio
 /// runtime for its timers), so its long synchronous steps (checking and
 /// committing a large block, rebuilding the mempool) never hold the
@@ -401,12 +420,10 @@ impl Node {
         };
         let swarm = p2p::build(&net_config)?;
 
-        let listener = tokio::net::TcpListener::bind(config.api)
-            .await
-            .map_err(|source| NodeError::Api {
-                address: config.api,
-                source,
-            })?;
+        let listener = listen_api(config.api).map_err(|source| NodeError::Api {
+            address: config.api,
+            source,
+        })?;
         let api_addr = listener.local_addr().map_err(|source| NodeError::Api {
             address: config.api,
             source,
