@@ -2,10 +2,11 @@
 //! behaviours, and one event loop that owns the [`Swarm`].
 //!
 //! - **gossipsub** carries [`Gossip`]: consensus messages, batches of
-//!   transactions and head announcements, on one topic per chain. Messages
-//!   are validated (decoded strictly) before gossipsub forwards them; a peer
-//!   that sends malformed or badly signed messages collects strikes and is
-//!   blocked for a while (`allow_block_list`). Gossip is anonymous (no
+//!   transactions and head announcements, on one topic per chain. A message
+//!   is decoded strictly here and judged by the engine ([`Verdict`]) before
+//!   gossipsub forwards it; a peer that sends malformed or badly signed
+//!   messages collects strikes and is blocked for a while
+//!   (`allow_block_list`). Gossip is anonymous (no
 //!   libp2p signature, see [`Envelope`]): what it carries is signed by the
 //!   ledger's own keys, so each node checks each signature once.
 //! - **request-response** (`/guild/sync/1`) serves final blocks to peers
@@ -434,7 +435,7 @@ async fn handle_event(
             message_id,
             message,
         })) => {
-            let rejected = match Envelope::decode(&message.data) {
+            let answer_now = match Envelope::decode(&message.data) {
                 Ok(Envelope {
                     message: decoded, ..
                 }) => {
@@ -466,7 +467,7 @@ async fn handle_event(
                 }
             };
             // Otherwise the engine judges it (`Command::Judged`).
-            if let Some(verdict) = rejected {
+            if let Some(verdict) = answer_now {
                 let _ = swarm
                     .behaviour_mut()
                     .gossipsub
