@@ -613,9 +613,35 @@ impl Engine {
     }
 
     /// Feeds a consensus message of the height being decided to the
-    /// machine (after its signature), buffers one of the next height, and
+    /// machine (after its signature), keeps one of the next height, and
     /// says whether it is worth forwarding.
     fn on_consensus(
+        &mut self,
+        from: PeerId,
+        message: ConsensusMessage,
+    ) -> Result<Verdict, StoreError> {
+        if message.height() < self.next_height() {
+            return Ok(Verdict::Ignore);
+        }
+        // Check the signature before the message can start a height, be
+        // kept for later or make us ask the sender for blocks.
+        let checked = match &message {
+            ConsensusMessage::Vote(vote) => vote
+                .verify(&self.chain_id)
+                .map_err(|_| "vote with a bad signature".to_string()),
+            ConsensusMessage::Proposal(proposal) => proposal
+                .verify(&self.chain_id)
+                .map_err(|error| format!("proposal: {error}")),
+        };
+        match checked {
+            Ok(()) => self.on_signed_consensus(from, message),
+            Err(reason) => Ok(Verdict::Reject(reason)),
+        }
+    }
+
+    /// Goes on with a consensus message whose signature was checked (also
+    /// one kept for the next height, when that height starts).
+    fn on_signed_consensus(
         &mut self,
         from: PeerId,
         message: ConsensusMessage,
@@ -625,21 +651,9 @@ impl Engine {
         if height < next {
             return Ok(Verdict::Ignore);
         }
-        // Check the signature before the message can start a height, be
-        // kept for later or make us ask the sender for blocks.
         let signer = match &message {
-            ConsensusMessage::Vote(vote) => {
-                if vote.verify(&self.chain_id).is_err() {
-                    return Ok(Verdict::Reject("vote with a bad signature".into()));
-                }
-                vote.voter
-            }
-            ConsensusMessage::Proposal(proposal) => {
-                if let Err(error) = proposal.verify(&self.chain_id) {
-                    return Ok(Verdict::Reject(format!("proposal: {error}")));
-                }
-                proposal.proposer
-            }
+            ConsensusMessage::Vote(vote) => vote.voter,
+            ConsensusMessage::Proposal(proposal) => proposal.proposer,
         };
         if self.state.member(&signer).is_none() {
             // Not a member now (a member of a later height's set is
@@ -790,11 +804,9 @@ impl Engine {
         let buffered = std::mem::take(&mut self.buffered);
         for (from, message) in buffered {
             if message.height() == height {
-                // Already forwarded or not by its first verdict; only a
-                // bad signature still costs the sender.
-                if let Verdict::Reject(reason) = self.on_consensus(from, message)? {
-                    self.penalize(from, reason);
-                }
+                // Its signature was checked when it arrived, and its
+                // verdict given then.
+                self.on_signed_consensus(from, message)?;
             } else if message.height() > height && self.buffered.len() < MAX_BUFFERED {
                 self.buffered.push((from, message));
             }
