@@ -364,16 +364,20 @@ impl Pending {
     /// in step: only lots that appear or disappear change the index.
     fn set_account(&mut self, address: Address, account: Account) {
         let index = |lot: &Lot| (lot.expires_at, address, lot.issuer);
-        let old: Vec<_> = match self.state.accounts.get(&address) {
-            Some(old) => old.lots.iter().map(index).collect(),
-            None => Vec::new(),
+        let held = |lots: &[Lot], key| lots.iter().any(|lot| index(lot) == key);
+        let old: &[Lot] = match self.state.accounts.get(&address) {
+            Some(old) => &old.lots,
+            None => &[],
         };
-        let new: Vec<_> = account.lots.iter().map(index).collect();
-        for key in old.iter().filter(|key| !new.contains(key)) {
-            self.state.expiry.remove_mut(key);
+        for lot in old {
+            if !held(&account.lots, index(lot)) {
+                self.state.expiry.remove_mut(&index(lot));
+            }
         }
-        for key in new.iter().filter(|key| !old.contains(key)) {
-            self.state.expiry.insert_mut(*key);
+        for lot in &account.lots {
+            if !held(old, index(lot)) {
+                self.state.expiry.insert_mut(index(lot));
+            }
         }
         if account.is_empty() {
             self.state.accounts.remove_mut(&address);
