@@ -145,7 +145,7 @@ pub struct Node {
     peer_id: PeerId,
     listening: watch::Receiver<Vec<Multiaddr>>,
     /// The engine's result, when its thread ends.
-    engine: oneshot::Receiver<Result<(), StoreError>>,
+    engine: EngineDone,
     /// Tells the engine's thread to stop.
     stop_engine: Option<oneshot::Sender<()>>,
     network: JoinHandle<()>,
@@ -173,21 +173,15 @@ fn listen_api(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(API_BACKLOG)
 }
 
+/// The engine's result, when its thread ends.
+type EngineDone = oneshot::Receiver<Result<(), StoreError>>;
+
 /// Runs the engine on a thread of its own (with a single-threaded tokio
 /// runtime for its timers), so its long synchronous steps (checking and
 /// committing a large block, rebuilding the mempool) never hold the
 /// runtime threads that serve the API and the network: under overload the
 /// API still answers at once, with "busy" if need be.
-#[allow(clippy::type_complexity)]
-fn spawn_engine(
-    parts: EngineParts,
-) -> Result<
-    (
-        oneshot::Sender<()>,
-        oneshot::Receiver<Result<(), StoreError>>,
-    ),
-    NodeError,
-> {
+fn spawn_engine(parts: EngineParts) -> Result<(oneshot::Sender<()>, EngineDone), NodeError> {
     let io = |source| NodeError::Io {
         what: "cannot start the consensus engine".into(),
         source,
