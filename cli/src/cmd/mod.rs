@@ -7,3 +7,33 @@ pub mod node;
 pub mod shop;
 pub mod submit;
 pub mod wallet;
+
+/// An error and its causes on one line, each said once: the libraries'
+/// errors often name their cause in their own message already, and
+/// anyhow's `{:#}` would repeat it ("…: No such file…: No such file…").
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let error = anyhow::Error::new(io).context("cannot read genesis.json: no such file");
+        assert_eq!(describe(&error), "cannot read genesis.json: no such file");
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let error = anyhow::Error::new(io).context("cannot read genesis.json");
+        assert_eq!(describe(&error), "cannot read genesis.json: no such file");
+    }
+}

@@ -191,7 +191,8 @@ pub fn with_json_errors(
 ) -> anyhow::Result<()> {
     let result = command();
     if let (true, Err(error)) = (json, &result) {
-        let body = json!({"error": {"code": error_code(error), "message": format!("{error:#}")}});
+        let body =
+            json!({"error": {"code": error_code(error), "message": crate::cmd::describe(error)}});
         println!("{body}");
     }
     result
