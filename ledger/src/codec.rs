@@ -85,16 +85,28 @@ pub fn encode<T: bincode::Encode>(value: &T) -> Vec<u8> {
 }
 
 /// Decodes canonical bytes, refusing anything that is not exactly one value in
-/// its canonical form.
+/// its canonical form, or longer than [`MAX_DECODE_BYTES`].
 pub fn decode<T: Canonical>(bytes: &[u8]) -> Result<T, CodecError> {
-    if bytes.len() > MAX_DECODE_BYTES {
+    decode_within::<T, MAX_DECODE_BYTES>(bytes)
+}
+
+/// [`decode`] with a size limit of the caller's: a message kind that may be
+/// larger than any single protocol value (a node's answer carrying several
+/// blocks) names its own bound, and so does one that must be smaller.
+/// `LIMIT` bounds both the input and what its containers may claim.
+pub fn decode_within<T: Canonical, const LIMIT: usize>(bytes: &[u8]) -> Result<T, CodecError> {
+    if bytes.len() > LIMIT {
         return Err(CodecError::TooLarge {
             len: bytes.len(),
-            limit: MAX_DECODE_BYTES,
+            limit: LIMIT,
         });
     }
+    let config = bincode::config::standard()
+        .with_big_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<LIMIT>();
     let (value, read): (T, usize) =
-        bincode::decode_from_slice(bytes, CONFIG).map_err(|e| CodecError::Malformed {
+        bincode::decode_from_slice(bytes, config).map_err(|e| CodecError::Malformed {
             reason: e.to_string(),
         })?;
     if read != bytes.len() {
@@ -189,5 +201,30 @@ mod tests {
             decode::<Sample>(&bytes),
             Err(CodecError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_message_kind_can_name_its_own_limit() {
+        let big = Sample {
+            c: vec![7; MAX_DECODE_BYTES + 10],
+            ..sample()
+        };
+        let bytes = encode(&big);
+        assert!(matches!(
+            decode::<Sample>(&bytes),
+            Err(CodecError::TooLarge { .. })
+        ));
+        assert_eq!(
+            decode_within::<Sample, { 2 * MAX_DECODE_BYTES }>(&bytes),
+            Ok(big)
+        );
+        let small = encode(&sample());
+        assert_eq!(
+            decode_within::<Sample, 8>(&small),
+            Err(CodecError::TooLarge {
+                len: small.len(),
+                limit: 8
+            })
+        );
     }
 }

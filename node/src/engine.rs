@@ -21,10 +21,10 @@
 //! whether its sender is penalized.
 
 use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSigner};
-use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted};
+use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted, SyncView};
 use crate::history;
 use crate::mempool::{self, Admission, Mempool, MempoolError};
-use crate::p2p::{Command, MAX_SYNC_BLOCKS, NetEvent, Verdict};
+use crate::p2p::{Command, MAX_SYNC_BLOCKS, NetEvent, SyncFailure, Verdict};
 use crate::signer::FileSigner;
 use crate::store::{Store, StoreError, TxLocation};
 use crate::wire::{
@@ -196,6 +196,14 @@ pub struct Engine {
     timer_seq: u64,
     waiters: HashMap<TxId, Vec<oneshot::Sender<Result<Submitted, SubmitError>>>>,
     sync_in_flight: Option<(PeerId, Instant)>,
+    /// Blocks asked for per sync request: halved when an answer is too
+    /// large for us, grown back after answers that arrive.
+    sync_batch: u32,
+    /// Sync requests in a row that brought nothing, and the last reason.
+    sync_failures: u32,
+    sync_problem: Option<String>,
+    /// No new sync request before this (backs off after failures).
+    sync_retry_at: Instant,
     peer_heads: HashMap<PeerId, Height>,
     peers: usize,
     last_block_at: Instant,
@@ -219,6 +227,11 @@ const TICK: Duration = Duration::from_millis(250);
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 /// A sync request with no answer after this long is abandoned.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first wait before asking again after a sync brought nothing; it
+/// doubles with each failure in a row, up to [`SYNC_RETRY_MAX`].
+const SYNC_RETRY_MIN: Duration = Duration::from_millis(100);
+/// The longest wait between sync attempts.
+const SYNC_RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// Milliseconds since the Unix epoch, from the wall clock.
 pub fn now_ms() -> Timestamp {
@@ -270,6 +283,10 @@ impl Engine {
             timer_seq: 0,
             waiters: HashMap::new(),
             sync_in_flight: None,
+            sync_batch: MAX_SYNC_BLOCKS,
+            sync_failures: 0,
+            sync_problem: None,
+            sync_retry_at: Instant::now(),
             peer_heads: HashMap::new(),
             peers: 0,
             last_block_at: Instant::now(),
@@ -368,6 +385,10 @@ impl Engine {
             member: self.me().filter(|me| self.state.member(me).is_some()),
             round: self.machine.as_ref().map(|m| m.round()).unwrap_or(0),
             syncing: self.sync_in_flight.is_some(),
+            sync: SyncView {
+                best_peer_head: self.best_peer_head(),
+                problem: self.sync_problem.clone(),
+            },
         };
         self.view.send_replace(Arc::new(view));
     }
@@ -464,15 +485,21 @@ impl Engine {
                 self.send(Command::Judged { id, from, verdict });
             }
             NetEvent::Synced { from, response } => self.on_synced(from, response)?,
-            NetEvent::SyncFailed { peer } => {
-                if self.sync_in_flight.is_some_and(|(p, _)| p == peer) {
-                    self.sync_in_flight = None;
-                    self.peer_heads.remove(&peer);
-                }
-            }
-            NetEvent::Connected(_) => {
+            NetEvent::SyncFailed { peer, failure } => self.on_sync_failed(peer, failure),
+            NetEvent::Connected(peer) => {
                 self.peers += 1;
                 self.announce();
+                // Ask the new peer for its head at once: on a quiet network
+                // (or one without a quorum) no gossip would tell us.
+                if self.sync_in_flight.is_none_or(|(p, _)| p != peer) {
+                    self.send(Command::Sync {
+                        peer,
+                        request: SyncRequest {
+                            from: self.next_height(),
+                            max: 0,
+                        },
+                    });
+                }
                 self.publish_view();
             }
             NetEvent::Disconnected(peer) => {
@@ -528,10 +555,23 @@ impl Engine {
         }
     }
 
+    /// The highest head a connected peer has told us of.
+    fn best_peer_head(&self) -> Height {
+        self.peer_heads
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(Height(0))
+    }
+
     fn request_sync(&mut self, peer: PeerId) {
         if let Some((_, since)) = self.sync_in_flight
             && since.elapsed() < SYNC_TIMEOUT
         {
+            return;
+        }
+        if Instant::now() < self.sync_retry_at {
+            // Backing off after failures; the tick tries again.
             return;
         }
         self.sync_in_flight = Some((peer, Instant::now()));
@@ -539,23 +579,77 @@ impl Engine {
             peer,
             request: SyncRequest {
                 from: self.next_height(),
-                max: MAX_SYNC_BLOCKS,
+                max: self.sync_batch,
             },
         });
         self.publish_view();
     }
 
-    fn on_synced(&mut self, from: PeerId, response: SyncResponse) -> Result<(), StoreError> {
-        if self.sync_in_flight.is_some_and(|(p, _)| p == from) {
+    /// Asks the peer with the highest head for blocks, if one is ahead of
+    /// us and nothing is asked already.
+    fn sync_from_best_peer(&mut self) {
+        if self.sync_in_flight.is_some() {
+            return;
+        }
+        let best = self
+            .peer_heads
+            .iter()
+            .filter(|(_, head)| **head > self.head.height)
+            .max_by_key(|(peer, head)| (**head, **peer))
+            .map(|(peer, _)| *peer);
+        if let Some(peer) = best {
+            self.request_sync(peer);
+        }
+    }
+
+    /// A sync request brought nothing: back off, ask for fewer blocks if
+    /// the answer was too large, and say so once it keeps happening.
+    fn on_sync_failed(&mut self, peer: PeerId, failure: SyncFailure) {
+        if self.sync_in_flight.is_some_and(|(p, _)| p == peer) {
             self.sync_in_flight = None;
         }
-        let full = response.blocks.len() as u32 >= MAX_SYNC_BLOCKS;
-        if response.blocks.is_empty() {
-            // It has nothing after our head, whatever it (or a forged
-            // announcement) said before: do not ask it again until it
-            // announces more.
-            self.peer_heads.insert(from, self.head.height);
+        if let SyncFailure::TooLarge { .. } = failure {
+            self.sync_batch = (self.sync_batch / 2).max(1);
         }
+        let behind = self.best_peer_head() > self.head.height;
+        self.sync_stalled(format!("cannot fetch blocks from peer {peer}: {failure}"), behind);
+    }
+
+    /// Records why catching up made no progress. Logged at warn level from
+    /// the third failure in a row (and every tenth after), shown in
+    /// `GET /v1/head` until a sync brings blocks again.
+    fn sync_stalled(&mut self, problem: String, behind: bool) {
+        self.sync_failures = self.sync_failures.saturating_add(1);
+        let backoff = SYNC_RETRY_MIN
+            .saturating_mul(1 << self.sync_failures.min(8))
+            .min(SYNC_RETRY_MAX);
+        self.sync_retry_at = Instant::now() + backoff;
+        if behind && (self.sync_failures == 3 || self.sync_failures % 10 == 0) {
+            tracing::warn!(
+                height = %self.head.height,
+                peer_head = %self.best_peer_head(),
+                failures = self.sync_failures,
+                %problem,
+                "this node is behind and cannot catch up",
+            );
+        } else {
+            tracing::debug!(%problem, "sync made no progress");
+        }
+        self.sync_problem = behind.then_some(problem);
+        self.publish_view();
+    }
+
+    /// An answer to a sync request, or to the head-only request sent when
+    /// a peer connects (an answer from a peer we are not syncing from).
+    fn on_synced(&mut self, from: PeerId, response: SyncResponse) -> Result<(), StoreError> {
+        let answers_sync = self.sync_in_flight.is_some_and(|(p, _)| p == from);
+        if answers_sync {
+            self.sync_in_flight = None;
+        }
+        // The answer says how far the peer goes (a peer that announced more
+        // than it has is corrected here).
+        self.peer_heads.insert(from, response.head);
+        let start = self.head.height;
         for final_block in response.blocks {
             let height = final_block.block.header.height;
             if height <= self.head.height {
@@ -568,27 +662,51 @@ impl Engine {
             if let Err(error) =
                 certificate.verify(&self.chain_id, &block.header, &self.state.member_set())
             {
-                self.penalize(from, format!("sync: block {height}: {error}"));
+                self.refuse_synced(from, format!("sync: block {height}: {error}"));
                 return Ok(());
             }
             let applied = match self.check_block(block) {
                 Ok(applied) => applied,
                 Err(reason) => {
-                    self.penalize(from, format!("sync: block {height}: {reason}"));
+                    self.refuse_synced(from, format!("sync: block {height}: {reason}"));
                     return Ok(());
                 }
             };
             self.commit(applied, certificate)?;
         }
-        let behind = self
-            .peer_heads
-            .get(&from)
-            .is_some_and(|h| *h > self.head.height);
-        if full || behind {
-            self.request_sync(from);
+        let progress = self.head.height > start;
+        if progress {
+            self.sync_failures = 0;
+            self.sync_problem = None;
+            self.sync_retry_at = Instant::now();
+            self.sync_batch = self.sync_batch.saturating_mul(2).min(MAX_SYNC_BLOCKS);
+        }
+        if response.head > self.head.height {
+            if progress || !answers_sync {
+                self.request_sync(from);
+            } else {
+                // Ahead by its own word, yet nothing that follows our head
+                // came: do not loop on it; the tick tries again later.
+                self.sync_stalled(
+                    format!(
+                        "peer {from} says it is at block {} but sent nothing after block {}",
+                        response.head, self.head.height
+                    ),
+                    true,
+                );
+            }
         }
         self.publish_view();
         Ok(())
+    }
+
+    /// A synced block failed its checks: the peer that sent it is
+    /// penalized, and it is not taken at its word about its head.
+    fn refuse_synced(&mut self, from: PeerId, reason: String) {
+        self.penalize(from, reason.clone());
+        self.peer_heads.remove(&from);
+        let behind = self.best_peer_head() > self.head.height;
+        self.sync_stalled(reason, behind);
     }
 
     /// Verifies a block's signatures (reusing the mempool's checks) and
@@ -1055,6 +1173,7 @@ impl Engine {
         {
             self.sync_in_flight = None;
         }
+        self.sync_from_best_peer();
         self.maybe_start_height()?;
         if self.height_started.elapsed() >= self.config.rebroadcast_after
             && let Some(machine) = &self.machine

@@ -13,7 +13,7 @@ use guild_ledger::crypto::Address;
 use guild_ledger::error::TxError;
 use guild_ledger::state::State;
 use guild_ledger::tx::{SignedTransaction, TxId};
-use guild_ledger::types::ChainId;
+use guild_ledger::types::{ChainId, Height};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -37,6 +37,18 @@ pub struct ChainView {
     pub round: u32,
     /// True while catching up from peers.
     pub syncing: bool,
+    /// How catching up goes.
+    pub sync: SyncView,
+}
+
+/// How far the peers are, and why catching up fails if it does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncView {
+    /// The highest head a connected peer reported.
+    pub best_peer_head: Height,
+    /// Why this node, behind its peers, cannot catch up (the last
+    /// failure), until a sync brings blocks again.
+    pub problem: Option<String>,
 }
 
 /// Something that happened on the chain, for subscribers (the event stream).

@@ -439,6 +439,7 @@ impl Node {
                 .filter(|a| checked.state.member(a).is_some()),
             round: 0,
             syncing: false,
+            sync: Default::default(),
         }));
         let (chain_events, _) = broadcast::channel(1024);
         let handle = NodeHandle {

@@ -32,15 +32,10 @@ use std::io;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Largest gossip message: a full block of the largest size the protocol
-/// allows, with room for the proposal around it.
-pub const MAX_GOSSIP_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
-/// Largest sync request.
-const MAX_SYNC_REQUEST: usize = 64;
-/// Largest sync response (several blocks).
-pub const MAX_SYNC_RESPONSE: usize = 16 * 1024 * 1024;
-/// Most blocks served per sync request.
-pub const MAX_SYNC_BLOCKS: u32 = 64;
+pub use crate::wire::{MAX_GOSSIP_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_REQUEST, MAX_SYNC_RESPONSE};
+/// The request-response protocol that serves final blocks (v2: answers
+/// carry the server's head, and a request may ask for that alone).
+pub const SYNC_PROTOCOL: &str = "/guild/sync/2";
 /// Strikes (bad messages) before a peer is blocked.
 const STRIKES_TO_BLOCK: u32 = 5;
 /// How long a misbehaving peer stays blocked.
@@ -91,6 +86,8 @@ pub enum NetEvent {
     SyncFailed {
         /// The peer asked.
         peer: PeerId,
+        /// Why.
+        failure: SyncFailure,
     },
     /// A peer connected (it may be behind or ahead of us).
     Connected(PeerId),
@@ -98,6 +95,57 @@ pub enum NetEvent {
     Disconnected(PeerId),
     /// The node is listening on this address.
     Listening(Multiaddr),
+}
+
+/// Why a sync request got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncFailure {
+    /// The answer was larger than this node accepts: ask for fewer blocks.
+    #[error("the answer was larger than {limit} bytes")]
+    TooLarge {
+        /// The limit it passed.
+        limit: usize,
+    },
+    /// No answer in time.
+    #[error("no answer in time")]
+    Timeout,
+    /// The peer could not be reached, or closed the connection.
+    #[error("the peer could not be reached: {reason}")]
+    Unreachable {
+        /// What the transport said.
+        reason: String,
+    },
+    /// The answer did not decode.
+    #[error("the answer was malformed: {reason}")]
+    Malformed {
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The peer does not speak the sync protocol.
+    #[error("the peer does not serve blocks ({SYNC_PROTOCOL})")]
+    Unsupported,
+}
+
+impl SyncFailure {
+    fn of(error: &request_response::OutboundFailure) -> SyncFailure {
+        use request_response::OutboundFailure as F;
+        match error {
+            F::Timeout => SyncFailure::Timeout,
+            F::UnsupportedProtocols => SyncFailure::Unsupported,
+            F::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<TooLarge>()) {
+                Some(TooLarge { limit }) => SyncFailure::TooLarge { limit: *limit },
+                None if io.kind() == io::ErrorKind::InvalidData => SyncFailure::Malformed {
+                    reason: io.to_string(),
+                },
+                None => SyncFailure::Unreachable {
+                    reason: io.to_string(),
+                },
+            },
+            other => SyncFailure::Unreachable {
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 /// The engine's judgement of a gossip message: whether gossipsub forwards
@@ -262,7 +310,7 @@ pub(crate) fn build(config: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
                 sync: request_response::Behaviour::with_codec(
                     SyncCodec,
                     [(
-                        StreamProtocol::new("/guild/sync/1"),
+                        StreamProtocol::new(SYNC_PROTOCOL),
                         request_response::ProtocolSupport::Full,
                     )],
                     request_response::Config::default()
@@ -500,7 +548,8 @@ async fn handle_event(
             ..
         })) => {
             tracing::debug!(%peer, %error, "sync request failed");
-            let _ = events.send(NetEvent::SyncFailed { peer }).await;
+            let failure = SyncFailure::of(&error);
+            let _ = events.send(NetEvent::SyncFailed { peer, failure }).await;
         }
         SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
             for (peer, address) in found {
@@ -521,18 +570,26 @@ async fn handle_event(
     }
 }
 
-/// Answers a sync request from the store: consecutive final blocks from
-/// the requested height, bounded in count and bytes.
-fn serve_sync(store: &Store, request: SyncRequest) -> SyncResponse {
+/// Answers a sync request from the store: the head, and consecutive final
+/// blocks from the requested height, bounded in count and bytes (so the
+/// answer always fits in [`MAX_SYNC_RESPONSE`]).
+pub fn serve_sync(store: &Store, request: SyncRequest) -> SyncResponse {
+    let head = match store.head() {
+        Ok(head) => head,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the head for a peer");
+            Height(0)
+        }
+    };
     let mut blocks = Vec::new();
     let mut bytes = 0usize;
     let max = request.max.min(MAX_SYNC_BLOCKS);
     let mut height = request.from;
-    while (blocks.len() as u32) < max && height.0 > 0 {
+    while (blocks.len() as u32) < max && height.0 > 0 && height <= head {
         match store.block(height) {
             Ok(Some(block)) => {
                 bytes += wire::encode(&block).len();
-                if bytes > MAX_SYNC_RESPONSE - 1024 && !blocks.is_empty() {
+                if bytes > MAX_SYNC_RESPONSE - SYNC_RESPONSE_OVERHEAD && !blocks.is_empty() {
                     break;
                 }
                 blocks.push(block);
@@ -545,13 +602,24 @@ fn serve_sync(store: &Store, request: SyncRequest) -> SyncResponse {
         }
         height = Height(height.0 + 1);
     }
-    SyncResponse { blocks }
+    SyncResponse { head, blocks }
 }
 
-/// The codec of `/guild/sync/1`: one canonical message per stream, read up
+/// Bytes a sync answer spends besides its blocks (head, list length).
+const SYNC_RESPONSE_OVERHEAD: usize = 64;
+
+/// The codec of [`SYNC_PROTOCOL`]: one canonical message per stream, read up
 /// to a size limit.
 #[derive(Clone, Copy, Default)]
 pub struct SyncCodec;
+
+/// A message longer than its kind allows (carried inside an `io::Error`,
+/// so the engine can tell it from other failures and ask for less).
+#[derive(Debug, thiserror::Error)]
+#[error("message too large: over {limit} bytes")]
+struct TooLarge {
+    limit: usize,
+}
 
 async fn read_limited<T: futures::AsyncRead + Unpin + Send>(
     io: &mut T,
@@ -562,7 +630,7 @@ async fn read_limited<T: futures::AsyncRead + Unpin + Send>(
     if buf.len() > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            "message too large",
+            TooLarge { limit },
         ));
     }
     Ok(buf)
@@ -581,14 +649,14 @@ impl request_response::Codec for SyncCodec {
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        wire::decode(&read_limited(io, MAX_SYNC_REQUEST).await?).map_err(invalid)
+        SyncRequest::decode(&read_limited(io, MAX_SYNC_REQUEST).await?).map_err(invalid)
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
     where
         T: futures::AsyncRead + Unpin + Send,
     {
-        wire::decode(&read_limited(io, MAX_SYNC_RESPONSE).await?).map_err(invalid)
+        SyncResponse::decode(&read_limited(io, MAX_SYNC_RESPONSE).await?).map_err(invalid)
     }
 
     async fn write_request<T>(

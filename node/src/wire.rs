@@ -103,6 +103,17 @@ pub struct Status {
 
 /// Most transactions in one [`Gossip::Txs`] message.
 pub const MAX_GOSSIP_TXS: usize = 512;
+/// Largest gossip message: a full block of the largest size the protocol
+/// allows, with room for the proposal around it.
+pub const MAX_GOSSIP_BYTES: usize = 4 * 1024 * 1024 + 64 * 1024;
+/// Largest sync request.
+pub const MAX_SYNC_REQUEST: usize = 64;
+/// Largest sync response: several blocks, so larger than any one protocol
+/// value ([`codec::MAX_DECODE_BYTES`]). A node serving blocks stops adding
+/// them before its answer would pass this bound.
+pub const MAX_SYNC_RESPONSE: usize = 16 * 1024 * 1024;
+/// Most blocks served per sync request.
+pub const MAX_SYNC_BLOCKS: u32 = 64;
 
 /// Everything sent by gossip, one enum so a topic can carry only its kind.
 #[allow(clippy::large_enum_variant)] // moved, never stored in bulk; a box would only add an allocation
@@ -138,7 +149,7 @@ pub struct Envelope {
 impl Envelope {
     /// Decodes an envelope strictly and checks its size limits.
     pub fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
-        let envelope: Envelope = decode(bytes)?;
+        let envelope: Envelope = codec::decode_within::<_, MAX_GOSSIP_BYTES>(bytes)?;
         if let Gossip::Txs(txs) = &envelope.message
             && (txs.is_empty() || txs.len() > MAX_GOSSIP_TXS)
         {
@@ -148,7 +159,10 @@ impl Envelope {
     }
 }
 
-/// Sync request: final blocks from `from`, at most `max` of them.
+/// Sync request: final blocks from `from`, at most `max` of them. A
+/// request for none (`max` 0) asks only for the peer's head: nodes send one
+/// when they connect, as CometBFT's block sync exchanges status messages,
+/// so a node learns what a peer holds without waiting for its gossip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct SyncRequest {
     /// First height wanted.
@@ -157,12 +171,30 @@ pub struct SyncRequest {
     pub max: u32,
 }
 
-/// Sync response: consecutive final blocks starting at the requested height
-/// (empty if the peer has none).
+impl SyncRequest {
+    /// Decodes a request strictly, within [`MAX_SYNC_REQUEST`].
+    pub fn decode(bytes: &[u8]) -> Result<SyncRequest, WireError> {
+        Ok(codec::decode_within::<_, MAX_SYNC_REQUEST>(bytes)?)
+    }
+}
+
+/// Sync response: the answering node's head, and consecutive final blocks
+/// starting at the requested height (none if it has none, or none were
+/// asked for).
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct SyncResponse {
+    /// The height of the answering node's last final block.
+    pub head: Height,
     /// The blocks, in height order.
     pub blocks: Vec<FinalBlock>,
+}
+
+impl SyncResponse {
+    /// Decodes a response strictly, within [`MAX_SYNC_RESPONSE`] (larger
+    /// than the codec's default limit: an answer carries many blocks).
+    pub fn decode(bytes: &[u8]) -> Result<SyncResponse, WireError> {
+        Ok(codec::decode_within::<_, MAX_SYNC_RESPONSE>(bytes)?)
+    }
 }
 
 /// Why a message from a peer was refused.
@@ -283,8 +315,8 @@ mod tests {
         #[test]
         fn random_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
             let _ = Envelope::decode(&bytes);
-            let _ = decode::<SyncRequest>(&bytes);
-            let _ = decode::<SyncResponse>(&bytes);
+            let _ = SyncRequest::decode(&bytes);
+            let _ = SyncResponse::decode(&bytes);
         }
 
         #[test]

@@ -191,6 +191,18 @@ pub struct HeadJson {
     pub peers: usize,
     pub member: Option<Address>,
     pub syncing: bool,
+    /// How catching up from peers goes.
+    pub sync: SyncJson,
+}
+
+/// How far the peers are, and why this node cannot catch up if it cannot.
+#[derive(Serialize)]
+pub struct SyncJson {
+    /// The highest head a connected peer reported (0 with no peers).
+    pub best_peer_head: Height,
+    /// Why this node is behind its peers and cannot catch up (the last
+    /// failure); `null` when it is not.
+    pub problem: Option<String>,
 }
 
 /// A member shop with its running totals.

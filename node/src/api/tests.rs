@@ -86,6 +86,7 @@ impl TestNode {
             member: Some(shop_key().address()),
             round: 0,
             syncing: false,
+            sync: Default::default(),
         }));
         let (events, _) = broadcast::channel(event_capacity);
         let (requests, mailbox) = mpsc::channel(16);

@@ -3,7 +3,8 @@
 
 use crate::api::ApiState;
 use crate::api::json::{
-    HeadJson, MemberJson, ParamsJson, ProposalJson, SettlementJson, SupplyJson, members_json,
+    HeadJson, MemberJson, ParamsJson, ProposalJson, SettlementJson, SupplyJson, SyncJson,
+    members_json,
     now_ms, proposals_json, settlement_json,
 };
 use axum::Json;
@@ -23,6 +24,10 @@ pub async fn head(State(api): State<ApiState>) -> Json<HeadJson> {
         peers: view.peers,
         member: view.member,
         syncing: view.syncing,
+        sync: SyncJson {
+            best_peer_head: view.sync.best_peer_head,
+            problem: view.sync.problem.clone(),
+        },
     })
 }
 

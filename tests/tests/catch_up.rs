@@ -1,0 +1,98 @@
+//! Catch-up across many full blocks, from a member that has no quorum.
+//!
+//! A member's data directory is filled offline with a certified chain whose
+//! first blocks together are far larger than one decoded message used to
+//! be allowed (8 MiB), then that member is started alone (the three other
+//! members stay down, so there is no consensus traffic at all) and a fresh
+//! observer is pointed at it. The observer must learn the member's head
+//! when they connect and fetch every block, whatever the size of a sync
+//! answer.
+
+mod common;
+
+use common::*;
+use guild_ledger::codec;
+use guild_ledger::genesis::Genesis;
+use guild_ledger::tx::TxBody;
+use guild_ledger::types::{Points, ReceiptHash, Timestamp};
+use guild_node::audit::fixture::ChainFixture;
+use std::time::Duration;
+
+/// Blocks in the prepared chain.
+const BLOCKS: u64 = 12;
+/// Earns per block (the default `max_block_txs`).
+const TXS_PER_BLOCK: u64 = 5_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_catches_up_over_many_full_blocks_from_a_lone_member() {
+    let mut net = Net::new(4);
+    let genesis: Genesis =
+        serde_json::from_str(&std::fs::read_to_string(&net.genesis).unwrap()).unwrap();
+    let keys: Vec<_> = net.nodes.iter().map(|n| n.key.clone().unwrap()).collect();
+    let shop = keys[0].clone();
+    let customers: Vec<_> = (0..100u8).map(customer).collect();
+
+    // The chain, written to the bakery's data directory as its node would.
+    let mut bytes_in_first_64 = 0usize;
+    {
+        let mut fixture =
+            ChainFixture::new(genesis.clone(), keys.clone(), Some(&net.nodes[0].data)).unwrap();
+        for block in 0..BLOCKS {
+            let txs: Vec<_> = (0..TXS_PER_BLOCK)
+                .map(|i| {
+                    let n = block * TXS_PER_BLOCK + i;
+                    fixture.sign(
+                        &shop,
+                        TxBody::Earn {
+                            customer: customers[(n % 100) as usize].address(),
+                            points: Points(1),
+                            purchase: None,
+                            receipt: ReceiptHash::new(&shop.address(), &format!("R-{n}")),
+                        },
+                    )
+                })
+                .collect();
+            let time = Timestamp(genesis.time.0 + 1 + block);
+            let final_block = fixture.block(time, txs).unwrap();
+            bytes_in_first_64 += codec::encode(&final_block).len();
+        }
+    }
+    // What the test is about: one sync answer (up to 64 blocks) is larger
+    // than the old decoder limit.
+    assert!(
+        bytes_in_first_64 > 8 * 1024 * 1024,
+        "the prepared chain is only {bytes_in_first_64} bytes"
+    );
+
+    net.start(0);
+    assert_eq!(
+        net.wait_height(0, BLOCKS, Duration::from_secs(30)).await,
+        BLOCKS,
+        "the bakery did not start on its prepared chain:\n{}",
+        tail(&net.logs(0), 30)
+    );
+    let observer = net.add_observer();
+    net.start(observer);
+    let reached = net
+        .wait_height(observer, BLOCKS, Duration::from_secs(90))
+        .await;
+    assert_eq!(
+        reached,
+        BLOCKS,
+        "the observer stopped at {reached}:\n{}",
+        tail(&net.logs(observer), 30)
+    );
+    assert_eq!(
+        net.block_hash(observer, BLOCKS).await,
+        net.block_hash(0, BLOCKS).await
+    );
+    let customer_0 = customers[0].address();
+    assert_eq!(
+        net.balance(observer, &customer_0).await,
+        BLOCKS * TXS_PER_BLOCK / 100
+    );
+    // Caught up, nothing left to report.
+    let (_, head) = net.get(observer, "/v1/head").await.unwrap();
+    assert_eq!(head["sync"]["problem"], serde_json::Value::Null, "{head}");
+    assert_eq!(head["sync"]["best_peer_head"], BLOCKS, "{head}");
+}
