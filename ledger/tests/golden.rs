@@ -3,6 +3,11 @@
 //! visible, deliberate decision. To accept a deliberate change, run
 //! `GUILD_BLESS=1 cargo test -p guild-ledger --test golden` and commit the
 //! updated `tests/golden/vectors.txt` with a note in docs/protocol.md.
+//!
+//! Every input of every vector (keys, authors, amounts, memo, nonce, chain
+//! id, times, proposed member) is written out in docs/protocol.md §16; keep
+//! that section in step with `vectors()`. `vectors.txt` itself cannot carry
+//! comments: it is compared with `vectors()` line by line.
 
 mod common;
 

@@ -67,9 +67,9 @@ pub struct Consensus<S: VoteSigner> {
     voter: Option<Address>,
     signer: S,
     config: Config,
-    /// 2f+1.
+    /// `quorum(n)` distinct members (2f+1 when n = 3f+1).
     quorum: usize,
-    /// f+1 = n - q + 1.
+    /// n - q + 1 distinct members (f+1 when n = 3f+1).
     skip: usize,
     started: bool,
     /// `round_p`.
@@ -325,7 +325,7 @@ impl<S: VoteSigner> Consensus<S> {
         self.valid
     }
 
-    /// The quorum 2f+1 = `quorum(n)`.
+    /// The quorum `quorum(n)`, in distinct members (2f+1 when n = 3f+1).
     pub fn quorum(&self) -> usize {
         self.quorum
     }

@@ -6,7 +6,10 @@
 //!
 //! "2f+1 ⟨PREVOTE, h, r, id(v)⟩" means prevotes for `v` from 2f+1 distinct
 //! members, and "2f+1 ⟨PREVOTE, h, r, ∗⟩" prevotes from 2f+1 distinct
-//! members. So:
+//! members. Every member counts once (votes carry no weight), so throughout
+//! this module "2f+1" is the quorum `quorum(n) = floor(2n/3) + 1` and "f+1"
+//! is `n - quorum(n) + 1`, counted in distinct members; they equal 2f+1 and
+//! f+1 exactly when n = 3f+1. So:
 //!
 //! - the **first** vote of a member in a round and kind counts for "any"
 //!   (`*`) and for its value;
