@@ -557,11 +557,7 @@ impl Engine {
 
     /// The highest head a connected peer has told us of.
     fn best_peer_head(&self) -> Height {
-        self.peer_heads
-            .values()
-            .copied()
-            .max()
-            .unwrap_or(Height(0))
+        self.peer_heads.values().copied().max().unwrap_or(Height(0))
     }
 
     fn request_sync(&mut self, peer: PeerId) {
@@ -612,7 +608,10 @@ impl Engine {
             self.sync_batch = (self.sync_batch / 2).max(1);
         }
         let behind = self.best_peer_head() > self.head.height;
-        self.sync_stalled(format!("cannot fetch blocks from peer {peer}: {failure}"), behind);
+        self.sync_stalled(
+            format!("cannot fetch blocks from peer {peer}: {failure}"),
+            behind,
+        );
     }
 
     /// Records why catching up made no progress. Logged at warn level from

@@ -14,45 +14,71 @@ use common::*;
 use guild_ledger::codec;
 use guild_ledger::genesis::Genesis;
 use guild_ledger::tx::TxBody;
-use guild_ledger::types::{Points, ReceiptHash, Timestamp};
+use guild_ledger::types::{Memo, Points, ReceiptHash, Timestamp};
 use guild_node::audit::fixture::ChainFixture;
 use std::time::Duration;
 
+/// Blocks of transfers in the prepared chain (after one block of earns).
+const TRANSFER_BLOCKS: u64 = 6;
 /// Blocks in the prepared chain.
-const BLOCKS: u64 = 12;
-/// Earns per block (the default `max_block_txs`).
+const BLOCKS: u64 = TRANSFER_BLOCKS + 1;
+/// Transfers per block (the default `max_block_txs`), each with a memo of
+/// the longest length, so few transactions make many bytes.
 const TXS_PER_BLOCK: u64 = 5_000;
+/// Customers, each funded by one earn.
+const CUSTOMERS: u64 = 100;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_observer_catches_up_over_many_full_blocks_from_a_lone_member() {
+    guild_bin(); // built (or found) before the clock starts
     let mut net = Net::new(4);
     let genesis: Genesis =
         serde_json::from_str(&std::fs::read_to_string(&net.genesis).unwrap()).unwrap();
     let keys: Vec<_> = net.nodes.iter().map(|n| n.key.clone().unwrap()).collect();
     let shop = keys[0].clone();
-    let customers: Vec<_> = (0..100u8).map(customer).collect();
+    let customers: Vec<_> = (0..CUSTOMERS as u8).map(customer).collect();
+    let memo = Memo::new(&"m".repeat(140)).unwrap();
 
     // The chain, written to the bakery's data directory as its node would.
     let mut bytes_in_first_64 = 0usize;
+    let started = std::time::Instant::now();
     {
         let mut fixture =
             ChainFixture::new(genesis.clone(), keys.clone(), Some(&net.nodes[0].data)).unwrap();
-        for block in 0..BLOCKS {
+        let earns: Vec<_> = customers
+            .iter()
+            .enumerate()
+            .map(|(n, customer)| {
+                fixture.sign(
+                    &shop,
+                    TxBody::Earn {
+                        customer: customer.address(),
+                        points: Points(1_000),
+                        purchase: None,
+                        receipt: ReceiptHash::new(&shop.address(), &format!("R-{n}")),
+                    },
+                )
+            })
+            .collect();
+        let earned = fixture.block(Timestamp(genesis.time.0 + 1), earns).unwrap();
+        bytes_in_first_64 += codec::encode(&earned).len();
+        for block in 0..TRANSFER_BLOCKS {
+            // Customer n sends one point to customer n + 1, round and round.
             let txs: Vec<_> = (0..TXS_PER_BLOCK)
                 .map(|i| {
-                    let n = block * TXS_PER_BLOCK + i;
+                    let n = (i % CUSTOMERS) as usize;
+                    let to = customers[(n + 1) % CUSTOMERS as usize].address();
                     fixture.sign(
-                        &shop,
-                        TxBody::Earn {
-                            customer: customers[(n % 100) as usize].address(),
+                        &customers[n],
+                        TxBody::Transfer {
+                            to,
                             points: Points(1),
-                            purchase: None,
-                            receipt: ReceiptHash::new(&shop.address(), &format!("R-{n}")),
+                            memo: Some(memo.clone()),
                         },
                     )
                 })
                 .collect();
-            let time = Timestamp(genesis.time.0 + 1 + block);
+            let time = Timestamp(genesis.time.0 + 2 + block);
             let final_block = fixture.block(time, txs).unwrap();
             bytes_in_first_64 += codec::encode(&final_block).len();
         }
@@ -64,6 +90,10 @@ async fn an_observer_catches_up_over_many_full_blocks_from_a_lone_member() {
         "the prepared chain is only {bytes_in_first_64} bytes"
     );
 
+    eprintln!(
+        "chain of {BLOCKS} blocks prepared in {:?}",
+        started.elapsed()
+    );
     net.start(0);
     assert_eq!(
         net.wait_height(0, BLOCKS, Duration::from_secs(30)).await,
@@ -71,6 +101,7 @@ async fn an_observer_catches_up_over_many_full_blocks_from_a_lone_member() {
         "the bakery did not start on its prepared chain:\n{}",
         tail(&net.logs(0), 30)
     );
+    eprintln!("bakery started at {:?}", started.elapsed());
     let observer = net.add_observer();
     net.start(observer);
     let reached = net
@@ -82,15 +113,19 @@ async fn an_observer_catches_up_over_many_full_blocks_from_a_lone_member() {
         "the observer stopped at {reached}:\n{}",
         tail(&net.logs(observer), 30)
     );
+    eprintln!("observer caught up at {:?}", started.elapsed());
     assert_eq!(
         net.block_hash(observer, BLOCKS).await,
         net.block_hash(0, BLOCKS).await
     );
-    let customer_0 = customers[0].address();
-    assert_eq!(
-        net.balance(observer, &customer_0).await,
-        BLOCKS * TXS_PER_BLOCK / 100
-    );
+    // Every customer sent and received as many points as the others.
+    for customer in [&customers[0], &customers[57]] {
+        assert_eq!(net.balance(observer, &customer.address()).await, 1_000);
+        assert_eq!(
+            net.nonce(observer, &customer.address()).await,
+            TRANSFER_BLOCKS * TXS_PER_BLOCK / CUSTOMERS
+        );
+    }
     // Caught up, nothing left to report.
     let (_, head) = net.get(observer, "/v1/head").await.unwrap();
     assert_eq!(head["sync"]["problem"], serde_json::Value::Null, "{head}");

@@ -4,8 +4,7 @@
 use crate::api::ApiState;
 use crate::api::json::{
     HeadJson, MemberJson, ParamsJson, ProposalJson, SettlementJson, SupplyJson, SyncJson,
-    members_json,
-    now_ms, proposals_json, settlement_json,
+    members_json, now_ms, proposals_json, settlement_json,
 };
 use axum::Json;
 use axum::extract::State;
