@@ -623,7 +623,7 @@ impl Engine {
             .saturating_mul(1 << self.sync_failures.min(8))
             .min(SYNC_RETRY_MAX);
         self.sync_retry_at = Instant::now() + backoff;
-        if behind && (self.sync_failures == 3 || self.sync_failures % 10 == 0) {
+        if behind && (self.sync_failures == 3 || self.sync_failures.is_multiple_of(10)) {
             tracing::warn!(
                 height = %self.head.height,
                 peer_head = %self.best_peer_head(),
