@@ -24,8 +24,8 @@ use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSig
 use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted, SyncView};
 use crate::history;
 use crate::mempool::{self, Admission, Mempool, MempoolError};
-use crate::p2p::{Command, MAX_SYNC_BLOCKS, NetEvent, SyncFailure, Verdict};
-use crate::signer::FileSigner;
+use crate::p2p::{MAX_SYNC_BLOCKS, NetEvent, SyncFailure, Verdict};
+use crate::signer::VoteRecord;
 use crate::store::{Store, StoreError, TxLocation};
 use crate::wire::{
     ConsensusMessage, Gossip, MAX_GOSSIP_TXS, Proposal, SignedProposal, Status, SyncRequest,
@@ -37,11 +37,16 @@ use guild_ledger::hash::Hash;
 use guild_ledger::state::{Applied, BlockBuilder, State};
 use guild_ledger::tx::{SignedTransaction, TxId, VerifiedTx};
 use guild_ledger::types::{ChainId, Height, Timestamp};
-use libp2p::PeerId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+mod clock;
+mod network;
+
+pub use clock::{Clock, SystemClock, now_ms};
+pub use network::{Libp2pNet, NetInput, Network, from_libp2p};
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -95,11 +100,12 @@ impl Default for EngineConfig {
 
 /// The member's signer, shared across the heights' consensus machines.
 #[derive(Clone)]
-pub struct SharedSigner(Option<Arc<Mutex<FileSigner>>>);
+pub struct SharedSigner(Option<Arc<Mutex<dyn VoteRecord>>>);
 
 impl SharedSigner {
-    /// A member's signer.
-    pub fn member(signer: FileSigner) -> SharedSigner {
+    /// A member's signer: its signing record (a [`crate::signer::FileSigner`]
+    /// in a node, an in-memory record in tests).
+    pub fn member(signer: impl VoteRecord + 'static) -> SharedSigner {
         SharedSigner(Some(Arc::new(Mutex::new(signer))))
     }
 
@@ -140,7 +146,7 @@ struct Candidate {
 }
 
 /// What the engine needs to run.
-pub struct EngineParts {
+pub struct EngineParts<N> {
     /// Settings.
     pub config: EngineConfig,
     /// The chain id.
@@ -157,12 +163,10 @@ pub struct EngineParts {
     pub head: BlockHeader,
     /// The head's certificate.
     pub certificate: Option<CommitCertificate>,
-    /// Requests from the API.
-    pub requests: mpsc::Receiver<Request>,
-    /// Events from the network.
-    pub net_events: mpsc::Receiver<NetEvent>,
-    /// Commands to the network.
-    pub net: mpsc::Sender<Command>,
+    /// The network.
+    pub net: N,
+    /// Where time is read.
+    pub clock: Box<dyn Clock>,
     /// Where snapshots are published.
     pub view: watch::Sender<Arc<ChainView>>,
     /// Where chain events are published.
@@ -170,7 +174,7 @@ pub struct EngineParts {
 }
 
 /// The engine's state.
-pub struct Engine {
+pub struct Engine<N: Network> {
     config: EngineConfig,
     chain_id: ChainId,
     key: Option<Keypair>,
@@ -191,11 +195,11 @@ pub struct Engine {
     /// each block twice would cost every node a block's worth of storage
     /// work per height. A crash before then costs at most a round.
     lock_to_keep: Option<Hash>,
-    buffered: Vec<(PeerId, ConsensusMessage)>,
+    buffered: Vec<(N::Peer, ConsensusMessage)>,
     timers: BTreeMap<(Instant, u64), (Height, Step, u32)>,
     timer_seq: u64,
     waiters: HashMap<TxId, Vec<oneshot::Sender<Result<Submitted, SubmitError>>>>,
-    sync_in_flight: Option<(PeerId, Instant)>,
+    sync_in_flight: Option<(N::Peer, Instant)>,
     /// Blocks asked for per sync request: halved when an answer is too
     /// large for us, grown back after answers that arrive.
     sync_batch: u32,
@@ -204,7 +208,7 @@ pub struct Engine {
     sync_problem: Option<String>,
     /// No new sync request before this (backs off after failures).
     sync_retry_at: Instant,
-    peer_heads: HashMap<PeerId, Height>,
+    peer_heads: BTreeMap<N::Peer, Height>,
     peers: usize,
     last_block_at: Instant,
     /// Transactions in the last block.
@@ -212,7 +216,11 @@ pub struct Engine {
     /// Admitted transactions not gossiped yet, and when they are due.
     outbox: Vec<SignedTransaction>,
     outbox_due: Option<Instant>,
-    net: mpsc::Sender<Command>,
+    /// Equivocations seen (two different votes of one member for one
+    /// round and kind).
+    equivocations: u64,
+    net: N,
+    clock: Box<dyn Clock>,
     view: watch::Sender<Arc<ChainView>>,
     events: broadcast::Sender<ChainEvent>,
 }
@@ -222,9 +230,9 @@ const MAX_BUFFERED: usize = 1_000;
 /// Most waiting transactions re-published per stuck tick.
 const REPUBLISH_TXS: usize = 256;
 /// How often the engine ticks (re-broadcast, status, idle blocks, sync).
-const TICK: Duration = Duration::from_millis(250);
+pub const TICK: Duration = Duration::from_millis(250);
 /// How often the head is announced to peers.
-const STATUS_EVERY: Duration = Duration::from_secs(2);
+pub const STATUS_EVERY: Duration = Duration::from_secs(2);
 /// A sync request with no answer after this long is abandoned.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// The first wait before asking again after a sync brought nothing; it
@@ -233,20 +241,9 @@ const SYNC_RETRY_MIN: Duration = Duration::from_millis(100);
 /// The longest wait between sync attempts.
 const SYNC_RETRY_MAX: Duration = Duration::from_secs(10);
 
-/// Milliseconds since the Unix epoch, from the wall clock.
-pub fn now_ms() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Timestamp(ms)
-}
-
-impl Engine {
-    /// Runs the engine until both the API and the network are gone. Returns
-    /// an error only if storage fails (the node must then stop: it cannot
-    /// keep consensus promises it cannot record).
-    pub async fn run(parts: EngineParts) -> Result<(), StoreError> {
+impl<N: Network> Engine<N> {
+    /// An engine over `parts.net`, at the stored head.
+    pub fn new(parts: EngineParts<N>) -> Engine<N> {
         let EngineParts {
             config,
             chain_id,
@@ -256,14 +253,14 @@ impl Engine {
             state,
             head,
             certificate,
-            mut requests,
-            mut net_events,
             net,
+            clock,
             view,
             events,
         } = parts;
-        let mempool = Mempool::new(config.mempool, &state, &head, now_ms());
-        let mut engine = Engine {
+        let now = clock.now();
+        let mempool = Mempool::new(config.mempool, &state, &head, clock.wall_ms());
+        let engine = Engine {
             config,
             chain_id,
             key,
@@ -274,7 +271,7 @@ impl Engine {
             certificate,
             mempool,
             machine: None,
-            height_started: Instant::now(),
+            height_started: now,
             candidates: HashMap::new(),
             own_proposal: None,
             lock_to_keep: None,
@@ -286,51 +283,70 @@ impl Engine {
             sync_batch: MAX_SYNC_BLOCKS,
             sync_failures: 0,
             sync_problem: None,
-            sync_retry_at: Instant::now(),
-            peer_heads: HashMap::new(),
+            sync_retry_at: now,
+            peer_heads: BTreeMap::new(),
             peers: 0,
-            last_block_at: Instant::now(),
+            last_block_at: now,
             last_block_txs: 0,
             outbox: Vec::new(),
             outbox_due: None,
+            equivocations: 0,
             net,
+            clock,
             view,
             events,
         };
         engine.publish_view();
-        let mut tick = tokio::time::interval(TICK);
-        let mut status = tokio::time::interval(STATUS_EVERY);
-        let mut requests_open = true;
-        let mut net_open = true;
-        while requests_open || net_open {
-            let next_timer = engine.timers.keys().next().map(|(at, _)| *at);
-            let wake = [next_timer, engine.outbox_due, engine.paced_start()]
-                .into_iter()
-                .flatten()
-                .min();
-            let sleep = tokio::time::sleep_until(
-                wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
-                    .into(),
-            );
-            tokio::select! {
-                request = requests.recv(), if requests_open => match request {
-                    Some(request) => engine.on_request(request)?,
-                    None => requests_open = false,
-                },
-                event = net_events.recv(), if net_open => match event {
-                    Some(event) => engine.on_net(event)?,
-                    None => net_open = false,
-                },
-                _ = sleep, if wake.is_some() => {
-                    engine.on_timers()?;
-                    engine.flush_outbox(false);
-                    engine.maybe_start_height()?;
-                }
-                _ = tick.tick() => engine.on_tick()?,
-                _ = status.tick() => engine.announce(),
-            }
+        engine
+    }
+
+    /// The next moment [`Engine::on_wake`] has something to do (a consensus
+    /// timeout, a gossip batch due, a paced height start), if any. Besides
+    /// that, a driver calls [`Engine::on_tick`] every [`TICK`] and
+    /// [`Engine::announce`] every [`STATUS_EVERY`].
+    pub fn next_wake(&self) -> Option<Instant> {
+        let next_timer = self.timers.keys().next().map(|(at, _)| *at);
+        [next_timer, self.outbox_due, self.paced_start()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Does what is due by now: fired consensus timeouts, the gossip batch,
+    /// a paced height start.
+    pub fn on_wake(&mut self) -> Result<(), StoreError> {
+        self.on_timers()?;
+        self.flush_outbox(false);
+        self.maybe_start_height()
+    }
+
+    /// The head header.
+    pub fn head(&self) -> &BlockHeader {
+        &self.head
+    }
+
+    /// The state at the head.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Transactions waiting in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.len()
+    }
+
+    /// Equivocations (two different votes of one member for one round and
+    /// kind) this engine has seen.
+    pub fn equivocations_seen(&self) -> u64 {
+        self.equivocations
+    }
+
+    /// How catching up goes (as shown in `GET /v1/head`).
+    pub fn sync_view(&self) -> SyncView {
+        SyncView {
+            best_peer_head: self.best_peer_head(),
+            problem: self.sync_problem.clone(),
         }
-        Ok(())
     }
 
     fn me(&self) -> Option<Address> {
@@ -341,21 +357,15 @@ impl Engine {
         Height(self.head.height.0 + 1)
     }
 
-    fn send(&self, command: Command) {
-        if let Err(error) = self.net.try_send(command) {
-            tracing::debug!(%error, "network command dropped");
-        }
-    }
-
     fn publish(&self, message: Gossip) {
-        self.send(Command::Publish(message));
+        self.net.publish(message);
     }
 
     /// Queues an admitted transaction for gossip; it leaves with the others
     /// admitted within [`EngineConfig::tx_gossip_delay`].
     fn gossip_tx(&mut self, tx: SignedTransaction) {
         if self.outbox.is_empty() {
-            self.outbox_due = Some(Instant::now() + self.config.tx_gossip_delay);
+            self.outbox_due = Some(self.clock.now() + self.config.tx_gossip_delay);
         }
         self.outbox.push(tx);
         if self.outbox.len() >= MAX_GOSSIP_TXS {
@@ -365,7 +375,7 @@ impl Engine {
 
     /// Publishes the queued transactions if they are due (or `now`).
     fn flush_outbox(&mut self, now: bool) {
-        let due = self.outbox_due.is_some_and(|at| at <= Instant::now());
+        let due = self.outbox_due.is_some_and(|at| at <= self.clock.now());
         if (now || due) && !self.outbox.is_empty() {
             let txs = std::mem::take(&mut self.outbox);
             self.publish(Gossip::Txs(txs));
@@ -393,7 +403,8 @@ impl Engine {
         self.view.send_replace(Arc::new(view));
     }
 
-    fn announce(&self) {
+    /// Announces the head to peers (every [`STATUS_EVERY`]).
+    pub fn announce(&self) {
         self.publish(Gossip::Status(Status {
             head: self.head.height,
             head_hash: self.head.hash(),
@@ -402,7 +413,8 @@ impl Engine {
 
     // ---- API requests -------------------------------------------------
 
-    fn on_request(&mut self, request: Request) -> Result<(), StoreError> {
+    /// Handles a request from the API.
+    pub fn on_request(&mut self, request: Request) -> Result<(), StoreError> {
         match request {
             Request::Submit { tx, wait, reply } => self.submit(tx, wait, reply),
             Request::IsPending { id, reply } => {
@@ -468,9 +480,10 @@ impl Engine {
 
     // ---- network --------------------------------------------------------
 
-    fn on_net(&mut self, event: NetEvent) -> Result<(), StoreError> {
+    /// Handles an event from the network.
+    pub fn on_net(&mut self, event: NetInput<N::Peer, N::MessageId>) -> Result<(), StoreError> {
         match event {
-            NetEvent::Gossip { from, id, message } => {
+            NetInput::Gossip { from, id, message } => {
                 let verdict = match message {
                     Gossip::Txs(txs) => self.on_gossip_txs(txs)?,
                     Gossip::Status(status) => {
@@ -482,41 +495,37 @@ impl Engine {
                     }
                     Gossip::Consensus(message) => self.on_consensus(from, message)?,
                 };
-                self.send(Command::Judged { id, from, verdict });
+                self.net.judged(id, from, verdict);
             }
-            NetEvent::Synced { from, response } => self.on_synced(from, response)?,
-            NetEvent::SyncFailed { peer, failure } => self.on_sync_failed(peer, failure),
-            NetEvent::Connected(peer) => {
+            NetInput::Synced { from, response } => self.on_synced(from, response)?,
+            NetInput::SyncFailed { peer, failure } => self.on_sync_failed(peer, failure),
+            NetInput::Connected(peer) => {
                 self.peers += 1;
                 self.announce();
                 // Ask the new peer for its head at once: on a quiet network
                 // (or one without a quorum) no gossip would tell us.
                 if self.sync_in_flight.is_none_or(|(p, _)| p != peer) {
-                    self.send(Command::Sync {
+                    self.net.request_sync(
                         peer,
-                        request: SyncRequest {
+                        SyncRequest {
                             from: self.next_height(),
                             max: 0,
                         },
-                    });
+                    );
                 }
                 self.publish_view();
             }
-            NetEvent::Disconnected(peer) => {
+            NetInput::Disconnected(peer) => {
                 self.peers = self.peers.saturating_sub(1);
                 self.peer_heads.remove(&peer);
                 self.publish_view();
             }
-            NetEvent::Listening(_) => {}
         }
         Ok(())
     }
 
-    fn penalize(&self, peer: PeerId, reason: impl Into<String>) {
-        self.send(Command::Penalize {
-            peer,
-            reason: reason.into(),
-        });
+    fn penalize(&self, peer: N::Peer, reason: impl Into<String>) {
+        self.net.penalize(peer, reason.into());
     }
 
     /// Admits gossiped transactions. A batch with a badly signed
@@ -548,7 +557,7 @@ impl Engine {
         Ok(verdict)
     }
 
-    fn on_status(&mut self, from: PeerId, status: Status) {
+    fn on_status(&mut self, from: N::Peer, status: Status) {
         self.peer_heads.insert(from, status.head);
         if status.head > self.head.height {
             self.request_sync(from);
@@ -560,24 +569,24 @@ impl Engine {
         self.peer_heads.values().copied().max().unwrap_or(Height(0))
     }
 
-    fn request_sync(&mut self, peer: PeerId) {
+    fn request_sync(&mut self, peer: N::Peer) {
         if let Some((_, since)) = self.sync_in_flight
-            && since.elapsed() < SYNC_TIMEOUT
+            && self.clock.now().saturating_duration_since(since) < SYNC_TIMEOUT
         {
             return;
         }
-        if Instant::now() < self.sync_retry_at {
+        if self.clock.now() < self.sync_retry_at {
             // Backing off after failures; the tick tries again.
             return;
         }
-        self.sync_in_flight = Some((peer, Instant::now()));
-        self.send(Command::Sync {
+        self.sync_in_flight = Some((peer, self.clock.now()));
+        self.net.request_sync(
             peer,
-            request: SyncRequest {
+            SyncRequest {
                 from: self.next_height(),
                 max: self.sync_batch,
             },
-        });
+        );
         self.publish_view();
     }
 
@@ -600,7 +609,7 @@ impl Engine {
 
     /// A sync request brought nothing: back off, ask for fewer blocks if
     /// the answer was too large, and say so once it keeps happening.
-    fn on_sync_failed(&mut self, peer: PeerId, failure: SyncFailure) {
+    fn on_sync_failed(&mut self, peer: N::Peer, failure: SyncFailure) {
         if self.sync_in_flight.is_some_and(|(p, _)| p == peer) {
             self.sync_in_flight = None;
         }
@@ -622,7 +631,7 @@ impl Engine {
         let backoff = SYNC_RETRY_MIN
             .saturating_mul(1 << self.sync_failures.min(8))
             .min(SYNC_RETRY_MAX);
-        self.sync_retry_at = Instant::now() + backoff;
+        self.sync_retry_at = self.clock.now() + backoff;
         if behind && (self.sync_failures == 3 || self.sync_failures.is_multiple_of(10)) {
             tracing::warn!(
                 height = %self.head.height,
@@ -640,7 +649,7 @@ impl Engine {
 
     /// An answer to a sync request, or to the head-only request sent when
     /// a peer connects (an answer from a peer we are not syncing from).
-    fn on_synced(&mut self, from: PeerId, response: SyncResponse) -> Result<(), StoreError> {
+    fn on_synced(&mut self, from: N::Peer, response: SyncResponse) -> Result<(), StoreError> {
         let answers_sync = self.sync_in_flight.is_some_and(|(p, _)| p == from);
         if answers_sync {
             self.sync_in_flight = None;
@@ -677,7 +686,7 @@ impl Engine {
         if progress {
             self.sync_failures = 0;
             self.sync_problem = None;
-            self.sync_retry_at = Instant::now();
+            self.sync_retry_at = self.clock.now();
             self.sync_batch = self.sync_batch.saturating_mul(2).min(MAX_SYNC_BLOCKS);
         }
         if response.head > self.head.height {
@@ -701,7 +710,7 @@ impl Engine {
 
     /// A synced block failed its checks: the peer that sent it is
     /// penalized, and it is not taken at its word about its head.
-    fn refuse_synced(&mut self, from: PeerId, reason: String) {
+    fn refuse_synced(&mut self, from: N::Peer, reason: String) {
         self.penalize(from, reason.clone());
         self.peer_heads.remove(&from);
         let behind = self.best_peer_head() > self.head.height;
@@ -734,7 +743,7 @@ impl Engine {
     /// says whether it is worth forwarding.
     fn on_consensus(
         &mut self,
-        from: PeerId,
+        from: N::Peer,
         message: ConsensusMessage,
     ) -> Result<Verdict, StoreError> {
         if message.height() < self.next_height() {
@@ -760,7 +769,7 @@ impl Engine {
     /// one kept for the next height, when that height starts).
     fn on_signed_consensus(
         &mut self,
-        from: PeerId,
+        from: N::Peer,
         message: ConsensusMessage,
     ) -> Result<Verdict, StoreError> {
         let height = message.height();
@@ -831,7 +840,9 @@ impl Engine {
     /// only be a member (which `apply_block` checks).
     fn judge(&self, block: Block) -> Option<Applied> {
         let height = block.header.height;
-        let limit = now_ms()
+        let limit = self
+            .clock
+            .wall_ms()
             .0
             .saturating_add(self.config.max_clock_drift.as_millis() as u64);
         if block.header.time.0 > limit {
@@ -856,8 +867,12 @@ impl Engine {
         if self.machine.is_some() || self.sync_in_flight.is_some() {
             return Ok(());
         }
-        let idle = self.last_block_at.elapsed() >= self.config.idle_block_interval;
-        if self.paced_start().is_some_and(|at| at <= Instant::now()) || idle {
+        let idle = self
+            .clock
+            .now()
+            .saturating_duration_since(self.last_block_at)
+            >= self.config.idle_block_interval;
+        if self.paced_start().is_some_and(|at| at <= self.clock.now()) || idle {
             self.start_height()?;
         }
         Ok(())
@@ -871,7 +886,7 @@ impl Engine {
         }
         let full = self.mempool.len() >= self.state.params().max_block_txs as usize;
         if self.last_block_txs <= self.config.busy_block_txs || full {
-            return Some(Instant::now());
+            return Some(self.clock.now());
         }
         Some(self.last_block_at + self.config.min_block_interval)
     }
@@ -916,7 +931,7 @@ impl Engine {
         }
         let outputs = machine.start();
         self.machine = Some(machine);
-        self.height_started = Instant::now();
+        self.height_started = self.clock.now();
         self.process(outputs)?;
         let buffered = std::mem::take(&mut self.buffered);
         for (from, message) in buffered {
@@ -990,7 +1005,7 @@ impl Engine {
                 Output::ScheduleTimeout { step, round, after } => {
                     self.timer_seq += 1;
                     self.timers.insert(
-                        (Instant::now() + after, self.timer_seq),
+                        (self.clock.now() + after, self.timer_seq),
                         (height, step, round),
                     );
                 }
@@ -1009,6 +1024,7 @@ impl Engine {
                     }
                 }
                 Output::Equivocation { first, second } => {
+                    self.equivocations += 1;
                     tracing::warn!(voter = %first.voter, first = ?first.vote, second = ?second.vote, "member signed two different votes for one round (evidence kept in the log)");
                 }
             }
@@ -1056,7 +1072,12 @@ impl Engine {
     /// Builds this node's proposal from the mempool.
     fn build_block(&mut self) -> Option<Hash> {
         let me = self.me()?;
-        let time = Timestamp(now_ms().0.max(self.head.time.0.saturating_add(1)));
+        let time = Timestamp(
+            self.clock
+                .wall_ms()
+                .0
+                .max(self.head.time.0.saturating_add(1)),
+        );
         let mut builder = match BlockBuilder::new(&self.state, &self.head, time, me) {
             Ok(builder) => builder,
             Err(error) => {
@@ -1119,7 +1140,7 @@ impl Engine {
         self.candidates.clear();
         self.own_proposal = None;
         self.lock_to_keep = None;
-        self.last_block_at = Instant::now();
+        self.last_block_at = self.clock.now();
         self.last_block_txs = ids.len();
         for (index, id) in ids.iter().enumerate() {
             if let Some(waiters) = self.waiters.remove(id) {
@@ -1134,7 +1155,7 @@ impl Engine {
         }
         let dropped = self
             .mempool
-            .rebuild(&self.state, &self.head, now_ms(), &ids);
+            .rebuild(&self.state, &self.head, self.clock.wall_ms(), &ids);
         for (id, error) in dropped {
             tracing::info!(%id, %error, "transaction dropped from the mempool");
             if let Some(waiters) = self.waiters.remove(&id) {
@@ -1153,7 +1174,7 @@ impl Engine {
     }
 
     fn on_timers(&mut self) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > now {
                 break;
@@ -1166,15 +1187,21 @@ impl Engine {
         Ok(())
     }
 
-    fn on_tick(&mut self) -> Result<(), StoreError> {
+    /// The periodic tick: sync timeouts and retries, idle blocks,
+    /// re-broadcast of a height that drags on.
+    pub fn on_tick(&mut self) -> Result<(), StoreError> {
         if let Some((_, since)) = self.sync_in_flight
-            && since.elapsed() >= SYNC_TIMEOUT
+            && self.clock.now().saturating_duration_since(since) >= SYNC_TIMEOUT
         {
             self.sync_in_flight = None;
         }
         self.sync_from_best_peer();
         self.maybe_start_height()?;
-        if self.height_started.elapsed() >= self.config.rebroadcast_after
+        if self
+            .clock
+            .now()
+            .saturating_duration_since(self.height_started)
+            >= self.config.rebroadcast_after
             && let Some(machine) = &self.machine
             && !machine.is_decided()
         {
@@ -1211,7 +1238,7 @@ impl Engine {
             for batch in waiting.chunks(MAX_GOSSIP_TXS) {
                 self.publish(Gossip::Txs(batch.to_vec()));
             }
-            self.height_started = Instant::now();
+            self.height_started = self.clock.now();
         }
         Ok(())
     }
@@ -1220,4 +1247,44 @@ impl Engine {
 /// For tests: a vote as sent on the wire.
 pub fn vote_message(vote: SignedVote) -> Gossip {
     Gossip::Consensus(ConsensusMessage::Vote(vote))
+}
+
+/// Runs an engine over libp2p until both the API and the network are gone:
+/// a thin driver of [`Engine`]'s synchronous handlers on tokio's clock.
+/// Returns an error only if storage fails (the node must then stop: it
+/// cannot keep consensus promises it cannot record).
+pub async fn run(
+    mut engine: Engine<Libp2pNet>,
+    mut requests: mpsc::Receiver<Request>,
+    mut net_events: mpsc::Receiver<NetEvent>,
+) -> Result<(), StoreError> {
+    let mut tick = tokio::time::interval(TICK);
+    let mut status = tokio::time::interval(STATUS_EVERY);
+    let mut requests_open = true;
+    let mut net_open = true;
+    while requests_open || net_open {
+        let wake = engine.next_wake();
+        let sleep = tokio::time::sleep_until(
+            wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+                .into(),
+        );
+        tokio::select! {
+            request = requests.recv(), if requests_open => match request {
+                Some(request) => engine.on_request(request)?,
+                None => requests_open = false,
+            },
+            event = net_events.recv(), if net_open => match event {
+                Some(event) => {
+                    if let Some(input) = from_libp2p(event) {
+                        engine.on_net(input)?;
+                    }
+                }
+                None => net_open = false,
+            },
+            _ = sleep, if wake.is_some() => engine.on_wake()?,
+            _ = tick.tick() => engine.on_tick()?,
+            _ = status.tick() => engine.announce(),
+        }
+    }
+    Ok(())
 }
