@@ -69,7 +69,11 @@ mod commit;
 mod driving;
 mod network;
 mod signer;
+#[cfg(test)]
+mod sim;
 mod sync;
+#[cfg(test)]
+mod tests;
 
 pub use clock::{Clock, SystemClock, now_ms};
 pub use network::{Libp2pNet, NetInput, Network, from_libp2p};
