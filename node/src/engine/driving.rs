@@ -251,9 +251,6 @@ impl<N: Network> Engine<N> {
                     self.publish(Gossip::Consensus(ConsensusMessage::Proposal(
                         signed.clone(),
                     )));
-                    if self.config.equivocate {
-                        self.equivocate_proposal(&signed);
-                    }
                     self.own_proposal = Some(signed);
                 }
                 Output::Broadcast(vote) => {
@@ -262,9 +259,6 @@ impl<N: Network> Engine<N> {
                     {
                         // Stored only if the height drags on (see on_tick).
                         self.lock_to_keep = Some(block);
-                    }
-                    if self.config.equivocate {
-                        self.equivocate_vote(&vote);
                     }
                     self.publish(Gossip::Consensus(ConsensusMessage::Vote(vote)));
                 }
@@ -297,42 +291,6 @@ impl<N: Network> Engine<N> {
         }
         self.publish_view();
         Ok(())
-    }
-
-    /// Test only: a conflicting vote signed straight with the key.
-    pub(super) fn equivocate_vote(&self, vote: &SignedVote) {
-        let Some(key) = &self.key else { return };
-        let mut other = vote.vote;
-        other.block = match other.block {
-            Some(_) => None,
-            None => Some(Hash([0xee; 32])),
-        };
-        let signature = other.sign(key, &self.chain_id);
-        self.publish(Gossip::Consensus(ConsensusMessage::Vote(SignedVote {
-            vote: other,
-            voter: vote.voter,
-            signature,
-        })));
-    }
-
-    /// Test only: a second, different block proposed for the same round.
-    pub(super) fn equivocate_proposal(&self, proposal: &SignedProposal) {
-        let Some(key) = &self.key else { return };
-        let Ok(builder) = BlockBuilder::new(
-            &self.state,
-            &self.head,
-            Timestamp(proposal.block.header.time.0 + 1),
-            key.address(),
-        ) else {
-            return;
-        };
-        let block = builder.finish().block.into_block();
-        let signed = Proposal {
-            block: block.header.hash(),
-            ..proposal.proposal
-        }
-        .sign(key, &self.chain_id, block);
-        self.publish(Gossip::Consensus(ConsensusMessage::Proposal(signed)));
     }
 
     /// Builds this node's proposal from the mempool.

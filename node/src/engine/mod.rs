@@ -105,12 +105,6 @@ pub struct EngineConfig {
     /// Longest a newly admitted transaction waits to be gossiped, so that
     /// transactions arriving together share one message.
     pub tx_gossip_delay: Duration,
-    /// Test only: behave as a Byzantine member that signs a second,
-    /// conflicting vote for every vote and a second block for every
-    /// proposal (bypassing the signing record). Used to show that honest
-    /// nodes stay safe.
-    #[doc(hidden)]
-    pub equivocate: bool,
 }
 
 impl Default for EngineConfig {
@@ -124,7 +118,6 @@ impl Default for EngineConfig {
             mempool: mempool::Limits::default(),
             rebroadcast_after: Duration::from_secs(1),
             tx_gossip_delay: Duration::from_millis(5),
-            equivocate: false,
         }
     }
 }
