@@ -1,7 +1,7 @@
 //! Starting and stopping a node: opens and checks storage, builds the
 //! network, and spawns the engine, the network loop and the API server.
 
-use crate::engine::{Engine, EngineConfig, EngineParts, SharedSigner};
+use crate::engine::{Engine, EngineConfig, EngineParts, Libp2pNet, SharedSigner, SystemClock};
 use crate::handle::NodeHandle;
 use crate::p2p::{self, NetConfig, NetError};
 use crate::signer::{FileSigner, SignerError};
@@ -181,7 +181,11 @@ type EngineDone = oneshot::Receiver<Result<(), StoreError>>;
 /// committing a large block, rebuilding the mempool) never hold the
 /// runtime threads that serve the API and the network: under overload the
 /// API still answers at once, with "busy" if need be.
-fn spawn_engine(parts: EngineParts) -> Result<(oneshot::Sender<()>, EngineDone), NodeError> {
+fn spawn_engine(
+    parts: EngineParts<Libp2pNet>,
+    requests: mpsc::Receiver<crate::handle::Request>,
+    net_events: mpsc::Receiver<p2p::NetEvent>,
+) -> Result<(oneshot::Sender<()>, EngineDone), NodeError> {
     let io = |source| NodeError::Io {
         what: "cannot start the consensus engine".into(),
         source,
@@ -197,7 +201,7 @@ fn spawn_engine(parts: EngineParts) -> Result<(oneshot::Sender<()>, EngineDone),
         .spawn(move || {
             let outcome = runtime.block_on(async move {
                 tokio::select! {
-                    outcome = Engine::run(parts) => outcome,
+                    outcome = crate::engine::run(Engine::new(parts), requests, net_events) => outcome,
                     _ = stopped => Ok(()),
                 }
             });
@@ -475,13 +479,12 @@ impl Node {
             state: checked.state,
             head: checked.head,
             certificate: checked.certificate,
-            requests: request_rx,
-            net_events: engine_net_rx,
-            net: net_tx,
+            net: Libp2pNet(net_tx),
+            clock: Box::new(SystemClock),
             view: view_tx,
             events: chain_events,
         };
-        let (stop_engine, engine) = spawn_engine(parts)?;
+        let (stop_engine, engine) = spawn_engine(parts, request_rx, engine_net_rx)?;
         let (stop_api, api_stopped) = oneshot::channel::<()>();
         let api = tokio::spawn(crate::api::serve(listener, handle.clone(), async move {
             let _ = api_stopped.await;

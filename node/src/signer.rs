@@ -57,6 +57,19 @@ pub enum SignerError {
     },
 }
 
+/// A member's signing record as the engine uses it: it signs votes (never
+/// two different ones for one height, round and kind) and gives back, at a
+/// height, the lock held and the votes already signed. [`FileSigner`] keeps
+/// it in a file, fsynced before each vote leaves; [`MemorySigner`] keeps it
+/// in memory (tests and simulations).
+pub trait VoteRecord: VoteSigner + Send {
+    /// The lock held at `height`, if the record is for that height.
+    fn lock_at(&self, height: Height) -> Option<(u32, Hash)>;
+    /// The votes signed at `height` (empty if the record is for another
+    /// height).
+    fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)>;
+}
+
 /// Signs votes with the member key, recording each durably first.
 pub struct FileSigner {
     key: Keypair,
@@ -99,20 +112,13 @@ impl FileSigner {
 
     /// The lock held at `height`, if the record is for that height.
     pub fn lock_at(&self, height: Height) -> Option<(u32, Hash)> {
-        self.record
-            .as_ref()
-            .filter(|r| r.last.height == height)
-            .and_then(|r| r.lock)
+        lock_in(self.record.as_ref(), height)
     }
 
     /// The votes signed at `height` (empty if the record is for another
     /// height).
     pub fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)> {
-        self.record
-            .as_ref()
-            .filter(|r| r.last.height == height)
-            .map(|r| r.votes.clone())
-            .unwrap_or_default()
+        votes_in(self.record.as_ref(), height)
     }
 
     fn persist(&self, record: &SigningRecord) -> Result<(), SignerError> {
@@ -136,50 +142,123 @@ pub fn sync_dir(path: &Path) -> std::io::Result<()> {
     File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
 }
 
+/// The record after signing `vote`, or `None` if the record refuses it
+/// (a vote not strictly after the last one signed, other than that very
+/// vote, whose recorded signature is given again).
+fn advance(
+    record: Option<&SigningRecord>,
+    key: &Keypair,
+    chain_id: &ChainId,
+    vote: &Vote,
+) -> Option<Result<Signature, SigningRecord>> {
+    if let Some(record) = record {
+        if record.last == *vote {
+            return Some(Ok(record.signature));
+        }
+        if order(vote) <= order(&record.last) {
+            tracing::warn!(
+                ?vote,
+                last = ?record.last,
+                "refusing to sign a vote that is not after the last one signed"
+            );
+            return None;
+        }
+    }
+    let signature = vote.sign(key, chain_id);
+    let same_height = record.filter(|r| r.last.height == vote.height);
+    let lock = match (vote.kind, vote.block) {
+        (VoteKind::Precommit, Some(block)) => Some((vote.round, block)),
+        _ => same_height.and_then(|r| r.lock),
+    };
+    let mut votes = same_height.map(|r| r.votes.clone()).unwrap_or_default();
+    votes.push((*vote, signature));
+    Some(Err(SigningRecord {
+        last: *vote,
+        signature,
+        lock,
+        votes,
+    }))
+}
+
+fn lock_in(record: Option<&SigningRecord>, height: Height) -> Option<(u32, Hash)> {
+    record
+        .filter(|r| r.last.height == height)
+        .and_then(|r| r.lock)
+}
+
+fn votes_in(record: Option<&SigningRecord>, height: Height) -> Vec<(Vote, Signature)> {
+    record
+        .filter(|r| r.last.height == height)
+        .map(|r| r.votes.clone())
+        .unwrap_or_default()
+}
+
 impl VoteSigner for FileSigner {
     fn sign_vote(&mut self, vote: &Vote) -> Option<Signature> {
-        if let Some(record) = &self.record {
-            if record.last == *vote {
-                return Some(record.signature);
-            }
-            if order(vote) <= order(&record.last) {
-                tracing::warn!(
-                    ?vote,
-                    last = ?record.last,
-                    "refusing to sign a vote that is not after the last one signed"
-                );
-                return None;
-            }
-        }
-        let signature = vote.sign(&self.key, &self.chain_id);
-        let previous_lock = self
-            .record
-            .as_ref()
-            .filter(|r| r.last.height == vote.height)
-            .and_then(|r| r.lock);
-        let lock = match (vote.kind, vote.block) {
-            (VoteKind::Precommit, Some(block)) => Some((vote.round, block)),
-            _ => previous_lock,
-        };
-        let mut votes = self
-            .record
-            .as_ref()
-            .filter(|r| r.last.height == vote.height)
-            .map(|r| r.votes.clone())
-            .unwrap_or_default();
-        votes.push((*vote, signature));
-        let record = SigningRecord {
-            last: *vote,
-            signature,
-            lock,
-            votes,
+        let record = match advance(self.record.as_ref(), &self.key, &self.chain_id, vote)? {
+            Ok(again) => return Some(again),
+            Err(record) => record,
         };
         if let Err(error) = self.persist(&record) {
             tracing::error!(%error, "cannot record the vote durably; not voting");
             return None;
         }
+        let signature = record.signature;
         self.record = Some(record);
         Some(signature)
+    }
+}
+
+impl VoteRecord for FileSigner {
+    fn lock_at(&self, height: Height) -> Option<(u32, Hash)> {
+        FileSigner::lock_at(self, height)
+    }
+
+    fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)> {
+        FileSigner::votes_at(self, height)
+    }
+}
+
+/// A signing record kept in memory, with the same rules as [`FileSigner`]
+/// (for tests and simulations: a simulated crash keeps it, as a real one
+/// keeps the file).
+pub struct MemorySigner {
+    key: Keypair,
+    chain_id: ChainId,
+    record: Option<SigningRecord>,
+}
+
+impl MemorySigner {
+    /// An empty record.
+    pub fn new(key: Keypair, chain_id: ChainId) -> MemorySigner {
+        MemorySigner {
+            key,
+            chain_id,
+            record: None,
+        }
+    }
+}
+
+impl VoteSigner for MemorySigner {
+    fn sign_vote(&mut self, vote: &Vote) -> Option<Signature> {
+        match advance(self.record.as_ref(), &self.key, &self.chain_id, vote)? {
+            Ok(again) => Some(again),
+            Err(record) => {
+                let signature = record.signature;
+                self.record = Some(record);
+                Some(signature)
+            }
+        }
+    }
+}
+
+impl VoteRecord for MemorySigner {
+    fn lock_at(&self, height: Height) -> Option<(u32, Hash)> {
+        lock_in(self.record.as_ref(), height)
+    }
+
+    fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)> {
+        votes_in(self.record.as_ref(), height)
     }
 }
 

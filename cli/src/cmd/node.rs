@@ -48,9 +48,6 @@ pub struct NodeArgs {
     /// A peer id allowed with --members-only (repeatable), e.g. an auditor.
     #[arg(long)]
     pub allow: Vec<PeerId>,
-    /// Test only: act as a Byzantine member that double-votes (safety tests).
-    #[arg(long, hide = true)]
-    pub test_equivocate: bool,
     /// Database cache size in MiB.
     #[arg(long, default_value_t = 32)]
     pub cache_mb: u64,
@@ -91,7 +88,6 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.members_only = args.members_only;
     config.allow = args.allow;
     config.cache_bytes = args.cache_mb * 1024 * 1024;
-    config.engine.equivocate = args.test_equivocate;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let mut node = Node::start(config).await?;

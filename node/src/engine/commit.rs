@@ -1,0 +1,97 @@
+//! Commit: a block checked against the current state, and a decided or
+//! synced block made final (one store batch, then the head, the mempool,
+//! waiting submitters and subscribers).
+
+use super::*;
+
+impl<N: Network> Engine<N> {
+    /// Verifies a block's signatures (reusing the mempool's checks) and
+    /// applies it to the current state.
+    pub(super) fn check_block(&self, block: Block) -> Result<Applied, String> {
+        let header = block.header.clone();
+        let mut txs = Vec::with_capacity(block.txs.len());
+        for (index, tx) in block.txs.into_iter().enumerate() {
+            let id = tx.tx.id(&self.chain_id);
+            let verified = match self.mempool.verified(&id, &tx) {
+                Some(known) => known,
+                None => tx
+                    .verify(&self.chain_id)
+                    .map_err(|_| format!("transaction {index} has a bad signature"))?,
+            };
+            txs.push(verified);
+        }
+        let block = VerifiedBlock::from_parts(header, txs);
+        self.state
+            .apply_block(&self.head, &block)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Makes a block final: stores it (one atomic batch, flushed), moves the
+    /// head, rebuilds the mempool and tells everyone.
+    pub(super) fn commit(
+        &mut self,
+        applied: Applied,
+        certificate: CommitCertificate,
+    ) -> Result<(), StoreError> {
+        let Applied {
+            block,
+            state,
+            changes,
+        } = applied;
+        let ids: Vec<TxId> = block.txs().iter().map(VerifiedTx::id).collect();
+        let involved: Vec<Vec<Address>> = block
+            .txs()
+            .iter()
+            .map(|tx| history::involved(tx.tx(), &state))
+            .collect();
+        let members = state.member_set();
+        let new_members = (members != self.state.member_set()).then_some(&members);
+        let final_block = FinalBlock {
+            block: block.into_block(),
+            certificate: certificate.clone(),
+        };
+        self.store
+            .commit(&final_block, &ids, &involved, &changes, new_members)?;
+        let height = final_block.block.header.height;
+        tracing::info!(%height, txs = ids.len(), "block final");
+        self.head = final_block.block.header.clone();
+        self.state = state;
+        self.certificate = Some(certificate);
+        self.machine = None;
+        self.timers.clear();
+        self.candidates.clear();
+        self.own_proposal = None;
+        self.lock_to_keep = None;
+        self.last_block_at = self.clock.now();
+        self.last_block_txs = ids.len();
+        for (index, id) in ids.iter().enumerate() {
+            if let Some(waiters) = self.waiters.remove(id) {
+                let location = TxLocation {
+                    height,
+                    index: index as u32,
+                };
+                for waiter in waiters {
+                    let _ = waiter.send(Ok(Submitted::Final { id: *id, location }));
+                }
+            }
+        }
+        let dropped = self
+            .mempool
+            .rebuild(&self.state, &self.head, self.clock.wall_ms(), &ids);
+        for (id, error) in dropped {
+            tracing::info!(%id, %error, "transaction dropped from the mempool");
+            if let Some(waiters) = self.waiters.remove(&id) {
+                for waiter in waiters {
+                    let _ = waiter.send(Err(SubmitError::Dropped(error.clone())));
+                }
+            }
+        }
+        let _ = self.events.send(ChainEvent::Final {
+            block: Arc::new(final_block),
+            ids: Arc::new(ids),
+        });
+        self.announce();
+        self.publish_view();
+        Ok(())
+    }
+}
