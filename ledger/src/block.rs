@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
     serde::Serialize,
     serde::Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockHeader {
     /// Height: the genesis header is 0, each block one more than its parent.
     pub height: Height,
@@ -241,6 +242,7 @@ impl Vote {
     serde::Serialize,
     serde::Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitSignature {
     /// The member.
     pub voter: Address,
@@ -260,6 +262,7 @@ pub struct CommitSignature {
     serde::Serialize,
     serde::Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitCertificate {
     /// Height of the block.
     pub height: Height,

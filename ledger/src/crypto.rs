@@ -21,6 +21,11 @@ pub const ADDRESS_PREFIX: &str = "guild";
 
 /// An account: the 32 bytes of an ed25519 public key.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode, bincode::Decode)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, format = "bech32m")
+)]
 pub struct Address(pub [u8; 32]);
 
 /// Why a text or key is not a usable address.
@@ -144,6 +149,11 @@ impl<'de> serde::Deserialize<'de> for Address {
 
 /// An ed25519 signature (64 bytes).
 #[derive(Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, format = "hex")
+)]
 pub struct Signature(pub [u8; 64]);
 
 impl fmt::Debug for Signature {

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 /// Everything a network starts from. Nodes of one network must use the same
 /// genesis; its header hash identifies the chain.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Genesis {
     /// The network's id; every signature covers it.
     pub chain_id: ChainId,
@@ -28,6 +29,7 @@ pub struct Genesis {
 
 /// A founding member.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenesisMember {
     /// Registered name.
     pub name: ShopName,

@@ -8,6 +8,14 @@ use std::fmt;
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, bincode::Encode, bincode::Decode,
 )]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        value_type = String,
+        example = "0000000000000000000000000000000000000000000000000000000000000000"
+    )
+)]
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {

@@ -14,6 +14,7 @@ use crate::types::{Cents, Points};
     serde::Serialize,
     serde::Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Params {
     /// Days a point stays valid after it is earned (the lot expires at the
     /// first midnight UTC after that many days). A later change never
@@ -171,6 +172,7 @@ impl Default for Params {
     serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ParamChange {
     /// New `point_expiry_days` (applies to lots issued afterwards).
     PointExpiryDays(u32),

@@ -28,6 +28,7 @@ use std::fmt;
     serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxId(pub Hash);
 
 impl fmt::Display for TxId {
@@ -53,6 +54,7 @@ impl fmt::Debug for TxId {
     serde::Serialize,
     serde::Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transaction {
     /// Who signs it; for shop actions, the member shop.
     pub author: Address,
@@ -74,6 +76,7 @@ pub struct Transaction {
     serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TxBody {
     /// A member shop (the author) issues points to a customer.
     Earn {
@@ -155,6 +158,7 @@ impl TxBody {
     serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case", tag = "action")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GovernanceAction {
     /// Admit a shop as a member.
     AddMember {

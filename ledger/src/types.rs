@@ -21,6 +21,7 @@ use std::fmt;
     serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Points(pub u64);
 
 impl Points {
@@ -82,6 +83,7 @@ impl fmt::Debug for Points {
     serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cents(pub u64);
 
 impl fmt::Display for Cents {
@@ -107,6 +109,7 @@ impl fmt::Display for Cents {
     serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Height(pub u64);
 
 impl Height {
@@ -140,6 +143,7 @@ impl fmt::Display for Height {
     serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Nonce(pub u64);
 
 impl fmt::Display for Nonce {
@@ -166,6 +170,7 @@ impl fmt::Display for Nonce {
     serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timestamp(pub u64);
 
 /// Milliseconds in one day.
@@ -206,6 +211,7 @@ impl fmt::Display for Timestamp {
     serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposalId(pub u64);
 
 impl fmt::Display for ProposalId {
@@ -232,6 +238,7 @@ impl fmt::Display for ProposalId {
     serde::Deserialize,
 )]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptHash(pub Hash);
 
 impl ReceiptHash {
@@ -280,6 +287,7 @@ macro_rules! text_newtype {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub struct $name(String);
 
         impl $name {

@@ -114,10 +114,10 @@ impl SubmitError {
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            SubmitError::BadSignature { .. } => "bad_signature",
-            SubmitError::Busy { .. } => "busy",
+            SubmitError::BadSignature { .. } => guild_api::code::BAD_SIGNATURE,
+            SubmitError::Busy { .. } => guild_api::code::BUSY,
             SubmitError::Rejected(e) | SubmitError::Dropped(e) => e.code(),
-            SubmitError::Stopped => "stopped",
+            SubmitError::Stopped => guild_api::code::STOPPED,
         }
     }
 }

@@ -106,7 +106,7 @@ async fn members_after_head(net: &Net, i: usize) -> (u64, BTreeMap<String, Value
         assert_eq!(status, 200, "{list}");
         let after = net.height(i).await.unwrap();
         if before == after {
-            let members = list
+            let members = list["members"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -137,7 +137,8 @@ async fn members_at_head(net: &Net, i: usize, any: &Address) -> (u64, BTreeSet<S
 async fn proposal(net: &Net, i: usize, id: u64) -> Value {
     let (status, list) = net.get(i, "/v1/proposals").await.unwrap();
     assert_eq!(status, 200, "{list}");
-    list.as_array()
+    list["proposals"]
+        .as_array()
         .unwrap()
         .iter()
         .find(|p| p["id"].as_u64() == Some(id))
@@ -226,7 +227,7 @@ async fn an_added_member_joins_the_validator_set_at_the_effective_height() {
     let proposed_at = submit_final(&net, BAKERY, &propose).await;
     let (status, list) = net.get(BAKERY, "/v1/proposals").await.unwrap();
     assert_eq!(status, 200);
-    let id = list
+    let id = list["proposals"]
         .as_array()
         .unwrap()
         .iter()

@@ -30,8 +30,8 @@
 //! # }
 //! ```
 
-use crate::client::MemberInfo;
 use crate::error::{Error, Result};
+use guild_api::MemberInfo;
 use guild_ledger::params::ParamChange;
 use guild_ledger::tx::{GovernanceAction, SignedTransaction, Transaction, TxBody};
 use guild_ledger::types::{Cents, ChainId, Nonce, Points, ProposalId, ShopName, Timestamp};
@@ -499,8 +499,12 @@ mod tests {
             address: Keypair::from_secret(&[seed; 32]).address(),
             since: Height(0),
             issued: Points(0),
-            outstanding: Points(0),
+            reversed: Points(0),
+            reversal_shortfall: Points(0),
+            redeemed_issued: Points(0),
             redeemed_here: Points(0),
+            expired: Points(0),
+            outstanding: Points(0),
             issued_today: Points(0),
         }
     }

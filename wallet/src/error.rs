@@ -201,59 +201,11 @@ pub enum Error {
     },
 
     // ---- Talking to a node ------------------------------------------
-    /// The node's URL is not an `http://` or `https://` URL.
-    #[error(
-        "{url:?} is not a node URL: give one like http://127.0.0.1:7700 (--node or GUILD_NODE)"
-    )]
-    BadNodeUrl {
-        /// The text given.
-        url: String,
-    },
-
-    /// No connection to the node (refused, unreachable, timed out).
-    #[error("cannot reach node at {url} (is it running? start one with `guild devnet`): {reason}")]
-    Unreachable {
-        /// The node's base URL.
-        url: String,
-        /// What the connection attempt reported, in short.
-        reason: String,
-    },
-
-    /// The node answered with an API error (`{"error":{"code","message"}}`).
-    /// `code` is the API's stable code, e.g. a ledger rule such as
-    /// `insufficient_points` (see `docs/api.md`).
-    #[error("{message}")]
-    Node {
-        /// The HTTP status.
-        status: u16,
-        /// The stable error code.
-        code: String,
-        /// The node's message for a person.
-        message: String,
-    },
-
-    /// The node's answer is not what a Guild node sends.
-    #[error(
-        "the node at {url} sent an unexpected answer ({reason}); is it a Guild node of a compatible version?"
-    )]
-    BadResponse {
-        /// The URL asked.
-        url: String,
-        /// What is wrong with the answer.
-        reason: String,
-    },
-
-    /// A transaction was not final within the time waited.
-    #[error(
-        "transaction {id} is not final after {waited_secs} s; it is still waiting on the node. \
-         Check later with `guild submit` of the same file or GET /v1/tx/{id}; do not sign it again"
-    )]
-    NotFinal {
-        /// The transaction id.
-        id: guild_ledger::TxId,
-        /// Seconds waited.
-        waited_secs: u64,
-    },
+    /// A node could not be reached, refused a request with an API error,
+    /// answered something a Guild node would not send, or did not make a
+    /// transaction final in time ([`guild_api::ClientError`]).
+    #[error(transparent)]
+    Api(#[from] guild_api::ClientError),
 
     /// The node belongs to another network than the transaction or file.
     #[error(
@@ -418,11 +370,7 @@ impl Error {
             Error::TooManyKeys { .. } => "too_many_keys",
             Error::Randomness { .. } => "randomness",
             Error::Encrypt { .. } => "encrypt",
-            Error::BadNodeUrl { .. } => "bad_node_url",
-            Error::Unreachable { .. } => "node_unreachable",
-            Error::Node { code, .. } => code,
-            Error::BadResponse { .. } => "bad_response",
-            Error::NotFinal { .. } => "not_final",
+            Error::Api(e) => e.code(),
             Error::WrongNetwork { .. } => "wrong_network",
             Error::InvalidPoints { .. } => "invalid_points",
             Error::InvalidAmount { .. } => "invalid_amount",

@@ -10,7 +10,8 @@
 //!   ("send 30 points to guild1…", "redeem 20 at the cafe") into checked
 //!   ledger values and a signed transaction, with a precise message for
 //!   every mistake before anything is signed.
-//! - **The node client** ([`client`]): typed calls to a node's HTTP API,
+//! - **The node client** ([`NodeClient`], from [`guild_api`], which defines
+//!   the API's types and its one client): typed calls to a node's HTTP API,
 //!   idempotent submission that waits for finality, and the event stream.
 //! - **Offline signing** ([`offline`]): signed-transaction files for
 //!   `guild submit`, and the local record of next nonces.
@@ -70,11 +71,10 @@
 )]
 
 pub mod builder;
-pub mod client;
 pub mod error;
 pub mod keystore;
 pub mod offline;
 pub mod verify;
 
-pub use client::NodeClient;
 pub use error::Error;
+pub use guild_api::NodeClient;

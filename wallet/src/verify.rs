@@ -16,8 +16,8 @@
 //! rule (a lot counts while `expires_at > now`). Which member set to trust
 //! is the caller's decision; [`VerifiedAccount::members`] records it.
 
-use crate::client::ProofInfo;
 use crate::error::{Error, Result};
+use guild_api::ProofInfo;
 use guild_ledger::block::{BlockHeader, CommitCertificate};
 use guild_ledger::state::{AccountProof, Lot};
 use guild_ledger::types::{ChainId, Height, Nonce, Points, Timestamp};

@@ -47,12 +47,12 @@ use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use guild_api::{ChainEvent, ClientError, NodeClient, SubmitRequest, TxStatus};
 use guild_ledger::crypto::{Address, Keypair};
 use guild_ledger::genesis::{Genesis, GenesisMember};
-use guild_ledger::hash::Hash;
 use guild_ledger::params::Params;
 use guild_ledger::tx::{SignedTransaction, Transaction, TxBody, TxId};
-use guild_ledger::types::{ChainId, Nonce, Points, ReceiptHash, ShopName, Timestamp};
+use guild_ledger::types::{ChainId, Height, Nonce, Points, ReceiptHash, ShopName, Timestamp};
 use guild_wallet::keystore::{KdfParams, Keystore};
 use hdrhistogram::Histogram;
 use rayon::prelude::*;
@@ -304,18 +304,18 @@ fn transfer(key: &Keypair, nonce: u64, to: Address, chain_id: &ChainId) -> Signe
 /// A signed transaction ready to send: its id and the `POST /v1/tx` body.
 struct Prepared {
     id: TxId,
-    body: Vec<u8>,
+    request: SubmitRequest,
 }
 
 impl Prepared {
     fn new(signed: &SignedTransaction, chain_id: &ChainId) -> Prepared {
-        let body = json!({
-            "tx": hex::encode(guild_ledger::codec::encode(signed)),
-            "wait": false,
-        });
         Prepared {
             id: signed.tx.id(chain_id),
-            body: body.to_string().into_bytes(),
+            request: SubmitRequest {
+                tx: hex::encode(guild_ledger::codec::encode(signed)),
+                wait: false,
+                timeout_ms: None,
+            },
         }
     }
 }
@@ -569,7 +569,7 @@ fn tail(path: &Path, lines: usize) -> String {
 
 /// Waits until every node answers `/v1/head` and sees all its peers.
 async fn wait_ready(
-    http: &reqwest::Client,
+    clients: &[NodeClient],
     nodes: &[NodeSpec],
     children: &mut Children,
 ) -> anyhow::Result<()> {
@@ -585,8 +585,8 @@ async fn wait_ready(
                     tail(&node.log, 20)
                 );
             }
-            if let Ok(head) = get_json(http, &format!("{}/v1/head", node.api())).await
-                && head["peers"].as_u64().unwrap_or(0) >= want_peers
+            if let Ok(head) = clients[i].head().await
+                && head.peers as u64 >= want_peers
             {
                 break;
             }
@@ -602,24 +602,6 @@ async fn wait_ready(
         }
     }
     Ok(())
-}
-
-async fn get_json(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
-    let response = http
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?;
-    let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .with_context(|| format!("GET {url}: the answer is not JSON"))?;
-    if !status.is_success() {
-        bail!("GET {url}: {status}: {body}");
-    }
-    Ok(body)
 }
 
 // ---- process figures -------------------------------------------------------------
@@ -775,29 +757,6 @@ impl Tracker {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct BlockTxIds {
-    height: u64,
-    txs: Vec<TxIdOnly>,
-}
-
-#[derive(serde::Deserialize)]
-struct TxIdOnly {
-    id: String,
-}
-
-fn parse_ids(block: &BlockTxIds) -> anyhow::Result<Vec<TxId>> {
-    block
-        .txs
-        .iter()
-        .map(|tx| {
-            Hash::from_hex(&tx.id)
-                .map(TxId)
-                .ok_or_else(|| anyhow!("block {}: bad transaction id {}", block.height, tx.id))
-        })
-        .collect()
-}
-
 /// Follows node `api`'s event stream, recording every final block; blocks
 /// the stream skipped are fetched with `GET /v1/blocks/{height}`.
 async fn follow(
@@ -806,71 +765,37 @@ async fn follow(
     notify: Arc<tokio::sync::Notify>,
     connected: tokio::sync::oneshot::Sender<()>,
 ) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .build()?;
-    let response = http
-        .get(format!("{api}/v1/events"))
-        .send()
+    let client = NodeClient::new(&api)?;
+    let mut stream = client
+        .events(&[], None)
         .await
         .context("cannot open the event stream")?;
-    if !response.status().is_success() {
-        bail!("GET /v1/events: {}", response.status());
-    }
     let _ = connected.send(());
-    let mut stream = response.bytes_stream();
-    let mut buffer: Vec<u8> = Vec::new();
-    let mut scanned: usize = 0;
-    while let Some(chunk) = stream.next().await {
-        buffer.extend_from_slice(&chunk.context("the event stream broke")?);
-        loop {
-            let from = scanned.saturating_sub(1);
-            let Some(end) = buffer[from..]
-                .windows(2)
-                .position(|w| w == b"\n\n")
-                .map(|p| from + p)
-            else {
-                scanned = buffer.len();
-                break;
-            };
-            let event: Vec<u8> = buffer.drain(..end + 2).collect();
-            scanned = 0;
-            let at = Instant::now();
-            let text = String::from_utf8_lossy(&event);
-            let mut name = "message";
-            let mut data = String::new();
-            for line in text.lines() {
-                if let Some(value) = line.strip_prefix("event:") {
-                    name = value.trim();
-                } else if let Some(value) = line.strip_prefix("data:") {
-                    data.push_str(value.strip_prefix(' ').unwrap_or(value));
-                }
+    while let Some(event) = stream.next().await.context("the event stream broke")? {
+        let at = Instant::now();
+        // Skipped blocks show as a gap in heights (fetched below).
+        let ChainEvent::Block(block) = event else {
+            continue;
+        };
+        let ids: Vec<TxId> = block.txs.iter().map(|tx| tx.id).collect();
+        let last = tracker.lock().map_err(|_| anyhow!("poisoned"))?.last_height;
+        if let Some(last) = last {
+            for missing in last + 1..block.height.0 {
+                let skipped = client
+                    .block(Height(missing))
+                    .await
+                    .with_context(|| format!("GET {api}/v1/blocks/{missing}"))?;
+                let skipped_ids: Vec<TxId> = skipped.txs.iter().map(|tx| tx.id).collect();
+                let mut t = tracker.lock().map_err(|_| anyhow!("poisoned"))?;
+                t.lagged_blocks += 1;
+                t.final_ids(missing, &skipped_ids, Instant::now());
             }
-            if name != "block" {
-                continue;
-            }
-            let block: BlockTxIds =
-                serde_json::from_str(&data).context("a block event does not parse")?;
-            let ids = parse_ids(&block)?;
-            let last = tracker.lock().map_err(|_| anyhow!("poisoned"))?.last_height;
-            if let Some(last) = last {
-                for missing in last + 1..block.height {
-                    let url = format!("{api}/v1/blocks/{missing}");
-                    let body = get_json(&http, &url).await?;
-                    let skipped: BlockTxIds = serde_json::from_value(body)
-                        .with_context(|| format!("GET {url} does not parse"))?;
-                    let skipped_ids = parse_ids(&skipped)?;
-                    let mut t = tracker.lock().map_err(|_| anyhow!("poisoned"))?;
-                    t.lagged_blocks += 1;
-                    t.final_ids(missing, &skipped_ids, Instant::now());
-                }
-            }
-            tracker
-                .lock()
-                .map_err(|_| anyhow!("poisoned"))?
-                .final_ids(block.height, &ids, at);
-            notify.notify_one();
         }
+        tracker
+            .lock()
+            .map_err(|_| anyhow!("poisoned"))?
+            .final_ids(block.height.0, &ids, at);
+        notify.notify_one();
     }
     bail!("the event stream ended")
 }
@@ -883,15 +808,16 @@ struct HeadSample {
     head: Option<(u64, u64)>,
 }
 
-async fn monitor(http: reqwest::Client, apis: Vec<String>, samples: Arc<Mutex<Vec<HeadSample>>>) {
+async fn monitor(clients: Vec<NodeClient>, samples: Arc<Mutex<Vec<HeadSample>>>) {
     let mut tick = tokio::time::interval(MONITOR_EVERY);
     loop {
         tick.tick().await;
-        for (node, api) in apis.iter().enumerate() {
-            let head = get_json(&http, &format!("{api}/v1/head"))
+        for (node, client) in clients.iter().enumerate() {
+            let head = client
+                .head()
                 .await
                 .ok()
-                .and_then(|h| Some((h["height"].as_u64()?, h["mempool"].as_u64()?)));
+                .map(|h| (h.height.0, h.mempool as u64));
             if let Ok(mut samples) = samples.lock() {
                 samples.push(HeadSample {
                     at: Instant::now(),
@@ -917,52 +843,23 @@ enum Outcome {
     Transport(String),
 }
 
-/// An error and its causes on one line (reqwest's own message hides them).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-async fn submit(http: reqwest::Client, url: String, body: Vec<u8>) -> Outcome {
-    let response = match http
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await
-    {
-        Ok(response) => response,
-        Err(error) => return Outcome::Transport(with_causes(&error)),
-    };
-    let status = response.status();
-    let bytes = match response.bytes().await {
-        Ok(bytes) => bytes,
-        Err(error) => return Outcome::Transport(with_causes(&error)),
-    };
-    if status.is_success() {
-        return Outcome::Accepted(status == reqwest::StatusCode::OK);
-    }
-    let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let code = error["error"]["code"]
-        .as_str()
-        .unwrap_or("unknown")
-        .to_string();
-    let message = error["error"]["message"].as_str().map_or_else(
-        || String::from_utf8_lossy(&bytes).into_owned(),
-        str::to_string,
-    );
-    if code == "busy" && status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
-        return Outcome::Busy(format!("HTTP 503: {message}"));
-    }
-    Outcome::Refused {
-        code,
-        message: format!("HTTP {}: {message}", status.as_u16()),
+async fn submit(client: NodeClient, request: SubmitRequest) -> Outcome {
+    match client.submit_request(&request).await {
+        Ok(answer) => Outcome::Accepted(answer.status == TxStatus::Final),
+        Err(ClientError::Node {
+            status: 503,
+            code,
+            message,
+        }) if code == guild_api::code::BUSY => Outcome::Busy(format!("HTTP 503: {message}")),
+        Err(ClientError::Node {
+            status,
+            code,
+            message,
+        }) => Outcome::Refused {
+            code,
+            message: format!("HTTP {status}: {message}"),
+        },
+        Err(error) => Outcome::Transport(error.to_string()),
     }
 }
 
@@ -993,9 +890,9 @@ struct Queues {
 
 /// Everything a phase needs to submit.
 struct Submitter {
-    http: reqwest::Client,
     notify: Arc<tokio::sync::Notify>,
-    urls: Vec<String>,
+    /// One client per node.
+    clients: Vec<NodeClient>,
     tracker: Arc<Mutex<Tracker>>,
     concurrency: usize,
 }
@@ -1080,11 +977,7 @@ impl Submitter {
                                 .or_insert((Instant::now(), phase, i));
                         }
                     }
-                    let request = submit(
-                        self.http.clone(),
-                        self.urls[sender.node].clone(),
-                        tx.body.clone(),
-                    );
+                    let request = submit(self.clients[sender.node].clone(), tx.request.clone());
                     inflight.push(async move { (i, request.await) });
                     issued += 1;
                     stats.attempts += 1;
@@ -1453,8 +1346,12 @@ async fn bench(
         .timeout(Duration::from_secs(30))
         .build()
         .context("cannot build the HTTP client")?;
-    wait_ready(&http, &nodes, &mut children).await?;
     let apis: Vec<String> = nodes.iter().map(NodeSpec::api).collect();
+    let clients = apis
+        .iter()
+        .map(|api| NodeClient::with_http(api, http.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    wait_ready(&clients, &nodes, &mut children).await?;
 
     let mut finals = Vec::new();
     for _ in 0..4 {
@@ -1498,18 +1395,13 @@ async fn bench(
             anyhow!("node 0's event stream failed: {why}")
         })?;
     let samples = Arc::new(Mutex::new(Vec::new()));
-    let _monitor = AbortOnDrop(tokio::spawn(monitor(
-        http.clone(),
-        apis.clone(),
-        samples.clone(),
-    )));
+    let _monitor = AbortOnDrop(tokio::spawn(monitor(clients.clone(), samples.clone())));
     let disk_start: Vec<u64> = nodes.iter().map(|n| disk_bytes(&n.data)).collect();
 
     let bench = Bench {
         submitter: Submitter {
-            http: http.clone(),
             notify,
-            urls: apis.iter().map(|a| format!("{a}/v1/tx")).collect(),
+            clients: clients.clone(),
             tracker: tracker.clone(),
             concurrency,
         },
@@ -1673,10 +1565,7 @@ async fn bench(
     for (i, node) in nodes.iter().enumerate() {
         let (rss, peak_rss) =
             memory(children.0[i].id()).map_or((None, None), |(a, b)| (Some(a), Some(b)));
-        let height = get_json(&http, &format!("{}/v1/head", node.api()))
-            .await
-            .ok()
-            .and_then(|h| h["height"].as_u64());
+        let height = clients[i].head().await.ok().map(|h| h.height.0);
         node_reports.push(NodeReport {
             name: node.name.clone(),
             rss,

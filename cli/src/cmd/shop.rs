@@ -11,11 +11,11 @@ use super::wallet::common::{
 use crate::Globals;
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use guild_ledger::tx::{GovernanceAction, TxBody};
+use guild_api::{ChainEvent, ClientError, MemberInfo, NodeClient, ProposalState};
+use guild_ledger::tx::{GovernanceAction, Transaction, TxBody, TxId};
 use guild_ledger::types::{Height, Points, ReceiptHash};
 use guild_ledger::{Address, Keypair};
 use guild_wallet::builder::{self, describe_action, format_time};
-use guild_wallet::client::{BlockTx, ChainEvent, MemberInfo, NodeClient};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -183,7 +183,7 @@ fn online(ctx: &Ctx, options: &TxOptions) -> anyhow::Result<Option<(NodeClient, 
         return Ok(None);
     }
     let client = ctx.client()?;
-    let members = block_on(client.members())??;
+    let members = block_on(client.members())??.members;
     Ok(Some((client, members)))
 }
 
@@ -351,13 +351,18 @@ fn reverse(ctx: &Ctx, receipt: &str, options: &TxOptions) -> anyhow::Result<()> 
 }
 
 /// One redemption at this shop.
-fn redemption_json(tx: &BlockTx, height: Height, time: Option<u64>) -> Option<Value> {
-    match &tx.tx.body {
+fn redemption_json(
+    id: &TxId,
+    tx: &Transaction,
+    height: Height,
+    time: Option<u64>,
+) -> Option<Value> {
+    match &tx.body {
         TxBody::Redeem { shop, points } => Some(json!({
-            "id": tx.id,
+            "id": id,
             "height": height,
             "time": time,
-            "customer": tx.tx.author,
+            "customer": tx.author,
             "shop": shop,
             "points": points,
         })),
@@ -385,7 +390,7 @@ fn redemptions(ctx: &Ctx, follow: bool, count: Option<u64>, limit: u64) -> anyho
     let shop = info.address();
     let client = ctx.client()?;
     block_on(async {
-        let members = client.members().await?;
+        let members = client.members().await?.members;
         let name = members
             .iter()
             .find(|m| m.address == shop)
@@ -406,14 +411,7 @@ fn redemptions(ctx: &Ctx, follow: bool, count: Option<u64>, limit: u64) -> anyho
         let list: Vec<Value> = history
             .iter()
             .filter(|e| matches!(&e.tx.body, TxBody::Redeem { shop: s, .. } if *s == shop))
-            .filter_map(|e| {
-                let tx = BlockTx {
-                    id: e.id,
-                    kind: e.kind.clone(),
-                    tx: e.tx.clone(),
-                };
-                redemption_json(&tx, e.height, Some(e.time.0))
-            })
+            .filter_map(|e| redemption_json(&e.id, &e.tx, e.height, Some(e.time.0)))
             .collect();
         if ctx.json {
             return print_json(&json!({"shop": shop, "shop_name": name, "redemptions": list}));
@@ -457,7 +455,7 @@ async fn follow_redemptions(
                 }
                 stream
             }
-            Err(e @ guild_wallet::Error::Unreachable { .. }) if last.is_some() => {
+            Err(e @ ClientError::Unreachable { .. }) if last.is_some() => {
                 failures += 1;
                 if failures > 30 {
                     return Err(e.into());
@@ -478,7 +476,7 @@ async fn follow_redemptions(
         loop {
             let event = match stream.next().await {
                 Ok(Some(event)) => event,
-                Ok(None) | Err(guild_wallet::Error::Unreachable { .. }) => break,
+                Ok(None) | Err(ClientError::Unreachable { .. }) => break,
                 Err(e) => return Err(e.into()),
             };
             match event {
@@ -497,7 +495,8 @@ async fn follow_redemptions(
                     }
                     last = Some(block.height);
                     for tx in &block.txs {
-                        if emit(ctx, tx, block.height, block.time.0, shop, &mut seen, count)? {
+                        let at = (block.height, block.time.0);
+                        if emit(ctx, &tx.id, &tx.tx, at, shop, &mut seen, count)? {
                             return Ok(());
                         }
                     }
@@ -515,19 +514,21 @@ async fn follow_redemptions(
 }
 
 /// Prints a redemption if it is at `shop`; true once `count` were printed.
+/// `at` is the block's height and time.
 fn emit(
     ctx: &Ctx,
-    tx: &BlockTx,
-    height: Height,
-    time: u64,
+    id: &TxId,
+    tx: &Transaction,
+    at: (Height, u64),
     shop: &Address,
     seen: &mut u64,
     count: Option<u64>,
 ) -> anyhow::Result<bool> {
-    if !matches!(&tx.tx.body, TxBody::Redeem { shop: s, .. } if s == shop) {
+    if !matches!(&tx.body, TxBody::Redeem { shop: s, .. } if s == shop) {
         return Ok(false);
     }
-    if let Some(value) = redemption_json(tx, height, Some(time)) {
+    let (height, time) = at;
+    if let Some(value) = redemption_json(id, tx, height, Some(time)) {
         if ctx.json {
             println!("{}", serde_json::to_string(&value)?);
         } else {
@@ -554,15 +555,8 @@ async fn fill_gap(
     while height <= to.0 {
         let block = client.block(Height(height)).await?;
         for tx in &block.txs {
-            if emit(
-                ctx,
-                tx,
-                block.height,
-                block.header.time.0,
-                shop,
-                seen,
-                count,
-            )? {
+            let at = (block.height, block.header.time.0);
+            if emit(ctx, &tx.id, &tx.tx, at, shop, seen, count)? {
                 return Ok(true);
             }
         }
@@ -643,7 +637,7 @@ fn debts(ctx: &Ctx) -> anyhow::Result<()> {
     let me = info.address();
     let client = ctx.client()?;
     let (settlement, members) = block_on(async {
-        Ok::<_, guild_wallet::Error>((client.settlement().await?, client.members().await?))
+        Ok::<_, ClientError>((client.settlement().await?, client.members().await?.members))
     })??;
     let name = namer(&members);
     let label = |a: &Address| name(a).unwrap_or_else(|| short(&a.to_string()));
@@ -729,7 +723,7 @@ fn propose(ctx: &Ctx, command: ProposeCommand, options: &TxOptions) -> anyhow::R
     let proposal = match (&online, &sent) {
         (Some((client, _)), Sent::Final { finality, .. }) => {
             block_on(client.proposals())?.ok().and_then(|list| {
-                list.into_iter().find(|p| {
+                list.proposals.into_iter().find(|p| {
                     p.proposer == key.address()
                         && p.created == finality.height
                         && p.action == action
@@ -746,7 +740,7 @@ fn propose(ctx: &Ctx, command: ProposeCommand, options: &TxOptions) -> anyhow::R
             "action": action,
             "approving": proposal.as_ref().map(|p| p.approving),
             "needed": proposal.as_ref().map(|p| p.needed),
-            "proposal_status": proposal.as_ref().map(|p| p.status.clone()),
+            "proposal_status": proposal.as_ref().map(|p| p.status),
         }),
         || match &proposal {
             Some(p) => println!(
@@ -766,7 +760,7 @@ fn approve(ctx: &Ctx, proposal: &str, options: &TxOptions) -> anyhow::Result<()>
     let (key, shop_name) = shop_key(ctx, online.as_ref())?;
     let what = match &online {
         Some((client, _)) => {
-            let list = block_on(client.proposals())??;
+            let list = block_on(client.proposals())??.proposals;
             let Some(found) = list.iter().find(|p| p.id == id) else {
                 let ids: Vec<String> = list.iter().map(|p| format!("#{}", p.id)).collect();
                 bail!(
@@ -798,7 +792,7 @@ fn approve(ctx: &Ctx, proposal: &str, options: &TxOptions) -> anyhow::Result<()>
     let after = match (&online, &sent) {
         (Some((client, _)), Sent::Final { .. }) => block_on(client.proposals())?
             .ok()
-            .and_then(|list| list.into_iter().find(|p| p.id == id)),
+            .and_then(|list| list.proposals.into_iter().find(|p| p.id == id)),
         _ => None,
     };
     finish(
@@ -806,7 +800,7 @@ fn approve(ctx: &Ctx, proposal: &str, options: &TxOptions) -> anyhow::Result<()>
         &sent,
         json!({
             "proposal": id,
-            "proposal_status": after.as_ref().map(|p| p.status.clone()),
+            "proposal_status": after.as_ref().map(|p| p.status),
             "approving": after.as_ref().map(|p| p.approving),
             "needed": after.as_ref().map(|p| p.needed),
             "effective": after.as_ref().and_then(|p| p.effective),
@@ -814,7 +808,7 @@ fn approve(ctx: &Ctx, proposal: &str, options: &TxOptions) -> anyhow::Result<()>
         || {
             let what = what.clone().unwrap_or_default();
             match &after {
-                Some(p) if p.status == "open" => println!(
+                Some(p) if p.status == ProposalState::Open => println!(
                     "Approved #{id} ({what}): {} approvals so far, {} needed.",
                     p.approving, p.needed
                 ),
@@ -836,7 +830,7 @@ fn approve(ctx: &Ctx, proposal: &str, options: &TxOptions) -> anyhow::Result<()>
 /// `guild shop proposals`.
 fn proposals(ctx: &Ctx) -> anyhow::Result<()> {
     let client = ctx.client()?;
-    let list = block_on(client.proposals())??;
+    let list = block_on(client.proposals())??.proposals;
     if ctx.json {
         return print_json(&json!({ "proposals": list }));
     }
@@ -850,9 +844,9 @@ fn proposals(ctx: &Ctx) -> anyhow::Result<()> {
             .as_ref()
             .map(|n| n.to_string())
             .unwrap_or_else(|| short(&p.proposer.to_string()));
-        let when = match (&p.status[..], p.effective) {
-            ("passed", Some(h)) => format!(" (takes effect at block {h})"),
-            ("executed", Some(h)) => format!(" (took effect at block {h})"),
+        let when = match (p.status, p.effective) {
+            (ProposalState::Passed, Some(h)) => format!(" (takes effect at block {h})"),
+            (ProposalState::Executed, Some(h)) => format!(" (took effect at block {h})"),
             _ => String::new(),
         };
         println!(

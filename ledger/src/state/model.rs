@@ -178,6 +178,7 @@ impl ShopStats {
     serde::Serialize,
     serde::Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lot {
     /// The shop that issued them (and owes their value when they are
     /// redeemed elsewhere).
@@ -200,6 +201,7 @@ pub struct Lot {
     serde::Serialize,
     serde::Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// The nonce its next transaction must carry.
     pub nonce: Nonce,

@@ -6,6 +6,7 @@ use crate::store::StoreError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use guild_api::{ErrorBody, code};
 use guild_ledger::crypto::AddressError;
 use guild_ledger::tx::TxId;
 use guild_ledger::types::Height;
@@ -117,24 +118,25 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
-    /// The stable machine-readable code.
+    /// The stable machine-readable code (one of [`guild_api::code`], or a
+    /// ledger rule's code for a refused transaction).
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::MalformedTx { .. } => "malformed_tx",
-            ApiError::BadRequest { .. } => "bad_request",
-            ApiError::TooLarge { .. } => "too_large",
-            ApiError::BadId { .. } => "bad_id",
-            ApiError::BadAddress(_) => "bad_address",
-            ApiError::BadHeight { .. } => "bad_height",
+            ApiError::MalformedTx { .. } => code::MALFORMED_TX,
+            ApiError::BadRequest { .. } => code::BAD_REQUEST,
+            ApiError::TooLarge { .. } => code::TOO_LARGE,
+            ApiError::BadId { .. } => code::BAD_ID,
+            ApiError::BadAddress(_) => code::BAD_ADDRESS,
+            ApiError::BadHeight { .. } => code::BAD_HEIGHT,
             ApiError::Submit(e) => e.code(),
-            ApiError::ShuttingDown { .. } => "stopped",
-            ApiError::UnknownTx { .. } => "unknown_tx",
-            ApiError::UnknownBlock { .. } => "unknown_block",
-            ApiError::GenesisHasNoBlock => "genesis_has_no_block",
-            ApiError::NotFound { .. } => "not_found",
-            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
-            ApiError::Storage(_) => "storage",
-            ApiError::Internal { .. } => "internal",
+            ApiError::ShuttingDown { .. } => code::STOPPED,
+            ApiError::UnknownTx { .. } => code::UNKNOWN_TX,
+            ApiError::UnknownBlock { .. } => code::UNKNOWN_BLOCK,
+            ApiError::GenesisHasNoBlock => code::GENESIS_HAS_NO_BLOCK,
+            ApiError::NotFound { .. } => code::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => code::METHOD_NOT_ALLOWED,
+            ApiError::Storage(_) => code::STORAGE,
+            ApiError::Internal { .. } => code::INTERNAL,
         }
     }
 
@@ -164,17 +166,6 @@ impl ApiError {
     }
 }
 
-#[derive(serde::Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
-}
-
-#[derive(serde::Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
-    message: String,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -185,12 +176,7 @@ impl IntoResponse for ApiError {
             ApiError::Internal { what } => tracing::error!(%what, "API: internal error"),
             _ => tracing::debug!(code = self.code(), error = %self, "API: request refused"),
         }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.to_string(),
-            },
-        };
+        let body = ErrorBody::new(self.code(), self.to_string());
         let mut response = (status, Json(body)).into_response();
         if matches!(self, ApiError::Submit(SubmitError::Busy { .. })) {
             response

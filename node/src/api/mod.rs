@@ -16,6 +16,12 @@
 //!   final, or refused with a rule's error) becomes the HTTP answer.
 //! - `GET /v1/events` streams final blocks from the node's
 //!   [`ChainEvent`](crate::ChainEvent) broadcast as Server-Sent Events.
+//! - Every answer is a [`guild_api`] type, built by `guild_api`'s pure
+//!   builders where the answer is a function of ledger values: the wire
+//!   shapes are defined once, for this server and every client.
+//! - Each handler carries its OpenAPI description (`#[utoipa::path]`); the
+//!   router is assembled from those descriptions, so the document served at
+//!   `GET /v1/openapi.json` ([`openapi`]) lists exactly the routes served.
 //!
 //! ## Invariants
 //!
@@ -32,7 +38,6 @@
 
 mod error;
 mod extract;
-mod json;
 mod listener;
 mod routes;
 #[cfg(test)]
@@ -41,13 +46,17 @@ mod tests;
 pub use error::ApiError;
 
 use crate::handle::NodeHandle;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
-use axum::routing::{get, post};
+use axum::{Extension, Router};
+use guild_ledger::types::Timestamp;
 use std::future::Future;
+use std::sync::Arc;
 use tokio::sync::watch;
 use tower_http::cors::{Any, CorsLayer};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest request body accepted, in bytes (a signed transaction is at
 /// most 16 KiB, 32 KiB as hex).
@@ -115,29 +124,53 @@ pub async fn serve(
     .await
 }
 
+/// The wall clock in milliseconds since the Unix epoch (0 if the clock is
+/// before 1970): the instant balances and `issued_today` are computed at.
+pub(crate) fn now_ms() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+/// The OpenAPI 3.1 document of the API: [`guild_api::ApiDoc`]'s front
+/// matter plus one path item per route, from the handlers' descriptions.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// Every route with its OpenAPI description; one `routes!` per path.
+fn routes() -> OpenApiRouter<ApiState> {
+    use routes::{accounts, blocks, chain, docs, events, tx};
+    OpenApiRouter::with_openapi(guild_api::ApiDoc::openapi())
+        .routes(routes!(tx::submit))
+        .routes(routes!(tx::lookup))
+        .routes(routes!(accounts::account))
+        .routes(routes!(accounts::history))
+        .routes(routes!(accounts::proof))
+        .routes(routes!(blocks::block))
+        .routes(routes!(chain::head))
+        .routes(routes!(chain::genesis))
+        .routes(routes!(chain::members))
+        .routes(routes!(chain::params))
+        .routes(routes!(chain::proposals))
+        .routes(routes!(chain::supply))
+        .routes(routes!(chain::settlement))
+        .routes(routes!(events::events))
+        .routes(routes!(docs::openapi_json))
+}
+
 fn build(state: ApiState) -> Router {
-    use routes::{accounts, blocks, chain, events, tx};
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
-    Router::new()
-        .route("/v1/tx", post(tx::submit))
-        .route("/v1/tx/{id}", get(tx::lookup))
-        .route("/v1/accounts/{address}", get(accounts::account))
-        .route("/v1/accounts/{address}/history", get(accounts::history))
-        .route("/v1/accounts/{address}/proof", get(accounts::proof))
-        .route("/v1/blocks/{height}", get(blocks::block))
-        .route("/v1/head", get(chain::head))
-        .route("/v1/genesis", get(chain::genesis))
-        .route("/v1/members", get(chain::members))
-        .route("/v1/params", get(chain::params))
-        .route("/v1/proposals", get(chain::proposals))
-        .route("/v1/supply", get(chain::supply))
-        .route("/v1/settlement", get(chain::settlement))
-        .route("/v1/events", get(events::events))
+    let (router, document) = routes().split_for_parts();
+    router
         .method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(routes::not_found)
+        .layer(Extension(Arc::new(routes::docs::Document(document))))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors)
         .with_state(state)

@@ -2,11 +2,12 @@
 //! `NodeHandle` (a genesis store, a watch channel, a broadcast channel) and
 //! a fake engine task answering submissions as each test chooses.
 
-use super::json::{account_json, members_json};
 use super::routes::events::{Filter, at_shop, block_event};
 use crate::handle::{ChainEvent, ChainView, NodeHandle, Request, SubmitError, Submitted};
 use crate::history;
 use crate::store::{Store, TxLocation};
+use guild_api::account::account_info as account_json;
+use guild_api::chain::members as members_json;
 use guild_ledger::block::{BlockHeader, CommitCertificate, CommitSignature, FinalBlock};
 use guild_ledger::codec;
 use guild_ledger::crypto::{Address, Keypair};
@@ -63,7 +64,7 @@ impl TestNode {
     }
 
     async fn start_with(answer: Answer, event_capacity: usize) -> TestNode {
-        let now = super::json::now_ms().0;
+        let now = super::now_ms().0;
         let genesis = Genesis {
             chain_id: ChainId::new("test-street").unwrap(),
             time: Timestamp(now - DAY),
@@ -650,7 +651,7 @@ async fn final_transactions_blocks_history_and_accounts() {
     let shop_account = node.get(&format!("/v1/accounts/{shop}")).await.json();
     assert_eq!(shop_account["nonce"], 2, "the next nonce to use");
 
-    let members = node.get("/v1/members").await.json();
+    let members = &node.get("/v1/members").await.json()["members"];
     assert_eq!(members[0]["name"], "Bakery");
     assert_eq!(members[0]["issued"], 57);
     assert_eq!(members[0]["outstanding"], 57);
@@ -663,7 +664,10 @@ async fn final_transactions_blocks_history_and_accounts() {
     let settlement = node.get("/v1/settlement").await.json();
     assert_eq!(settlement["settlement_cents_per_point"], 1);
     assert_eq!(settlement["debts"], Value::Array(vec![]));
-    assert_eq!(node.get("/v1/proposals").await.json(), Value::Array(vec![]));
+    assert_eq!(
+        node.get("/v1/proposals").await.json()["proposals"],
+        Value::Array(vec![])
+    );
     node.stop().await;
 }
 
@@ -974,9 +978,9 @@ fn lots_past_expiry_are_listed_but_not_counted() {
         Some("Bakery")
     );
 
-    let members = members_json(&state, Timestamp(1_767_225_601_000));
+    let members = members_json(&state, Timestamp(1_767_225_601_000)).members;
     assert_eq!(members[0].issued_today, Points(30));
-    let members = members_json(&state, Timestamp(1_767_225_601_000 + DAY));
+    let members = members_json(&state, Timestamp(1_767_225_601_000 + DAY)).members;
     assert_eq!(
         members[0].issued_today,
         Points(0),
@@ -1095,4 +1099,314 @@ async fn the_listener_holds_at_most_its_limit_of_connections() {
     tokio::time::timeout(Duration::from_secs(5), listener.accept())
         .await
         .expect("accepted once the first connection closed");
+}
+
+// ---- the OpenAPI document against the live routes ---------------------------------
+
+/// The `#/components/schemas/…` schema a `$ref` points at.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected $ref {reference}"));
+            let target = &doc["components"]["schemas"][name];
+            assert!(!target.is_null(), "$ref to a missing schema {name}");
+            resolve(doc, target)
+        }
+        None => schema,
+    }
+}
+
+/// The property names a schema documents (through `allOf`, `$ref`).
+fn documented_properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
+    let schema = resolve(doc, schema);
+    let mut names: BTreeSet<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        names.extend(documented_properties(doc, part));
+    }
+    names
+}
+
+/// Checks `value` against a JSON Schema of the document: `$ref`, `type`
+/// (with `null`), `enum`, `properties`/`required` and, with `strict`, that
+/// no property is undocumented; `items`, `allOf`, and `oneOf`/`anyOf`
+/// (at least one option fits).
+fn validate(
+    doc: &Value,
+    schema: &Value,
+    value: &Value,
+    strict: bool,
+    at: &str,
+) -> Result<(), String> {
+    let schema = resolve(doc, schema);
+    if let Some(parts) = schema["allOf"].as_array() {
+        for part in parts {
+            validate(doc, part, value, false, at)?;
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let errors: Vec<String> = options
+                .iter()
+                .filter_map(|o| validate(doc, o, value, strict, at).err())
+                .collect();
+            if errors.len() == options.len() {
+                return Err(format!("{at}: matches none of {key}: {errors:?}"));
+            }
+        }
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty() {
+        let fits = types.iter().any(|t| match *t {
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            "string" => value.is_string(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            other => panic!("unknown schema type {other}"),
+        });
+        if !fits {
+            return Err(format!("{at}: {value} is not of type {types:?}"));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        let properties = &schema["properties"];
+        for name in schema["required"].as_array().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default();
+            if !object.contains_key(name) {
+                return Err(format!("{at}: required property {name} is missing"));
+            }
+        }
+        if let Some(properties) = properties.as_object() {
+            for (name, property) in properties {
+                if let Some(field) = object.get(name) {
+                    validate(doc, property, field, true, &format!("{at}.{name}"))?;
+                }
+            }
+        }
+        let documented = documented_properties(doc, schema);
+        if strict && !documented.is_empty() {
+            let extra: Vec<&String> = object.keys().filter(|k| !documented.contains(*k)).collect();
+            if !extra.is_empty() {
+                return Err(format!("{at}: undocumented properties {extra:?}"));
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            validate(doc, items, item, true, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The documented JSON schema of `method path`'s answer with `status`.
+fn response_schema<'a>(doc: &'a Value, path: &str, method: &str, status: u16) -> &'a Value {
+    let schema = &doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]
+        ["schema"];
+    assert!(
+        !schema.is_null(),
+        "{method} {path} documents no JSON answer with status {status}"
+    );
+    schema
+}
+
+/// Every operation the document lists is served (no routing error), every
+/// other method on its path is refused with 405, the document lists
+/// exactly the API's routes, and every answer of a documented JSON read
+/// validates against its documented schema.
+#[tokio::test]
+async fn the_openapi_document_matches_the_live_routes() {
+    use guild_ledger::params::ParamChange;
+    use guild_ledger::tx::GovernanceAction;
+
+    let mut node = TestNode::start(pending).await;
+    let earn = node.earn(50, "R-1");
+    let id = earn.tx.id(&node.chain_id);
+    let propose = node.sign(
+        &shop_key(),
+        1,
+        TxBody::Propose {
+            action: GovernanceAction::SetParam {
+                change: ParamChange::DailyIssuanceCap(Points(5_000)),
+            },
+        },
+    );
+    node.commit(vec![earn, propose]);
+    let customer = customer_key().address();
+
+    let reply = node.get("/v1/openapi.json").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let doc = reply.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc, serde_json::to_value(super::openapi()).unwrap());
+
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "delete", "patch"].contains(&k.as_str()))
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("POST", "/v1/tx"),
+        ("GET", "/v1/tx/{id}"),
+        ("GET", "/v1/accounts/{address}"),
+        ("GET", "/v1/accounts/{address}/history"),
+        ("GET", "/v1/accounts/{address}/proof"),
+        ("GET", "/v1/blocks/{height}"),
+        ("GET", "/v1/head"),
+        ("GET", "/v1/genesis"),
+        ("GET", "/v1/members"),
+        ("GET", "/v1/params"),
+        ("GET", "/v1/proposals"),
+        ("GET", "/v1/supply"),
+        ("GET", "/v1/settlement"),
+        ("GET", "/v1/events"),
+        ("GET", "/v1/openapi.json"),
+    ]
+    .into_iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
+    assert_eq!(documented, expected, "the document lists the API's routes");
+
+    let concrete = |template: &str| {
+        template
+            .replace("{id}", &id.to_string())
+            .replace("{address}", &customer.to_string())
+            .replace("{height}", "1")
+    };
+    let is_routing_error = |reply: &Reply| {
+        (reply.status == 404 && reply.body.contains("\"not_found\"")) || reply.status == 405
+    };
+    let paths: BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
+    for path in paths {
+        let url = concrete(path);
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            let served = documented.contains(&(method.to_string(), path.clone()));
+            if path == "/v1/events" && served {
+                let (_stream, head) = subscribe(node.addr, &url).await;
+                assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+                continue;
+            }
+            let body = (method != "GET").then_some("{}");
+            let reply = http(node.addr, method, &url, body).await;
+            if served {
+                assert!(
+                    !is_routing_error(&reply),
+                    "{method} {path} is documented but not served: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            } else {
+                assert_eq!(
+                    (reply.status, reply.json()["error"]["code"].clone()),
+                    (405, Value::from("method_not_allowed")),
+                    "{method} {path} is not documented but answered"
+                );
+            }
+        }
+    }
+    // An undocumented path is not served.
+    node.get("/v1/openapi").await.error(404, "not_found");
+
+    // Every JSON read (and a few errors) validates against its schema.
+    let mut reads: Vec<(String, String)> = documented
+        .iter()
+        .filter(|(m, p)| m == "GET" && p != "/v1/events" && p != "/v1/openapi.json")
+        .map(|(_, p)| (p.clone(), concrete(p)))
+        .collect();
+    reads.push((
+        "/v1/tx/{id}".into(),
+        format!("/v1/tx/{}", TxId(guild_ledger::Hash([7; 32]))),
+    ));
+    reads.push(("/v1/blocks/{height}".into(), "/v1/blocks/9".into()));
+    reads.push((
+        "/v1/accounts/{address}".into(),
+        "/v1/accounts/guild1nothing".into(),
+    ));
+    reads.push((
+        "/v1/accounts/{address}/history".into(),
+        format!("/v1/accounts/{customer}/history?limit=0"),
+    ));
+    let mut statuses = BTreeSet::new();
+    for (template, url) in &reads {
+        let reply = node.get(url).await;
+        statuses.insert(reply.status);
+        let schema = response_schema(&doc, template, "get", reply.status);
+        if let Err(error) = validate(&doc, schema, &reply.json(), true, url) {
+            panic!("GET {url} does not fit its schema: {error}\n{}", reply.body);
+        }
+    }
+    assert_eq!(statuses, BTreeSet::from([200, 400, 404]));
+
+    // The submission answers, pending and refused.
+    let next = node.earn(5, "R-2");
+    let reply = node
+        .post("/v1/tx", &format!("{{\"tx\":\"{}\"}}", tx_hex(&next)))
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let schema = response_schema(&doc, "/v1/tx", "post", 202);
+    validate(&doc, schema, &reply.json(), true, "POST /v1/tx").unwrap();
+    let reply = node.post("/v1/tx", "{\"tx\":\"zz\"}").await;
+    let schema = response_schema(&doc, "/v1/tx", "post", reply.status);
+    validate(&doc, schema, &reply.json(), true, "POST /v1/tx").unwrap();
+    let reply = node
+        .get(&format!("/v1/tx/{}", next.tx.id(&node.chain_id)))
+        .await;
+    assert_eq!(reply.json()["status"], "pending");
+    let schema = response_schema(&doc, "/v1/tx/{id}", "get", 200);
+    validate(&doc, schema, &reply.json(), true, "GET /v1/tx pending").unwrap();
+
+    // The validator is not a rubber stamp.
+    let head_schema = response_schema(&doc, "/v1/head", "get", 200);
+    let mut head = node.get("/v1/head").await.json();
+    validate(&doc, head_schema, &head, true, "head").unwrap();
+    head["surprise"] = Value::from(1);
+    assert!(validate(&doc, head_schema, &head, true, "head").is_err());
+    head.as_object_mut().unwrap().remove("surprise");
+    head.as_object_mut().unwrap().remove("node_time");
+    assert!(validate(&doc, head_schema, &head, true, "head").is_err());
+    head["node_time"] = Value::from("soon");
+    assert!(validate(&doc, head_schema, &head, true, "head").is_err());
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn head_members_and_proposals_say_when_they_are_from() {
+    let mut node = TestNode::start(pending).await;
+    let before = super::now_ms().0;
+    let head = node.get("/v1/head").await.json();
+    let after = super::now_ms().0;
+    let node_time = head["node_time"].as_u64().unwrap();
+    assert!((before..=after).contains(&node_time), "{head}");
+    let earn = node.earn(5, "R-1");
+    node.commit(vec![earn]);
+    let members = node.get("/v1/members").await.json();
+    assert_eq!(members["height"], 1);
+    assert_eq!(members["members"][0]["issued"], 5);
+    let proposals = node.get("/v1/proposals").await.json();
+    assert_eq!(proposals["height"], 1);
+    assert_eq!(proposals["proposals"], Value::Array(vec![]));
+    node.stop().await;
 }

@@ -2,6 +2,7 @@
 //! `/v1/blocks/{height}`), fetched several at a time.
 
 use futures::StreamExt;
+use guild_api::{ClientError, NodeClient};
 use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::genesis::Genesis;
@@ -10,28 +11,14 @@ use guild_ledger::state::State;
 use guild_ledger::types::Height;
 use guild_node::audit::{AuditError, BlockSource, Discrepancy, Rule, SourceError};
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 /// Requests in flight at once.
 const CONCURRENCY: usize = 16;
 
-/// A node's API, read by the audit.
+/// A node's API, read by the audit through the shared client.
 pub struct HttpSource {
-    base: String,
-    client: reqwest::Client,
+    client: NodeClient,
     runtime: tokio::runtime::Runtime,
-}
-
-#[derive(serde::Deserialize)]
-struct HeadAnswer {
-    height: Height,
-    hash: Hash,
-    state_root: Hash,
-}
-
-#[derive(serde::Deserialize)]
-struct BlockAnswer {
-    hex: String,
 }
 
 impl HttpSource {
@@ -40,65 +27,36 @@ impl HttpSource {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()?;
         Ok(HttpSource {
-            base: base.trim_end_matches('/').to_string(),
-            client,
+            client: NodeClient::new(base)?,
             runtime,
         })
     }
 
     fn remote(&self, path: &str, reason: impl ToString) -> SourceError {
         SourceError::Remote {
-            url: format!("{}{path}", self.base),
+            url: format!("{}{path}", self.client.url()),
             reason: reason.to_string(),
         }
     }
 
-    /// `GET path` as JSON; `None` on 404.
-    async fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<Option<T>, SourceError> {
-        let url = format!("{}{path}", self.base);
-        let response = self.client.get(&url).send().await.map_err(|e| {
-            self.remote(
-                path,
-                format!("{e} (is a node serving its API there? give it with --node URL)"),
-            )
-        })?;
-        let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(self.remote(path, format!("HTTP {status}: {body}")));
-        }
-        response
-            .json()
-            .await
-            .map(Some)
-            .map_err(|e| self.remote(path, format!("unexpected answer: {e}")))
-    }
-
-    fn get_blocking<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, SourceError> {
-        self.runtime
-            .block_on(self.get(path))?
-            .ok_or_else(|| self.remote(path, "not found (is this a Guild node?)"))
-    }
-
     /// The genesis the node serves.
     pub fn genesis(&self) -> Result<Genesis, SourceError> {
-        self.get_blocking("/v1/genesis")
+        self.runtime
+            .block_on(self.client.genesis())
+            .map_err(|e| self.remote("/v1/genesis", e))
+    }
+
+    fn head_answer(&self) -> Result<guild_api::Head, SourceError> {
+        self.runtime
+            .block_on(self.client.head())
+            .map_err(|e| self.remote("/v1/head", e))
     }
 }
 
 impl BlockSource for HttpSource {
     fn describe(&self) -> String {
-        self.base.clone()
+        self.client.url().to_string()
     }
 
     fn genesis_hash(&mut self) -> Result<Option<Hash>, SourceError> {
@@ -107,16 +65,19 @@ impl BlockSource for HttpSource {
     }
 
     fn head(&mut self) -> Result<Height, SourceError> {
-        Ok(self.get_blocking::<HeadAnswer>("/v1/head")?.height)
+        Ok(self.head_answer()?.height)
     }
 
     fn blocks(&mut self, from: Height, count: usize) -> Result<Vec<Option<Vec<u8>>>, SourceError> {
         let this = &*self;
         let fetches = (0..count as u64).map(|i| async move {
-            let path = format!("/v1/blocks/{}", from.0 + i);
-            match this.get::<BlockAnswer>(&path).await? {
-                None => Ok(None),
-                Some(answer) => hex::decode(answer.hex.trim())
+            let height = Height(from.0 + i);
+            let path = format!("/v1/blocks/{height}");
+            match this.client.block(height).await {
+                // Not (yet) there.
+                Err(ClientError::Node { status: 404, .. }) => Ok(None),
+                Err(e) => Err(this.remote(&path, e)),
+                Ok(answer) => hex::decode(answer.hex.trim())
                     .map(Some)
                     .map_err(|e| this.remote(&path, format!("the block's hex is not hex: {e}"))),
             }
@@ -137,7 +98,7 @@ impl BlockSource for HttpSource {
         head: &BlockHeader,
         _member_sets: &[(Height, BTreeSet<Address>)],
     ) -> Result<(), AuditError> {
-        let now: HeadAnswer = self.get_blocking("/v1/head")?;
+        let now = self.head_answer()?;
         if now.height < head.height {
             return Err(Discrepancy::at(
                 head.height,

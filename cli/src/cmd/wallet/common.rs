@@ -5,11 +5,11 @@
 use crate::Globals;
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use guild_api::{ClientError, Finality, MemberInfo, NodeClient};
 use guild_ledger::tx::{SignedTransaction, TxBody};
 use guild_ledger::types::{ChainId, Nonce, Timestamp};
 use guild_ledger::{Address, Keypair};
 use guild_wallet::builder;
-use guild_wallet::client::{Finality, MemberInfo, NodeClient};
 use guild_wallet::keystore::{KeyInfo, Keystore, KeystoreFile};
 use guild_wallet::offline::{NonceRecord, SignedFile};
 use serde_json::{Value, json};
@@ -198,13 +198,20 @@ pub fn with_json_errors(
     result
 }
 
-/// The stable code of an error: the wallet's (or the node's) code, or
-/// `error`.
+/// The stable code of an error: the wallet's or the node client's (which
+/// keeps the node's code), or `error`.
 pub fn error_code(error: &anyhow::Error) -> String {
     error
         .chain()
-        .find_map(|cause| cause.downcast_ref::<guild_wallet::Error>())
-        .map(|e| e.code().to_string())
+        .find_map(|cause| {
+            if let Some(e) = cause.downcast_ref::<guild_wallet::Error>() {
+                Some(e.code().to_string())
+            } else {
+                cause
+                    .downcast_ref::<ClientError>()
+                    .map(|e| e.code().to_string())
+            }
+        })
         .unwrap_or_else(|| "error".to_string())
 }
 
@@ -455,7 +462,7 @@ pub fn send(
 }
 
 /// Adds "the network refused the transfer" (…) to a ledger rule refusal.
-pub fn refused(error: guild_wallet::Error, kind: &str) -> anyhow::Error {
+pub fn refused(error: ClientError, kind: &str) -> anyhow::Error {
     let noun = match kind {
         "reverse" => "reversal",
         "redeem" => "redemption",
@@ -465,7 +472,7 @@ pub fn refused(error: guild_wallet::Error, kind: &str) -> anyhow::Error {
         other => other,
     };
     match &error {
-        guild_wallet::Error::Node { status, .. } if *status == 422 || *status == 409 => {
+        ClientError::Node { status, .. } if *status == 422 || *status == 409 => {
             anyhow!(error).context(format!("the network refused the {noun}"))
         }
         _ => anyhow!(error),

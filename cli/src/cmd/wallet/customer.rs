@@ -2,12 +2,12 @@
 
 use super::common::{Ctx, Sent, TxOptions, block_on, namer, now, print_json, shop_arg, short};
 use anyhow::{Context, bail};
+use guild_api::{AccountInfo, HistoryEntry, LotInfo, MemberInfo, TxAnswer};
 use guild_ledger::Address;
 use guild_ledger::genesis::Genesis;
 use guild_ledger::tx::{Transaction, TxBody};
 use guild_ledger::types::{Memo, Points};
 use guild_wallet::builder::{self, format_date, format_time};
-use guild_wallet::client::{AccountInfo, HistoryEntry, LotInfo, MemberInfo};
 use guild_wallet::verify::verify_account;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -115,7 +115,7 @@ pub fn history(ctx: &Ctx, explicit: Option<&str>, limit: u64) -> anyhow::Result<
     let limit = usize::try_from(limit).unwrap_or(500);
     let (entries, members) = block_on(async {
         let entries = client.history(&address, limit).await?;
-        let members = client.members().await?;
+        let members = client.members().await?.members;
         Ok::<_, guild_wallet::Error>((entries, members))
     })??;
     let name = namer(&members);
@@ -258,7 +258,7 @@ pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow:
         Some(ctx.client()?)
     };
     let members = match &client {
-        Some(client) => Some(block_on(client.members())??),
+        Some(client) => Some(block_on(client.members())??.members),
         None => None,
     };
     let (shop, shop_name) = shop_arg(members.as_deref(), at)?;
@@ -280,7 +280,7 @@ pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow:
     };
     let (time, after) = block_on(async {
         let time = match client.tx(&finality.id).await {
-            Ok(Some(guild_wallet::client::TxStatus::Final(entry))) => Some(entry.time),
+            Ok(Some(TxAnswer::Final(entry))) => Some(entry.time),
             _ => None,
         };
         let after = client.account(&info.address()).await.ok();

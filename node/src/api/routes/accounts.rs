@@ -2,12 +2,12 @@
 
 use super::{block_at, blocking, parse_address, tx_in};
 use crate::api::extract::{ApiPath, ApiQuery};
-use crate::api::json::{AccountJson, HistoryEntry, ProofJson, account_json, now_ms};
-use crate::api::{ApiError, ApiState};
+use crate::api::{ApiError, ApiState, now_ms};
 use axum::Json;
 use axum::extract::State;
+use guild_api::account::{account_info, proof_info};
+use guild_api::{AccountInfo, ErrorBody, HistoryEntry, ProofInfo};
 use guild_ledger::block::FinalBlock;
-use guild_ledger::codec;
 
 /// History entries returned when `limit` is not given.
 pub const DEFAULT_HISTORY: usize = 50;
@@ -15,22 +15,45 @@ pub const DEFAULT_HISTORY: usize = 50;
 pub const MAX_HISTORY: usize = 500;
 
 /// An account's balance, nonce and lots at the head, as of the wall clock.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{address}",
+    tag = "accounts",
+    params(("address" = String, Path, description = "The account's address (bech32, guild1…).")),
+    responses(
+        (status = 200, description = "The account at the head, as of the node's clock (an unknown account holds nothing, nonce 0).", body = AccountInfo),
+        (status = 400, description = "`bad_address`: the address does not parse.", body = ErrorBody),
+    )
+)]
 pub async fn account(
     State(api): State<ApiState>,
     ApiPath(text): ApiPath<String>,
-) -> Result<Json<AccountJson>, ApiError> {
+) -> Result<Json<AccountInfo>, ApiError> {
     let address = parse_address(&text)?;
     let view = api.handle.view();
-    Ok(Json(account_json(&view.state, address, now_ms())))
+    Ok(Json(account_info(&view.state, address, now_ms())))
 }
 
 /// The query of `GET /v1/accounts/{address}/history`.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// How many entries, 1 to 500 (default 50).
     limit: Option<usize>,
 }
 
 /// The account's most recent transactions, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{address}/history",
+    tag = "accounts",
+    params(("address" = String, Path, description = "The account's address (bech32, guild1…)."), HistoryQuery),
+    responses(
+        (status = 200, description = "The account's final transactions, newest first.", body = Vec<HistoryEntry>),
+        (status = 400, description = "`bad_address` or `bad_request` (a limit outside 1 to 500).", body = ErrorBody),
+        (status = 500, description = "`storage` or `internal`.", body = ErrorBody),
+    )
+)]
 pub async fn history(
     State(api): State<ApiState>,
     ApiPath(text): ApiPath<String>,
@@ -57,14 +80,13 @@ pub async fn history(
                 _ => block_at(&store, location)?,
             };
             let signed = tx_in(&block, location)?;
-            entries.push(HistoryEntry {
-                id: signed.tx.id(&chain_id),
-                height: location.height,
-                index: location.index,
-                time: block.block.header.time,
-                kind: signed.tx.body.kind(),
-                tx: signed.tx.clone(),
-            });
+            entries.push(HistoryEntry::new(
+                signed.tx.id(&chain_id),
+                location.height,
+                location.index,
+                block.block.header.time,
+                signed.tx.clone(),
+            ));
             current = Some(block);
         }
         Ok(entries)
@@ -76,10 +98,21 @@ pub async fn history(
 /// A Merkle proof of the account against the head's state root, with the
 /// head header, its certificate and the members that certify it: all from
 /// one snapshot.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{address}/proof",
+    tag = "accounts",
+    params(("address" = String, Path, description = "The account's address (bech32, guild1…).")),
+    responses(
+        (status = 200, description = "A Merkle proof of the account against the head's state root, with everything needed to check it.", body = ProofInfo),
+        (status = 400, description = "`bad_address`: the address does not parse.", body = ErrorBody),
+        (status = 500, description = "`storage` or `internal`.", body = ErrorBody),
+    )
+)]
 pub async fn proof(
     State(api): State<ApiState>,
     ApiPath(text): ApiPath<String>,
-) -> Result<Json<ProofJson>, ApiError> {
+) -> Result<Json<ProofInfo>, ApiError> {
     let address = parse_address(&text)?;
     let view = api.handle.view();
     let head = &view.head;
@@ -92,21 +125,12 @@ pub async fn proof(
         });
     }
     let members = api.handle.store.members_at(head.height)?;
-    let proof = view.state.prove_account(&address);
-    Ok(Json(ProofJson {
+    Ok(Json(proof_info(
+        &api.handle.chain_id,
+        &view.state,
+        head,
+        view.certificate.as_ref(),
+        members.into_iter().collect(),
         address,
-        chain_id: api.handle.chain_id.clone(),
-        height: head.height,
-        block_hash: head.hash(),
-        state_root: head.state_root,
-        header: head.clone(),
-        header_hex: hex::encode(codec::encode(head)),
-        certificate_hex: view
-            .certificate
-            .as_ref()
-            .map(|c| hex::encode(codec::encode(c))),
-        proof_hex: hex::encode(codec::encode(&proof)),
-        account: proof.account,
-        members: members.into_iter().collect(),
-    }))
+    )))
 }

@@ -1,18 +1,25 @@
 //! Chain-wide reads from the current snapshot: head, members, parameters,
 //! proposals, supply and settlement.
 
-use crate::api::ApiState;
-use crate::api::json::{
-    HeadJson, MemberJson, ParamsJson, ProposalJson, SettlementJson, SupplyJson, SyncJson,
-    members_json, now_ms, proposals_json, settlement_json,
-};
+use crate::api::{ApiState, now_ms};
 use axum::Json;
 use axum::extract::State;
+use guild_api::{
+    Head, Members, ParamsInfo, Proposals, Settlement, SupplyInfo, SyncInfo, chain,
+};
+use guild_ledger::genesis::Genesis;
 
-/// Where the node stands: head block, consensus round, mempool, peers.
-pub async fn head(State(api): State<ApiState>) -> Json<HeadJson> {
+/// Where the node stands: head block, consensus round, mempool, peers, and
+/// its wall clock.
+#[utoipa::path(
+    get,
+    path = "/v1/head",
+    tag = "chain",
+    responses((status = 200, description = "Where the node stands.", body = Head))
+)]
+pub async fn head(State(api): State<ApiState>) -> Json<Head> {
     let view = api.handle.view();
-    Json(HeadJson {
+    Json(Head {
         chain_id: api.handle.chain_id.clone(),
         height: view.head.height,
         hash: view.head.hash(),
@@ -23,22 +30,36 @@ pub async fn head(State(api): State<ApiState>) -> Json<HeadJson> {
         peers: view.peers,
         member: view.member,
         syncing: view.syncing,
-        sync: SyncJson {
+        sync: SyncInfo {
             best_peer_head: view.sync.best_peer_head,
             problem: view.sync.problem.clone(),
         },
+        node_time: now_ms(),
     })
 }
 
-/// The member shops with their running totals.
-pub async fn members(State(api): State<ApiState>) -> Json<Vec<MemberJson>> {
-    Json(members_json(&api.handle.view().state, now_ms()))
+/// The member shops with their running totals, as of the snapshot's
+/// height.
+#[utoipa::path(
+    get,
+    path = "/v1/members",
+    tag = "chain",
+    responses((status = 200, description = "Every member shop, by address.", body = Members))
+)]
+pub async fn members(State(api): State<ApiState>) -> Json<Members> {
+    Json(chain::members(&api.handle.view().state, now_ms()))
 }
 
 /// The parameters in force.
-pub async fn params(State(api): State<ApiState>) -> Json<ParamsJson> {
+#[utoipa::path(
+    get,
+    path = "/v1/params",
+    tag = "chain",
+    responses((status = 200, description = "The parameters in force.", body = ParamsInfo))
+)]
+pub async fn params(State(api): State<ApiState>) -> Json<ParamsInfo> {
     let view = api.handle.view();
-    Json(ParamsJson {
+    Json(ParamsInfo {
         height: view.state.chain().height,
         params: view.state.params().clone(),
     })
@@ -46,30 +67,45 @@ pub async fn params(State(api): State<ApiState>) -> Json<ParamsJson> {
 
 /// The network's genesis (chain id, founding members, first parameters),
 /// as in the genesis file: an auditor replays the chain from it.
-pub async fn genesis(State(api): State<ApiState>) -> Json<guild_ledger::genesis::Genesis> {
+#[utoipa::path(
+    get,
+    path = "/v1/genesis",
+    tag = "chain",
+    responses((status = 200, description = "The network's genesis, as in the genesis file.", body = Genesis))
+)]
+pub async fn genesis(State(api): State<ApiState>) -> Json<Genesis> {
     Json(api.handle.genesis.as_ref().clone())
 }
 
-/// Every governance proposal with its status.
-pub async fn proposals(State(api): State<ApiState>) -> Json<Vec<ProposalJson>> {
-    Json(proposals_json(&api.handle.view().state))
+/// Every governance proposal with its status, as of the snapshot's height.
+#[utoipa::path(
+    get,
+    path = "/v1/proposals",
+    tag = "chain",
+    responses((status = 200, description = "Every proposal, oldest first.", body = Proposals))
+)]
+pub async fn proposals(State(api): State<ApiState>) -> Json<Proposals> {
+    Json(chain::proposals(&api.handle.view().state))
 }
 
 /// Network-wide totals of points.
-pub async fn supply(State(api): State<ApiState>) -> Json<SupplyJson> {
-    let view = api.handle.view();
-    let supply = view.state.supply();
-    Json(SupplyJson {
-        height: view.state.chain().height,
-        issued: supply.issued,
-        reversed: supply.reversed,
-        redeemed: supply.redeemed,
-        expired: supply.expired,
-        outstanding: supply.outstanding(),
-    })
+#[utoipa::path(
+    get,
+    path = "/v1/supply",
+    tag = "chain",
+    responses((status = 200, description = "Network-wide totals of points.", body = SupplyInfo))
+)]
+pub async fn supply(State(api): State<ApiState>) -> Json<SupplyInfo> {
+    Json(chain::supply(&api.handle.view().state))
 }
 
 /// What the shops owe each other.
-pub async fn settlement(State(api): State<ApiState>) -> Json<SettlementJson> {
-    Json(settlement_json(&api.handle.view().state))
+#[utoipa::path(
+    get,
+    path = "/v1/settlement",
+    tag = "chain",
+    responses((status = 200, description = "Every non-zero debt between shops.", body = Settlement))
+)]
+pub async fn settlement(State(api): State<ApiState>) -> Json<Settlement> {
+    Json(chain::settlement(&api.handle.view().state))
 }

@@ -3,12 +3,13 @@
 
 use super::parse_address;
 use crate::api::extract::ApiQuery;
-use crate::api::json::{BlockEvent, LaggedEvent, event_tx};
 use crate::api::{ApiError, ApiState};
 use crate::handle::ChainEvent;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
+use guild_api::events::{BLOCK_EVENT, LAGGED_EVENT, event_tx};
+use guild_api::{BlockEvent, ErrorBody, LaggedEvent};
 use guild_ledger::block::FinalBlock;
 use guild_ledger::crypto::Address;
 use guild_ledger::tx::{GovernanceAction, Transaction, TxBody, TxId};
@@ -26,11 +27,13 @@ pub const KINDS: [&str; 7] = [
 ];
 
 /// The query of `GET /v1/events`.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    /// Comma-separated kinds, e.g. `redeem,earn`.
+    /// Comma-separated transaction kinds, e.g. `redeem,earn`: only blocks
+    /// holding such a transaction are sent, listing only those.
     kinds: Option<String>,
-    /// A shop's address.
+    /// A shop's address: only transactions at that shop.
     shop: Option<String>,
 }
 
@@ -151,6 +154,16 @@ fn sse_event(name: &str, data: &impl serde::Serialize) -> Option<Event> {
 }
 
 /// Streams final blocks from now on.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "Server-Sent Events from now on: `event: block` whose data is a BlockEvent (a final block), `event: lagged` whose data is a LaggedEvent (blocks this subscriber missed), and keep-alive comments every 15 s.", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`bad_request` (an unknown kind) or `bad_address`.", body = ErrorBody),
+    )
+)]
 pub async fn events(
     State(api): State<ApiState>,
     ApiQuery(query): ApiQuery<EventsQuery>,
@@ -166,8 +179,8 @@ pub async fn events(
             };
             let event = match next {
                 Ok(ChainEvent::Final { block, ids }) => block_event(&chain_id, &block, &ids, &filter)
-                    .and_then(|data| sse_event("block", &data)),
-                Err(RecvError::Lagged(skipped)) => sse_event("lagged", &LaggedEvent { skipped }),
+                    .and_then(|data| sse_event(BLOCK_EVENT, &data)),
+                Err(RecvError::Lagged(skipped)) => sse_event(LAGGED_EVENT, &LaggedEvent { skipped }),
                 Err(RecvError::Closed) => break,
             };
             if let Some(event) = event {

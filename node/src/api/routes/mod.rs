@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod blocks;
 pub mod chain;
+pub mod docs;
 pub mod events;
 pub mod tx;
 

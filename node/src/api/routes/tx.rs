@@ -2,33 +2,17 @@
 
 use super::{block_at, blocking, parse_id, tx_in};
 use crate::api::extract::{ApiPath, JsonBody};
-use crate::api::json::{FinalTx, Submission, TxStatus};
 use crate::api::{ApiError, ApiState};
 use crate::handle::Submitted;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use guild_api::tx::{DEFAULT_WAIT_MS, MAX_WAIT_MS};
+use guild_api::{ErrorBody, FinalTx, Submission, SubmitRequest, TxAnswer};
 use guild_ledger::codec;
 use guild_ledger::tx::{SignedTransaction, TxId};
 use std::time::Duration;
-
-/// How long `wait: true` waits when `timeout_ms` is not given.
-pub const DEFAULT_WAIT_MS: u64 = 10_000;
-/// The longest `timeout_ms` accepted.
-pub const MAX_WAIT_MS: u64 = 60_000;
-
-/// The body of `POST /v1/tx`.
-#[derive(serde::Deserialize)]
-pub struct SubmitRequest {
-    /// Hex of `encode(SignedTransaction)` (an optional `0x` is ignored).
-    tx: String,
-    /// Answer only once the transaction is final (or the wait times out).
-    #[serde(default)]
-    wait: bool,
-    /// How long to wait, in milliseconds (with `wait`).
-    timeout_ms: Option<u64>,
-}
 
 /// Decodes the hex of a canonical signed transaction.
 pub fn decode_tx(text: &str) -> Result<SignedTransaction, ApiError> {
@@ -43,6 +27,21 @@ pub fn decode_tx(text: &str) -> Result<SignedTransaction, ApiError> {
 }
 
 /// Submits a transaction: 202 once admitted to the mempool, 200 once final.
+#[utoipa::path(
+    post,
+    path = "/v1/tx",
+    tag = "transactions",
+    request_body(content = SubmitRequest, description = "The hex of a canonical signed transaction; with `wait`, the answer comes once it is final."),
+    responses(
+        (status = 200, description = "Final (with `wait`, or already final before): `status` is `final`, with its block's height and index.", body = Submission),
+        (status = 202, description = "Admitted to the mempool: `status` is `pending`.", body = Submission),
+        (status = 400, description = "`malformed_tx`, `bad_request` or `bad_signature`.", body = ErrorBody),
+        (status = 409, description = "Dropped from the mempool before it became final (the ledger rule's code).", body = ErrorBody),
+        (status = 413, description = "`too_large`: the body is over 64 KiB.", body = ErrorBody),
+        (status = 422, description = "Refused by a ledger rule (its code, e.g. `insufficient_points`).", body = ErrorBody),
+        (status = 503, description = "`busy` (with `Retry-After`) or `stopped`.", body = ErrorBody),
+    )
+)]
 pub async fn submit(
     State(api): State<ApiState>,
     JsonBody(request): JsonBody<SubmitRequest>,
@@ -67,50 +66,44 @@ pub async fn submit(
         () = api.stopping() => return Err(ApiError::ShuttingDown { id }),
     };
     Ok(match submitted {
-        Submitted::Pending { id } => (
-            StatusCode::ACCEPTED,
-            Json(Submission {
-                id,
-                status: TxStatus::Pending,
-                height: None,
-                index: None,
-            }),
-        )
-            .into_response(),
+        Submitted::Pending { id } => {
+            (StatusCode::ACCEPTED, Json(Submission::pending(id))).into_response()
+        }
         Submitted::Final { id, location } => (
             StatusCode::OK,
-            Json(Submission {
-                id,
-                status: TxStatus::Final,
-                height: Some(location.height),
-                index: Some(location.index),
-            }),
+            Json(Submission::final_at(id, location.height, location.index)),
         )
             .into_response(),
     })
 }
 
 /// Looks a transaction up: final (with its block), pending, or 404.
+#[utoipa::path(
+    get,
+    path = "/v1/tx/{id}",
+    tag = "transactions",
+    params(("id" = String, Path, description = "The transaction id (64 hex characters).")),
+    responses(
+        (status = 200, description = "Final (with its block's height, index and time) or pending.", body = TxAnswer),
+        (status = 400, description = "`bad_id`: not 64 hex characters.", body = ErrorBody),
+        (status = 404, description = "`unknown_tx`: neither final nor waiting on this node.", body = ErrorBody),
+        (status = 500, description = "`storage` or `internal`.", body = ErrorBody),
+    )
+)]
 pub async fn lookup(
     State(api): State<ApiState>,
     ApiPath(text): ApiPath<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<TxAnswer>, ApiError> {
     let id = parse_id(&text)?;
     if let Some(found) = final_tx(&api, id).await? {
-        return Ok(Json(found).into_response());
+        return Ok(Json(TxAnswer::Final(found)));
     }
     if api.handle.is_pending(id).await {
-        let pending = Submission {
-            id,
-            status: TxStatus::Pending,
-            height: None,
-            index: None,
-        };
-        return Ok(Json(pending).into_response());
+        return Ok(Json(TxAnswer::Pending(Submission::pending(id))));
     }
     // It may have left the mempool for a block between the two looks.
     match final_tx(&api, id).await? {
-        Some(found) => Ok(Json(found).into_response()),
+        Some(found) => Ok(Json(TxAnswer::Final(found))),
         None => Err(ApiError::UnknownTx { id }),
     }
 }
@@ -123,15 +116,13 @@ async fn final_tx(api: &ApiState, id: TxId) -> Result<Option<FinalTx>, ApiError>
         };
         let block = block_at(&store, location)?;
         let signed = tx_in(&block, location)?;
-        Ok(Some(FinalTx {
+        Ok(Some(FinalTx::new(
             id,
-            status: TxStatus::Final,
-            height: location.height,
-            index: location.index,
-            time: block.block.header.time,
-            kind: signed.tx.body.kind(),
-            tx: signed.tx.clone(),
-        }))
+            location.height,
+            location.index,
+            block.block.header.time,
+            signed.tx.clone(),
+        )))
     })
     .await
 }

@@ -1,0 +1,75 @@
+//! The error body every failed request gets, and its stable codes.
+//!
+//! A refused or failed request is answered with an HTTP status and
+//! `{"error":{"code","message"}}`: `code` is one of the constants below (or,
+//! for a transaction the ledger refuses, the rule's code such as
+//! `insufficient_points`, from [`guild_ledger::TxError::code`]); `message`
+//! says what is wrong and, where useful, what to do next.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The body of every error answer: `{"error":{"code","message"}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The `error` of an [`ErrorBody`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// The stable, machine-readable code (see [`code`](crate::code)).
+    pub code: String,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// The body for `code` and `message`.
+    pub fn new(code: &str, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// The API's own error codes (a refused transaction carries the ledger
+/// rule's code instead, e.g. `insufficient_points`).
+pub mod code {
+    /// 400: `tx` is not the hex of one canonical signed transaction.
+    pub const MALFORMED_TX: &str = "malformed_tx";
+    /// 400: the body or the query string is not what the endpoint expects.
+    pub const BAD_REQUEST: &str = "bad_request";
+    /// 413: the request body is over the limit.
+    pub const TOO_LARGE: &str = "too_large";
+    /// 400: a transaction id that is not 64 hex characters.
+    pub const BAD_ID: &str = "bad_id";
+    /// 400: an address that does not parse.
+    pub const BAD_ADDRESS: &str = "bad_address";
+    /// 400: a block height that is not a number.
+    pub const BAD_HEIGHT: &str = "bad_height";
+    /// 400: a transaction whose signature does not verify.
+    pub const BAD_SIGNATURE: &str = "bad_signature";
+    /// 503 (with `Retry-After`): the node's mempool or queue is full.
+    pub const BUSY: &str = "busy";
+    /// 503: the node is shutting down.
+    pub const STOPPED: &str = "stopped";
+    /// 404: no transaction with this id is final or waiting on the node.
+    pub const UNKNOWN_TX: &str = "unknown_tx";
+    /// 404: no block at this height yet.
+    pub const UNKNOWN_BLOCK: &str = "unknown_block";
+    /// 404: height 0 is the genesis header, not a final block.
+    pub const GENESIS_HAS_NO_BLOCK: &str = "genesis_has_no_block";
+    /// 404: no such endpoint.
+    pub const NOT_FOUND: &str = "not_found";
+    /// 405: the endpoint exists, but not for this method.
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// 500: the node could not read its storage.
+    pub const STORAGE: &str = "storage";
+    /// 500: stored data does not fit together, or a task failed.
+    pub const INTERNAL: &str = "internal";
+}
