@@ -22,11 +22,10 @@
 
 use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSigner};
 use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted};
-use crate::history;
 use crate::mempool::{self, Admission, Mempool, MempoolError};
 use crate::p2p::{Command, MAX_SYNC_BLOCKS, NetEvent, Verdict};
 use crate::signer::FileSigner;
-use crate::store::{Store, StoreError, TxLocation};
+use crate::store::{Commit, Store, StoreError, TxLocation};
 use crate::wire::{
     ConsensusMessage, Gossip, MAX_GOSSIP_TXS, Proposal, SignedProposal, Status, SyncRequest,
     SyncResponse,
@@ -35,7 +34,7 @@ use guild_ledger::block::{Block, BlockHeader, CommitCertificate, FinalBlock, Ver
 use guild_ledger::crypto::{Address, Keypair, Signature};
 use guild_ledger::hash::Hash;
 use guild_ledger::state::{Applied, BlockBuilder, State};
-use guild_ledger::tx::{SignedTransaction, TxId, VerifiedTx};
+use guild_ledger::tx::{SignedTransaction, TxId};
 use guild_ledger::types::{ChainId, Height, Timestamp};
 use libp2p::PeerId;
 use std::collections::{BTreeMap, HashMap};
@@ -973,25 +972,13 @@ impl Engine {
         applied: Applied,
         certificate: CommitCertificate,
     ) -> Result<(), StoreError> {
-        let Applied {
-            block,
-            state,
-            changes,
-        } = applied;
-        let ids: Vec<TxId> = block.txs().iter().map(VerifiedTx::id).collect();
-        let involved: Vec<Vec<Address>> = block
-            .txs()
-            .iter()
-            .map(|tx| history::involved(tx.tx(), &state))
-            .collect();
-        let members = state.member_set();
-        let new_members = (members != self.state.member_set()).then_some(&members);
-        let final_block = FinalBlock {
-            block: block.into_block(),
-            certificate: certificate.clone(),
-        };
-        self.store
-            .commit(&final_block, &ids, &involved, &changes, new_members)?;
+        let (commit, state) = Commit::new(&self.state, applied, certificate.clone());
+        self.store.commit(&commit)?;
+        let Commit {
+            block: final_block,
+            tx_ids: ids,
+            ..
+        } = commit;
         let height = final_block.block.header.height;
         tracing::info!(%height, txs = ids.len(), "block final");
         self.head = final_block.block.header.clone();

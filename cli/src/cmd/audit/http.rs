@@ -2,13 +2,13 @@
 //! `/v1/blocks/{height}`), fetched several at a time.
 
 use futures::StreamExt;
+use guild_audit::{AuditError, BlockSource, Discrepancy, Rule, SourceError};
 use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::genesis::Genesis;
 use guild_ledger::hash::Hash;
 use guild_ledger::state::State;
 use guild_ledger::types::Height;
-use guild_node::audit::{AuditError, BlockSource, Discrepancy, Rule, SourceError};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
