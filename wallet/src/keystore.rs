@@ -968,7 +968,7 @@ fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>> {
             path,
             reason: format!("it is larger than {limit} bytes; not a keystore"),
         },
-        other => durable_error(other, "read keystore"),
+        other => Error::durable(other, "read keystore", |path| Error::Exists { path }),
     })
 }
 
@@ -988,40 +988,14 @@ fn create_parent_dir(path: &Path) -> Result<()> {
         .map_err(io_error(dir, "create the directory"))
 }
 
-/// The wallet's error for a failed durable write or bounded read.
-fn durable_error(error: DurableError, action: &'static str) -> Error {
-    match error {
-        DurableError::Io {
-            path,
-            action,
-            source,
-        } => Error::Io {
-            path,
-            action,
-            source,
-        },
-        DurableError::Exists { path } => Error::Exists { path },
-        DurableError::TooLarge { path, limit } => Error::Io {
-            path,
-            action,
-            source: io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("larger than {limit} bytes"),
-            ),
-        },
-        DurableError::Randomness { source } => Error::Randomness {
-            reason: source.to_string(),
-        },
-    }
-}
-
 /// Writes `bytes` to `path` so that a crash leaves either the old file or
 /// the new one, never a mix ([`guild_os::durable::write_atomically`], mode
 /// `0600`). Without `replace`, an existing file is left alone and
 /// [`Error::Exists`] returned.
 fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    durable::write_atomically(path, bytes, Existing::replace_if(replace))
-        .map_err(|error| durable_error(error, "write a keystore to"))
+    durable::write_atomically(path, bytes, Existing::replace_if(replace)).map_err(|error| {
+        Error::durable(error, "write a keystore to", |path| Error::Exists { path })
+    })
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use guild_ledger::Address;
 use guild_ledger::codec;
 use guild_ledger::tx::{SignedTransaction, TxId};
 use guild_ledger::types::{ChainId, Nonce};
-use guild_os::durable::{self, DurableError, Existing};
+use guild_os::durable::{self, Existing};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -262,7 +262,8 @@ impl NonceRecord {
 
 /// Reads a whole file of at most [`MAX_FILE_BYTES`]; `None` if there is none.
 fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>> {
-    durable::read_bounded(path, MAX_FILE_BYTES).map_err(|error| durable_error(error, "read"))
+    durable::read_bounded(path, MAX_FILE_BYTES)
+        .map_err(|error| Error::durable(error, "read", |path| Error::FileExists { path }))
 }
 
 /// Writes `bytes` to `path` durably ([`guild_os::durable::write_atomically`]),
@@ -270,34 +271,7 @@ fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>> {
 /// existing file is an error.
 fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
     durable::write_atomically(path, bytes, Existing::replace_if(replace))
-        .map_err(|error| durable_error(error, "write"))
-}
-
-/// The wallet's error for a failed durable write or bounded read.
-fn durable_error(error: DurableError, action: &'static str) -> Error {
-    match error {
-        DurableError::Io {
-            path,
-            action,
-            source,
-        } => Error::Io {
-            path,
-            action,
-            source,
-        },
-        DurableError::Exists { path } => Error::FileExists { path },
-        DurableError::TooLarge { path, limit } => Error::Io {
-            path,
-            action,
-            source: io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("larger than {limit} bytes"),
-            ),
-        },
-        DurableError::Randomness { source } => Error::Randomness {
-            reason: source.to_string(),
-        },
-    }
+        .map_err(|error| Error::durable(error, "write", |path| Error::FileExists { path }))
 }
 
 #[cfg(test)]
