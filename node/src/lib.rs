@@ -13,28 +13,35 @@
 //! - [`consensus`]: Tendermint as a pure state machine: inputs in, outputs out.
 //! - [`engine`]: the one task that owns the chain: it feeds the consensus
 //!   machine, checks proposals against the ledger, commits final blocks to
-//!   the [`store`], keeps the [`mempool`], and catches up from peers.
+//!   the [`store`] (the `guild-store` crate, re-exported), keeps the
+//!   [`mempool`], and catches up from peers.
 //! - [`p2p`]: libp2p (gossipsub, request-response sync, identify, mDNS,
 //!   connection limits, block list). It knows nothing of the rules.
 //! - [`api`]: HTTP/JSON for wallets and tills.
 //! - [`signer`]: the durable signing record that prevents double votes.
+//!
+//! The audit (`guild-audit`) and the storage layout (`guild-store`) are
+//! crates of their own: an auditor embeds verification without linking the
+//! node.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
 pub mod api;
-pub mod audit;
 pub mod consensus;
 pub mod engine;
 pub mod handle;
-pub mod history;
 pub mod mempool;
 pub mod node;
 pub mod p2p;
 pub mod signer;
-pub mod store;
 pub mod wire;
+
+/// The node's storage: the `guild-store` crate.
+pub use guild_store as store;
+/// Which accounts a transaction concerns: `guild_store::history`.
+pub use guild_store::history;
 
 pub use engine::EngineConfig;
 pub use handle::{ChainEvent, ChainView, NodeHandle, SubmitError, Submitted};

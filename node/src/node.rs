@@ -8,6 +8,7 @@ use crate::signer::{FileSigner, SignerError};
 use crate::store::{Store, StoreError};
 use guild_ledger::block::{BlockHeader, CommitCertificate};
 use guild_ledger::crypto::Keypair;
+use guild_ledger::error::GenesisError;
 use guild_ledger::genesis::Genesis;
 use guild_ledger::hash::Hash;
 use guild_ledger::state::State;
@@ -38,14 +39,17 @@ impl GenesisFile {
             what: format!("cannot read genesis file {}", path.display()),
             source,
         })?;
-        let file: GenesisFile = serde_json::from_str(&text).map_err(|e| NodeError::Genesis {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        file.genesis.validate().map_err(|e| NodeError::Genesis {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let file: GenesisFile =
+            serde_json::from_str(&text).map_err(|source| NodeError::GenesisJson {
+                path: path.display().to_string(),
+                source,
+            })?;
+        file.genesis
+            .validate()
+            .map_err(|source| NodeError::Genesis {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(file)
     }
 }
@@ -106,13 +110,23 @@ pub enum NodeError {
         /// The error.
         source: std::io::Error,
     },
-    /// The genesis file is unusable.
-    #[error("genesis file {path} is not valid: {reason}")]
-    Genesis {
+    /// The genesis file is not JSON of a genesis.
+    #[error("genesis file {path} is not valid: {source}")]
+    GenesisJson {
         /// The file.
         path: String,
-        /// What is wrong.
-        reason: String,
+        /// What the JSON parser found.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The genesis is not valid (members, parameters, chain id).
+    #[error("genesis file {path} is not valid: {source}")]
+    Genesis {
+        /// The file (`(given)` for a genesis given in memory).
+        path: String,
+        /// The ledger's rule.
+        #[source]
+        source: GenesisError,
     },
     /// Storage failed or holds a corrupt chain.
     #[error(transparent)]
@@ -357,10 +371,11 @@ impl Node {
             source,
         })?;
         let genesis = &config.genesis.genesis;
-        let (genesis_state, genesis_header) = genesis.build().map_err(|e| NodeError::Genesis {
-            path: "(given)".into(),
-            reason: e.to_string(),
-        })?;
+        let (genesis_state, genesis_header) =
+            genesis.build().map_err(|source| NodeError::Genesis {
+                path: "(given)".into(),
+                source,
+            })?;
         let store = Store::open(&config.data_dir, config.cache_bytes)?;
         store.init(&genesis_header, &genesis_state)?;
         let checked = check_chain(&store, &genesis_header)?;

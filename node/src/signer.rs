@@ -3,8 +3,9 @@
 //! and step.
 //!
 //! Before a vote leaves the node, the record is written to its own small
-//! file: temp file → `sync_all` → rename → directory sync (sled's `flush`
-//! does not fsync on Linux, so this cannot live in sled). The signer refuses
+//! file with [`guild_os::durable::write_atomically`]: temp file →
+//! `sync_all` → rename → directory sync (sled's `flush` does not fsync on
+//! Linux, so this cannot live in sled). The signer refuses
 //! any vote that is not strictly after the recorded one, except the very
 //! same vote (whose recorded signature it returns again). The record also
 //! keeps the member's Tendermint lock, restored on restart.
@@ -15,9 +16,12 @@ use guild_ledger::codec;
 use guild_ledger::crypto::{Keypair, Signature};
 use guild_ledger::hash::Hash;
 use guild_ledger::types::{ChainId, Height};
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use guild_os::durable::{self, DurableError, Existing};
+use std::path::PathBuf;
+
+/// The largest signing record read: a record holds the votes of one
+/// height, a few hundred bytes each.
+pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
 
 /// What the signing record file holds.
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
@@ -42,8 +46,9 @@ pub enum SignerError {
     Io {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// What failed.
+        #[source]
+        source: DurableError,
     },
     /// The file does not decode.
     #[error(
@@ -89,12 +94,18 @@ fn order(vote: &Vote) -> (Height, u32, u8) {
 impl FileSigner {
     /// Opens the record at `path` (none yet is fine: a new member).
     pub fn open(key: Keypair, chain_id: ChainId, path: PathBuf) -> Result<FileSigner, SignerError> {
-        let record = match fs::read(&path) {
-            Ok(bytes) => Some(codec::decode(&bytes).map_err(|e| SignerError::Corrupt {
+        let record = match durable::read_bounded(&path, MAX_RECORD_BYTES) {
+            Ok(Some(bytes)) => Some(codec::decode(&bytes).map_err(|e| SignerError::Corrupt {
                 path: path.clone(),
                 reason: e.to_string(),
             })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Ok(None) => None,
+            Err(DurableError::TooLarge { limit, .. }) => {
+                return Err(SignerError::Corrupt {
+                    path,
+                    reason: format!("it is larger than {limit} bytes"),
+                });
+            }
             Err(source) => return Err(SignerError::Io { path, source }),
         };
         Ok(FileSigner {
@@ -122,24 +133,13 @@ impl FileSigner {
     }
 
     fn persist(&self, record: &SigningRecord) -> Result<(), SignerError> {
-        let io = |source| SignerError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let tmp = self.path.with_extension("tmp");
-        let mut file = File::create(&tmp).map_err(io)?;
-        file.write_all(&codec::encode(record)).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        drop(file);
-        fs::rename(&tmp, &self.path).map_err(io)?;
-        sync_dir(&self.path).map_err(io)
+        durable::write_atomically(&self.path, &codec::encode(record), Existing::Replace).map_err(
+            |source| SignerError::Io {
+                path: self.path.clone(),
+                source,
+            },
+        )
     }
-}
-
-/// Syncs the directory holding `path` so a rename in it is durable.
-pub fn sync_dir(path: &Path) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
 }
 
 /// The record after signing `vote`, or `None` if the record refuses it
@@ -265,6 +265,7 @@ impl VoteRecord for MemorySigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn vote(kind: VoteKind, height: u64, round: u32, block: Option<u8>) -> Vote {
         Vote {

@@ -11,6 +11,7 @@
 mod common;
 
 use common::*;
+use guild_audit::fixture::{ChainFixture, ChainSink, example_chain};
 use guild_ledger::block::FinalBlock;
 use guild_ledger::codec;
 use guild_ledger::crypto::Keypair;
@@ -18,8 +19,7 @@ use guild_ledger::state::{Account, StateKey};
 use guild_ledger::tx::{GovernanceAction, TxBody};
 use guild_ledger::types::{Height, Points, ReceiptHash, Timestamp};
 use guild_node::GenesisFile;
-use guild_node::audit::fixture::{ChainFixture, example_chain};
-use guild_node::store::Store;
+use guild_store::Store;
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -112,11 +112,11 @@ fn rewrite_block(dir: &Path, height: u64, change: impl FnOnce(&mut FinalBlock)) 
 }
 
 fn today() -> String {
-    guild_node::audit::Date::of(Timestamp(now_ms())).to_string()
+    guild_audit::Date::of(Timestamp(now_ms())).to_string()
 }
 
 fn tomorrow() -> String {
-    guild_node::audit::Date::of(Timestamp(now_ms() + 86_400_000)).to_string()
+    guild_audit::Date::of(Timestamp(now_ms() + 86_400_000)).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -473,8 +473,13 @@ async fn a_live_network_is_audited_and_every_tamper_case_is_located() {
     );
 }
 
+/// A new store in `dir` for a fixture to commit to, as a node's would.
+fn open_store(dir: &Path) -> Store {
+    Store::open(dir, 16 * 1024 * 1024).unwrap()
+}
+
 /// A genesis file for a fixture's genesis.
-fn write_genesis(chain: &ChainFixture, path: &Path) {
+fn write_genesis<S: ChainSink>(chain: &ChainFixture<S>, path: &Path) {
     let file = GenesisFile {
         genesis: chain.genesis().clone(),
         peers: vec![],
@@ -487,7 +492,7 @@ fn a_block_certified_by_a_removed_member_is_located() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let keys: Vec<Keypair> = (1..=4u8).map(|i| Keypair::from_secret(&[i; 32])).collect();
-    let mut genesis = example_chain(None).unwrap().genesis().clone();
+    let mut genesis = example_chain(()).unwrap().genesis().clone();
     genesis.members = keys
         .iter()
         .zip(["Bakery", "Cafe", "Bookshop", "Florist"])
@@ -496,9 +501,9 @@ fn a_block_certified_by_a_removed_member_is_located() {
             address: k.address(),
         })
         .collect();
-    let mut chain = ChainFixture::new(genesis, keys.clone(), Some(&data)).unwrap();
+    let mut chain = ChainFixture::new(genesis, keys.clone(), open_store(&data)).unwrap();
     let mut time = chain.genesis().time.0;
-    let mut next = |chain: &mut ChainFixture, txs| {
+    let mut next = |chain: &mut ChainFixture<Store>, txs| {
         time += 60_000;
         chain.block(Timestamp(time), txs).unwrap();
     };
@@ -573,7 +578,7 @@ fn a_block_certified_by_a_removed_member_is_located() {
 fn the_example_chain_reports_every_figure_by_month() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let chain = example_chain(Some(&data)).unwrap();
+    let chain = example_chain(open_store(&data)).unwrap();
     let genesis = dir.path().join("genesis.json");
     write_genesis(&chain, &genesis);
     drop(chain);

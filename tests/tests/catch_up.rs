@@ -11,11 +11,12 @@
 mod common;
 
 use common::*;
+use guild_audit::fixture::ChainFixture;
 use guild_ledger::codec;
 use guild_ledger::genesis::Genesis;
 use guild_ledger::tx::TxBody;
 use guild_ledger::types::{Memo, Points, ReceiptHash, Timestamp};
-use guild_node::audit::fixture::ChainFixture;
+use guild_node::store::Store;
 use std::time::Duration;
 
 /// Blocks of transfers in the prepared chain (after one block of earns).
@@ -43,8 +44,12 @@ async fn an_observer_catches_up_over_many_full_blocks_from_a_lone_member() {
     let mut bytes_in_first_64 = 0usize;
     let started = std::time::Instant::now();
     {
-        let mut fixture =
-            ChainFixture::new(genesis.clone(), keys.clone(), Some(&net.nodes[0].data)).unwrap();
+        let mut fixture = ChainFixture::new(
+            genesis.clone(),
+            keys.clone(),
+            Store::open(&net.nodes[0].data, 16 * 1024 * 1024).unwrap(),
+        )
+        .unwrap();
         let earns: Vec<_> = customers
             .iter()
             .enumerate()

@@ -476,7 +476,7 @@ async fn an_added_member_joins_the_validator_set_at_the_effective_height() {
         net.kill(i);
     }
     for i in 0..5 {
-        let store = guild_node::store::Store::open(&net.nodes[i].data, 1 << 20).unwrap();
+        let store = guild_store::Store::open(&net.nodes[i].data, 1 << 20).unwrap();
         for height in 1..=last {
             let expected = if height >= effective {
                 &new_set

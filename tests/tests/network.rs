@@ -114,8 +114,8 @@ async fn a_final_block_survives_kill_9_and_a_corrupt_block_stops_the_node() {
     // Flip one byte of a stored block: the node refuses to start and says
     // where the chain is corrupt.
     {
-        let store = guild_node::store::Store::open(&net.nodes[0].data, 1 << 20).unwrap();
-        let key = guild_node::store::Store::raw_block_key(guild_ledger::types::Height(1));
+        let store = guild_store::Store::open(&net.nodes[0].data, 1 << 20).unwrap();
+        let key = guild_store::Store::raw_block_key(guild_ledger::types::Height(1));
         let mut bytes = store.raw_tree().get(key).unwrap().unwrap().to_vec();
         // Header (144 bytes), transaction count (8), then the first
         // transaction's author: one bit of it changes the transaction.

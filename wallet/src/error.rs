@@ -349,6 +349,40 @@ pub enum Error {
 impl Error {
     /// A stable, machine-readable name for the error, printed by the CLI's
     /// `--json` output. Errors from the node keep the node's code (a ledger
+    /// The wallet's error for a failed durable write or bounded read
+    /// ([`guild_os::durable`]) while doing `action`; `exists` says what an
+    /// existing file means to the caller.
+    pub(crate) fn durable(
+        error: guild_os::durable::DurableError,
+        action: &'static str,
+        exists: impl FnOnce(PathBuf) -> Error,
+    ) -> Error {
+        use guild_os::durable::DurableError;
+        match error {
+            DurableError::Io {
+                path,
+                action,
+                source,
+            } => Error::Io {
+                path,
+                action,
+                source,
+            },
+            DurableError::Exists { path } => exists(path),
+            DurableError::TooLarge { path, limit } => Error::Io {
+                path,
+                action,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("larger than {limit} bytes"),
+                ),
+            },
+            DurableError::Randomness { source } => Error::Randomness {
+                reason: source.to_string(),
+            },
+        }
+    }
+
     /// rule such as `insufficient_points`, or an API code; `docs/api.md`).
     pub fn code(&self) -> &str {
         match self {

@@ -71,10 +71,11 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use guild_ledger::hash::{sha256, tagged_hash};
 use guild_ledger::{Address, Hash, Keypair};
+use guild_os::durable::{self, DurableError, Existing};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -962,30 +963,18 @@ fn exists(path: &Path) -> bool {
 
 /// Reads a whole file of at most [`MAX_FILE_BYTES`]; `None` if there is none.
 fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error(path, "read keystore")(e)),
-    };
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error(path, "read keystore"))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::Corrupt {
-            path: path.to_path_buf(),
-            reason: format!("it is larger than {MAX_FILE_BYTES} bytes; not a keystore"),
-        });
-    }
-    Ok(Some(bytes))
+    durable::read_bounded(path, MAX_FILE_BYTES).map_err(|error| match error {
+        DurableError::TooLarge { path, limit } => Error::Corrupt {
+            path,
+            reason: format!("it is larger than {limit} bytes; not a keystore"),
+        },
+        other => Error::durable(other, "read keystore", |path| Error::Exists { path }),
+    })
 }
 
 /// The directory holding `path` (`.` for a bare file name).
 fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
+    durable::parent_dir(path)
 }
 
 fn create_parent_dir(path: &Path) -> Result<()> {
@@ -999,97 +988,14 @@ fn create_parent_dir(path: &Path) -> Result<()> {
         .map_err(io_error(dir, "create the directory"))
 }
 
-/// Removes a temporary file unless it was moved into place.
-struct TempFile {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
 /// Writes `bytes` to `path` so that a crash leaves either the old file or
-/// the new one, never a mix. Without `replace`, an existing file is left
-/// alone and [`Error::Exists`] returned.
+/// the new one, never a mix ([`guild_os::durable::write_atomically`], mode
+/// `0600`). Without `replace`, an existing file is left alone and
+/// [`Error::Exists`] returned.
 fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    let dir = parent_dir(path);
-    let file_name = path.file_name().ok_or_else(|| Error::Io {
-        path: path.to_path_buf(),
-        action: "write a keystore to",
-        source: io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
-    })?;
-    let mut suffix = [0u8; 8];
-    random(&mut suffix)?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".{}.tmp", hex::encode(suffix)));
-    let mut temp = TempFile {
-        path: dir.join(temp_name),
-        keep: false,
-    };
-
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&temp.path)
-        .map_err(io_error(&temp.path, "create the temporary file"))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(io_error(&temp.path, "restrict the permissions of"))?;
-    }
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io_error(&temp.path, "write the temporary file"))?;
-    drop(file);
-
-    if replace {
-        fs::rename(&temp.path, path)
-            .map_err(io_error(path, "move the new keystore into place at"))?;
-        temp.keep = true;
-    } else {
-        // A hard link never replaces an existing file. Where hard links are
-        // not supported, fall back to check-then-rename.
-        match fs::hard_link(&temp.path, path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(Error::Exists {
-                    path: path.to_path_buf(),
-                });
-            }
-            Err(_) if exists(path) => {
-                return Err(Error::Exists {
-                    path: path.to_path_buf(),
-                });
-            }
-            Err(_) => {
-                fs::rename(&temp.path, path)
-                    .map_err(io_error(path, "move the new keystore into place at"))?;
-                temp.keep = true;
-            }
-        }
-    }
-    drop(temp);
-    sync_dir(dir)
-}
-
-/// Makes a rename in `dir` durable.
-fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir, "sync the directory"))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    durable::write_atomically(path, bytes, Existing::replace_if(replace)).map_err(|error| {
+        Error::durable(error, "write a keystore to", |path| Error::Exists { path })
+    })
 }
 
 #[cfg(test)]

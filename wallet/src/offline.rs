@@ -24,9 +24,9 @@ use guild_ledger::Address;
 use guild_ledger::codec;
 use guild_ledger::tx::{SignedTransaction, TxId};
 use guild_ledger::types::{ChainId, Nonce};
+use guild_os::durable::{self, Existing};
 use serde::{Deserialize, Serialize};
-use std::fs;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// The `format` of a signed-transaction file.
@@ -260,89 +260,18 @@ impl NonceRecord {
     }
 }
 
-fn io_error(path: &Path, action: &'static str) -> impl FnOnce(io::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        path,
-        action,
-        source,
-    }
-}
-
 /// Reads a whole file of at most [`MAX_FILE_BYTES`]; `None` if there is none.
 fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>> {
-    let file = match fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error(path, "read")(e)),
-    };
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error(path, "read"))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::Io {
-            path: path.to_path_buf(),
-            action: "read",
-            source: io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("larger than {MAX_FILE_BYTES} bytes"),
-            ),
-        });
-    }
-    Ok(Some(bytes))
+    durable::read_bounded(path, MAX_FILE_BYTES)
+        .map_err(|error| Error::durable(error, "read", |path| Error::FileExists { path }))
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a
-/// crash leaves the old file or the new one. Without `replace`, an existing
-/// file is an error.
+/// Writes `bytes` to `path` durably ([`guild_os::durable::write_atomically`]),
+/// so a crash leaves the old file or the new one. Without `replace`, an
+/// existing file is an error.
 fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    if !replace && fs::symlink_metadata(path).is_ok() {
-        return Err(Error::FileExists {
-            path: path.to_path_buf(),
-        });
-    }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut suffix = [0u8; 6];
-    getrandom::fill(&mut suffix).map_err(|e| Error::Randomness {
-        reason: e.to_string(),
-    })?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(path.file_name().unwrap_or_default());
-    temp_name.push(format!(".{}.tmp", hex::encode(suffix)));
-    let temp = dir.join(temp_name);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let result = options
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .map_err(io_error(&temp, "write"))
-        .and_then(|()| {
-            if replace {
-                fs::rename(&temp, path).map_err(io_error(path, "write"))
-            } else {
-                // A hard link never replaces a file that appeared meanwhile.
-                fs::hard_link(&temp, path).map_err(|e| {
-                    if e.kind() == io::ErrorKind::AlreadyExists {
-                        Error::FileExists {
-                            path: path.to_path_buf(),
-                        }
-                    } else {
-                        io_error(path, "write")(e)
-                    }
-                })
-            }
-        });
-    let _ = fs::remove_file(&temp);
-    result
+    durable::write_atomically(path, bytes, Existing::replace_if(replace))
+        .map_err(|error| Error::durable(error, "write", |path| Error::FileExists { path }))
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ use guild_ledger::genesis::{Genesis, GenesisMember};
 use guild_ledger::params::Params;
 use guild_ledger::tx::{SignedTransaction, Transaction, TxBody, TxId};
 use guild_ledger::types::{ChainId, Height, Nonce, Points, ReceiptHash, ShopName, Timestamp};
+use guild_os::clock::now_ms;
 use guild_wallet::keystore::{KdfParams, Keystore};
 use hdrhistogram::Histogram;
 use rayon::prelude::*;
@@ -62,7 +63,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The benchmark network's id.
 const CHAIN_ID: &str = "guild-bench";
@@ -457,12 +458,6 @@ fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
         .iter()
         .map(|l| Ok(l.local_addr()?.port()))
         .collect()
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Writes the genesis, the passphrase file and each shop's wallet.

@@ -4,8 +4,7 @@
 
 use super::routes::events::{Filter, at_shop, block_event};
 use crate::handle::{ChainEvent, ChainView, NodeHandle, Request, SubmitError, Submitted};
-use crate::history;
-use crate::store::{Store, TxLocation};
+use crate::store::{Commit, Store, TxLocation};
 use guild_api::account::account_info as account_json;
 use guild_api::chain::members as members_json;
 use guild_ledger::block::{BlockHeader, CommitCertificate, CommitSignature, FinalBlock};
@@ -155,11 +154,6 @@ impl TestNode {
             .collect();
         let time = Timestamp(self.state.chain().time.0 + 1_000);
         let mut builder = BlockBuilder::new(&self.state, &self.head, time, shop.address()).unwrap();
-        let involved: Vec<Vec<Address>> = verified
-            .iter()
-            .map(|t| history::involved(t.tx(), &self.state))
-            .collect();
-        let ids: Vec<TxId> = verified.iter().map(VerifiedTx::id).collect();
         for tx in verified {
             builder.push(tx).unwrap();
         }
@@ -175,18 +169,16 @@ impl TestNode {
             voter: shop.address(),
             signature: certificate.vote().sign(&shop, &self.chain_id),
         });
-        let block = FinalBlock {
-            block: applied.block.clone().into_block(),
-            certificate: certificate.clone(),
-        };
-        self.store
-            .commit(&block, &ids, &involved, &applied.changes, None)
-            .unwrap();
-        self.state = applied.state.clone();
+        let (commit, state) = Commit::new(&self.state, applied, certificate.clone());
+        self.store.commit(&commit).unwrap();
+        let Commit {
+            block, tx_ids: ids, ..
+        } = commit;
+        self.state = state.clone();
         self.head = header.clone();
         self.view.send_modify(|view| {
             let mut next = (**view).clone();
-            next.state = applied.state;
+            next.state = state;
             next.head = header;
             next.certificate = Some(certificate);
             *view = Arc::new(next);

@@ -33,25 +33,13 @@ impl<N: Network> Engine<N> {
         applied: Applied,
         certificate: CommitCertificate,
     ) -> Result<(), StoreError> {
-        let Applied {
-            block,
-            state,
-            changes,
-        } = applied;
-        let ids: Vec<TxId> = block.txs().iter().map(VerifiedTx::id).collect();
-        let involved: Vec<Vec<Address>> = block
-            .txs()
-            .iter()
-            .map(|tx| history::involved(tx.tx(), &state))
-            .collect();
-        let members = state.member_set();
-        let new_members = (members != self.state.member_set()).then_some(&members);
-        let final_block = FinalBlock {
-            block: block.into_block(),
-            certificate: certificate.clone(),
-        };
-        self.store
-            .commit(&final_block, &ids, &involved, &changes, new_members)?;
+        let (commit, state) = Commit::new(&self.state, applied, certificate.clone());
+        self.store.commit(&commit)?;
+        let Commit {
+            block: final_block,
+            tx_ids: ids,
+            ..
+        } = commit;
         let height = final_block.block.header.height;
         tracing::info!(%height, txs = ids.len(), "block final");
         self.head = final_block.block.header.clone();

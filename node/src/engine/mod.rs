@@ -43,11 +43,10 @@
 
 use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSigner};
 use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted, SyncView};
-use crate::history;
 use crate::mempool::{self, Admission, Mempool, MempoolError};
 use crate::p2p::{MAX_SYNC_BLOCKS, NetEvent, SyncFailure, Verdict};
 use crate::signer::VoteRecord;
-use crate::store::{Store, StoreError, TxLocation};
+use crate::store::{Commit, Store, StoreError, TxLocation};
 use crate::wire::{
     ConsensusMessage, Gossip, MAX_GOSSIP_TXS, Proposal, SignedProposal, Status, SyncRequest,
     SyncResponse,
@@ -56,7 +55,7 @@ use guild_ledger::block::{Block, BlockHeader, CommitCertificate, FinalBlock, Ver
 use guild_ledger::crypto::{Address, Keypair, Signature};
 use guild_ledger::hash::Hash;
 use guild_ledger::state::{Applied, BlockBuilder, State};
-use guild_ledger::tx::{SignedTransaction, TxId, VerifiedTx};
+use guild_ledger::tx::{SignedTransaction, TxId};
 use guild_ledger::types::{ChainId, Height, Timestamp};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

@@ -20,7 +20,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 pub const PASSPHRASE: &str = "test passphrase";
 
@@ -52,12 +52,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
+pub use guild_os::clock::now_ms;
 
 pub struct NodeProc {
     pub name: String,

@@ -3,13 +3,13 @@
 
 use futures::StreamExt;
 use guild_api::{ClientError, NodeClient};
+use guild_audit::{AuditError, BlockSource, Discrepancy, Rule, SourceError};
 use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::genesis::Genesis;
 use guild_ledger::hash::Hash;
 use guild_ledger::state::State;
 use guild_ledger::types::Height;
-use guild_node::audit::{AuditError, BlockSource, Discrepancy, Rule, SourceError};
 use std::collections::BTreeSet;
 
 /// Requests in flight at once.

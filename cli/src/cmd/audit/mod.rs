@@ -14,17 +14,19 @@
 //! its figures only from the blocks it verified itself.
 
 mod http;
+mod render;
 
 use crate::Globals;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use guild_audit::{
+    Activity, AuditError, BlockObserver, BlockSource, Date, Discrepancy, Month, Period, Progress,
+    Rule, Summary, VerifyOptions, verify_chain,
+};
 use guild_ledger::genesis::Genesis;
 use guild_ledger::types::Height;
 use guild_node::GenesisFile;
-use guild_node::audit::{
-    Activity, AuditError, BlockObserver, BlockSource, Date, Month, Period, Progress, StoreSource,
-    Summary, VerifyOptions, render, verify_chain,
-};
+use guild_store::StoreSource;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 
@@ -190,9 +192,9 @@ fn load_genesis(
             let served = source.genesis()?;
             let genesis = match file {
                 Some(genesis) if genesis != served => {
-                    return Err(AuditError::from(guild_node::audit::Discrepancy::at(
+                    return Err(AuditError::from(Discrepancy::at(
                         Height(0),
-                        guild_node::audit::Rule::Genesis,
+                        Rule::Genesis,
                         format!(
                             "the node at {} serves a different genesis (hash {}) than the genesis file given (hash {})",
                             globals.node,

@@ -169,11 +169,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> 
 
 /// The wall clock, in milliseconds since 1970.
 pub fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+    Timestamp(guild_os::clock::now_ms())
 }
 
 /// Prints a JSON value on stdout.

@@ -2,9 +2,10 @@
 
 use super::common::{Ctx, new_passphrase, pick_key, print_json};
 use anyhow::{Context, bail};
+use guild_os::durable::{self, DurableError, Existing};
 use guild_wallet::keystore::{KdfParams, Keystore};
 use serde_json::json;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
@@ -216,29 +217,19 @@ pub fn export(
     Ok(())
 }
 
-/// Writes a file readable by its owner only.
+/// Writes a file readable by its owner only, durably (an existing file is
+/// replaced only with `force`).
 fn write_private(path: &std::path::Path, bytes: &[u8], force: bool) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
+    match durable::write_atomically(path, bytes, Existing::replace_if(force)) {
+        Ok(()) => Ok(()),
+        Err(DurableError::Exists { .. }) => {
+            bail!(
+                "{} already exists; pass --force to replace it",
+                path.display()
+            )
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot write {}", path.display())),
     }
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot restrict the permissions of {}", path.display()))?;
-    }
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// `guild wallet list`.

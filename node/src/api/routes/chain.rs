@@ -4,9 +4,7 @@
 use crate::api::{ApiState, now_ms};
 use axum::Json;
 use axum::extract::State;
-use guild_api::{
-    Head, Members, ParamsInfo, Proposals, Settlement, SupplyInfo, SyncInfo, chain,
-};
+use guild_api::{Head, Members, ParamsInfo, Proposals, Settlement, SupplyInfo, SyncInfo, chain};
 use guild_ledger::genesis::Genesis;
 
 /// Where the node stands: head block, consensus round, mempool, peers, and

@@ -1,11 +1,17 @@
-//! Independent re-verification of a Guild chain, and the settlement reports
-//! derived from it.
+//! # guild-audit: independent re-verification of a Guild chain
+//!
+//! …and the settlement reports derived from it. The crate depends on the
+//! protocol ([`guild_ledger`]) and nothing that does networking or storage:
+//! an auditor embeds it without linking a node (no libp2p, axum, tokio or
+//! sled; `cargo tree -p guild-audit` shows it).
 //!
 //! An auditor trusts no node: [`verify_chain`] rebuilds the genesis state
 //! from the genesis file and replays every final block from height 1, taking
-//! the blocks from a [`BlockSource`] (a stopped node's data directory:
-//! [`StoreSource`]; a node's HTTP API: the `guild audit` command's source).
-//! For each block it checks, in this order:
+//! the blocks from a [`BlockSource`]. Sources live where their I/O lives: a
+//! stopped node's data directory is `guild_store::StoreSource` (crate
+//! `guild-store`), a node's HTTP API is the `guild audit` command's source,
+//! and a chain held in memory is [`fixture::MemoryChain`] (feature
+//! `fixture`). For each block it checks, in this order:
 //!
 //! 1. the block is there and decodes canonically;
 //! 2. its height, and its link to the replayed parent (`prev_hash`);
@@ -44,14 +50,19 @@
 //! accumulates, for a period of UTC dates, what each shop issued, reversed,
 //! had redeemed where, and lost to expiry; the cross-shop flows; settlements;
 //! and customer activity. [`Activity::report`] and [`Activity::statement`]
-//! turn it into the [`Report`] and the per-shop monthly [`Statement`];
-//! [`render`] prints them as tables or CSV.
+//! turn it into the [`Report`] and the per-shop monthly [`Statement`]:
+//! data only (serializable); the `guild` command prints them as tables or
+//! CSV.
 //!
 //! ## Example
 //!
+//! Any type that can fetch blocks by height is a [`BlockSource`]; here, a
+//! chain built in memory by the test fixture (feature `fixture`). A data
+//! directory is read the same way through `guild_store::StoreSource`.
+//!
 //! ```
 //! use guild_ledger::*;
-//! use guild_node::audit::{fixture::ChainFixture, verify_chain, StoreSource, VerifyOptions};
+//! use guild_audit::{fixture::{ChainFixture, MemoryChain}, verify_chain, VerifyOptions};
 //!
 //! let shop = Keypair::from_secret(&[1; 32]);
 //! let customer = Keypair::from_secret(&[2; 32]);
@@ -61,8 +72,7 @@
 //!     members: vec![GenesisMember { name: ShopName::new("Bakery").unwrap(), address: shop.address() }],
 //!     params: Params::default(),
 //! };
-//! let dir = tempfile::tempdir().unwrap();
-//! let mut chain = ChainFixture::new(genesis.clone(), vec![shop.clone()], Some(dir.path())).unwrap();
+//! let mut chain = ChainFixture::new(genesis.clone(), vec![shop.clone()], MemoryChain::default()).unwrap();
 //! let earn = chain.sign(&shop, TxBody::Earn {
 //!     customer: customer.address(),
 //!     points: Points(50),
@@ -70,19 +80,22 @@
 //!     receipt: ReceiptHash::new(&shop.address(), "R-1"),
 //! });
 //! chain.block(Timestamp(1_700_000_001_000), vec![earn]).unwrap();
-//! drop(chain); // closes the store
 //!
-//! let mut source = StoreSource::open(dir.path()).unwrap();
+//! let mut source = chain.into_sink();
 //! let summary = verify_chain(&genesis, &mut source, &VerifyOptions::default(), &mut (), &mut |_| {}).unwrap();
 //! assert_eq!(summary.height, Height(1));
 //! assert_eq!(summary.transactions, 1);
 //! ```
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod activity;
 mod dates;
+#[cfg(feature = "fixture")]
 pub mod fixture;
 mod netting;
-pub mod render;
 mod report;
 mod source;
 mod statement;
@@ -95,7 +108,7 @@ pub use report::{
     DebtLine, Flow, Health, PairPosition, PaymentLine, PeriodInfo, Report, ReportError,
     SettlementLine, SettlementReport, ShopFigures, ShopPosition, ShopRef,
 };
-pub use source::{BlockSource, SourceError, StoreSource};
+pub use source::{BlockSource, SourceError};
 pub use statement::{CrossLine, ShopAmount, Statement, StatementDebt};
 pub use verify::{BlockObserver, Progress, Summary, VerifyOptions, verify_chain};
 
@@ -257,8 +270,12 @@ pub enum AuditError {
     #[error(transparent)]
     Source(#[from] SourceError),
     /// The genesis given is not valid.
-    #[error("the genesis is not valid: {0}")]
-    Genesis(#[from] guild_ledger::error::GenesisError),
+    #[error("the genesis is not valid: {source}")]
+    Genesis {
+        /// What is wrong with it.
+        #[from]
+        source: guild_ledger::error::GenesisError,
+    },
 }
 
 impl From<Discrepancy> for AuditError {

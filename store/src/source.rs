@@ -1,9 +1,8 @@
-//! Where an audit reads blocks from: the [`BlockSource`] trait, and its
-//! implementation over a node's data directory ([`StoreSource`]). The HTTP
-//! source lives in the `guild` command.
+//! The audit's [`BlockSource`] over a node's data directory:
+//! [`StoreSource`]. (The HTTP source lives in the `guild` command.)
 
-use super::{AuditError, Discrepancy, Rule};
-use crate::store::{Store, StoreError};
+use crate::{Store, StoreError};
+use guild_audit::{AuditError, BlockSource, Discrepancy, Rule, SourceError};
 use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::hash::Hash;
@@ -11,68 +10,6 @@ use guild_ledger::state::{State, StateKey};
 use guild_ledger::types::Height;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-
-/// A source could not be read. This says nothing about the chain: the
-/// audit could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    /// The data directory's database could not be read.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The data directory holds no chain.
-    #[error(
-        "{path} holds no chain database (chain.sled); give the --data directory of a node that has run"
-    )]
-    NoChain {
-        /// The directory.
-        path: String,
-    },
-    /// A running node holds the data directory.
-    #[error(
-        "the data directory {path} is in use by a running node (sled holds a lock on it); stop the node first, audit a copy of the directory, or audit the running node over its API with --node URL"
-    )]
-    Locked {
-        /// The directory.
-        path: String,
-    },
-    /// A node's API could not be read.
-    #[error("cannot read {url}: {reason}")]
-    Remote {
-        /// The URL.
-        url: String,
-        /// What went wrong.
-        reason: String,
-    },
-}
-
-/// Final blocks to verify, by height. Implementations only fetch: every
-/// check is done by [`super::verify_chain`].
-pub trait BlockSource: Send {
-    /// What is being audited, for messages (a path or URL).
-    fn describe(&self) -> String;
-
-    /// The hash of the genesis header the source says it holds, if it
-    /// records one (a data directory does; it must match the genesis given).
-    fn genesis_hash(&mut self) -> Result<Option<Hash>, SourceError>;
-
-    /// The height of the last final block.
-    fn head(&mut self) -> Result<Height, SourceError>;
-
-    /// The canonical bytes (`encode(FinalBlock)`) of the blocks `from`,
-    /// `from + 1`, … (`count` of them), `None` for a block the source does
-    /// not have.
-    fn blocks(&mut self, from: Height, count: usize) -> Result<Vec<Option<Vec<u8>>>, SourceError>;
-
-    /// Compares what the source holds besides blocks with the replayed
-    /// chain: the state after `head` and `member_sets` (each member set
-    /// replayed, with the first height it certifies).
-    fn check_final(
-        &mut self,
-        state: &State,
-        head: &BlockHeader,
-        member_sets: &[(Height, BTreeSet<Address>)],
-    ) -> Result<(), AuditError>;
-}
 
 /// A state record's key, for people.
 fn describe(key: &StateKey) -> String {
@@ -89,6 +26,14 @@ fn describe(key: &StateKey) -> String {
             format!("the receipt record {} of shop {shop}", receipt.0)
         }
         StateKey::Proposal(id) => format!("the record of proposal {id}"),
+    }
+}
+
+/// A store failure as the audit's source error.
+fn storage(error: StoreError) -> SourceError {
+    SourceError::Storage {
+        path: error.path().to_string(),
+        source: Box::new(error),
     }
 }
 
@@ -124,7 +69,7 @@ impl StoreSource {
                     }
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => return Err(storage(error)),
             }
         }
     }
@@ -141,14 +86,12 @@ impl BlockSource for StoreSource {
     }
 
     fn genesis_hash(&mut self) -> Result<Option<Hash>, SourceError> {
-        let stored = self
-            .store
-            .raw_tree()
-            .get(b"g")
-            .map_err(|source| StoreError::Sled {
+        let stored = self.store.raw_tree().get(b"g").map_err(|source| {
+            storage(StoreError::Sled {
                 path: self.store.path().to_string(),
                 source,
-            })?;
+            })
+        })?;
         Ok(stored.map(|bytes| {
             // A record of the wrong length can match no genesis: report it
             // as the zero hash, which the genesis check refuses.
@@ -157,12 +100,12 @@ impl BlockSource for StoreSource {
     }
 
     fn head(&mut self) -> Result<Height, SourceError> {
-        Ok(self.store.head()?)
+        self.store.head().map_err(storage)
     }
 
     fn blocks(&mut self, from: Height, count: usize) -> Result<Vec<Option<Vec<u8>>>, SourceError> {
         (0..count as u64)
-            .map(|i| Ok(self.store.block_bytes(Height(from.0 + i))?))
+            .map(|i| self.store.block_bytes(Height(from.0 + i)).map_err(storage))
             .collect()
     }
 
@@ -183,7 +126,7 @@ impl BlockSource for StoreSource {
                 )
                 .into());
             }
-            Err(error) => return Err(SourceError::Store(error).into()),
+            Err(error) => return Err(storage(error).into()),
         };
         if stored.root() != state.root() {
             let replayed: BTreeMap<_, _> = state.entries().into_iter().collect();
@@ -224,7 +167,7 @@ impl BlockSource for StoreSource {
                     )
                     .into());
                 }
-                Err(error) => return Err(SourceError::Store(error).into()),
+                Err(error) => return Err(storage(error).into()),
             };
             if recorded != *members {
                 return Err(Discrepancy::at(

@@ -11,8 +11,8 @@
 //! account's lots, every debt and every shop's totals — so a report can never
 //! silently disagree with the verified chain ([`Rule::ReportModel`]).
 
-use super::dates::Period;
-use super::{Discrepancy, Rule};
+use crate::dates::Period;
+use crate::{Discrepancy, Rule};
 use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::error::GenesisError;
@@ -108,7 +108,7 @@ pub(crate) struct Customer {
 }
 
 /// Accumulates a period's activity from the verified replay (a
-/// [`super::BlockObserver`]).
+/// [`crate::BlockObserver`]).
 pub struct Activity {
     pub(crate) period: Period,
     pub(crate) chain_id: ChainId,
@@ -188,7 +188,7 @@ impl Activity {
     }
 }
 
-impl super::BlockObserver for Activity {
+impl crate::BlockObserver for Activity {
     fn block(&mut self, before: &State, applied: &Applied) -> Result<(), Discrepancy> {
         let header = applied.block.header();
         let time = header.time;

@@ -1,27 +1,32 @@
-//! Builds certified chains offline, for tests and benchmarks: a
-//! [`ChainFixture`] holds the member keys, packs transactions into blocks
-//! with the ledger's [`BlockBuilder`], signs their commit certificates and
-//! (optionally) commits them to a [`Store`] exactly as a node does.
+//! Builds certified chains offline, for tests and benchmarks (feature
+//! `fixture`): a [`ChainFixture`] holds the member keys, packs transactions
+//! into blocks with the ledger's [`BlockBuilder`], signs their commit
+//! certificates and hands each final block to a [`ChainSink`]: nothing
+//! (`()`), a [`MemoryChain`] that is also a [`BlockSource`], or a node's
+//! store (`guild-store` implements the sink for its `Store` with its
+//! `fixture` feature, committing exactly as a node does).
 //!
 //! Nothing here is used by a running node.
 
-use crate::store::{Store, StoreError};
+use crate::{AuditError, BlockSource, Discrepancy, Rule, SourceError};
 use guild_ledger::block::{
     BlockHeader, CommitCertificate, CommitSignature, FinalBlock, Vote, VoteKind,
 };
+use guild_ledger::codec;
 use guild_ledger::crypto::{Address, Keypair};
 use guild_ledger::error::{BlockError, GenesisError, TxError};
 use guild_ledger::genesis::Genesis;
-use guild_ledger::state::{BlockBuilder, State};
+use guild_ledger::hash::Hash;
+use guild_ledger::state::{Applied, BlockBuilder, State};
 use guild_ledger::tx::{SignedTransaction, Transaction, TxBody};
 use guild_ledger::types::{Height, Nonce, Timestamp};
 use rayon::prelude::*;
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeSet, HashMap};
+use std::convert::Infallible;
 
-/// Why a fixture block could not be built.
+/// Why a fixture block could not be built. `E` is the sink's error.
 #[derive(Debug, thiserror::Error)]
-pub enum FixtureError {
+pub enum FixtureError<E: std::error::Error + 'static = Infallible> {
     /// The genesis is not valid.
     #[error(transparent)]
     Genesis(#[from] GenesisError),
@@ -34,6 +39,7 @@ pub enum FixtureError {
         /// Its position in the block.
         index: usize,
         /// The rule.
+        #[source]
         error: TxError,
     },
     /// A transaction's signature does not verify.
@@ -48,40 +54,173 @@ pub enum FixtureError {
     /// No current member's key is known.
     #[error("no key of a current member is known to propose the block")]
     NoProposer,
-    /// Storing failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    /// The sink refused the block (e.g. storing failed).
+    #[error("the fixture's sink failed: {source}")]
+    Sink {
+        /// The sink's error.
+        #[source]
+        source: E,
+    },
+}
+
+/// Where a [`ChainFixture`] puts what it builds.
+pub trait ChainSink {
+    /// Why the sink can fail.
+    type Error: std::error::Error + Send + 'static;
+
+    /// Records the genesis (before any block).
+    fn genesis(&mut self, header: &BlockHeader, state: &State) -> Result<(), Self::Error>;
+
+    /// Records one final block: `before` is the state it applies to,
+    /// `applied` what applying it gave, `block` the block with its
+    /// certificate.
+    fn commit(
+        &mut self,
+        before: &State,
+        applied: &Applied,
+        block: &FinalBlock,
+    ) -> Result<(), Self::Error>;
+}
+
+/// Keeps nothing.
+impl ChainSink for () {
+    type Error = Infallible;
+
+    fn genesis(&mut self, _: &BlockHeader, _: &State) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn commit(&mut self, _: &State, _: &Applied, _: &FinalBlock) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// A chain kept in memory: every block's canonical bytes, the state after
+/// the last block and each member set; a [`BlockSource`] for tests that
+/// need no storage.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryChain {
+    genesis: Option<Hash>,
+    blocks: Vec<Vec<u8>>,
+    state: Option<State>,
+    member_sets: Vec<(Height, BTreeSet<Address>)>,
+}
+
+impl MemoryChain {
+    /// The canonical bytes of the block at `height`, to tamper with.
+    pub fn block_bytes_mut(&mut self, height: Height) -> Option<&mut Vec<u8>> {
+        let index = usize::try_from(height.0).ok()?.checked_sub(1)?;
+        self.blocks.get_mut(index)
+    }
+}
+
+impl ChainSink for MemoryChain {
+    type Error = Infallible;
+
+    fn genesis(&mut self, header: &BlockHeader, state: &State) -> Result<(), Infallible> {
+        self.genesis = Some(header.hash());
+        self.state = Some(state.clone());
+        self.member_sets = vec![(Height(0), state.member_set())];
+        Ok(())
+    }
+
+    fn commit(
+        &mut self,
+        before: &State,
+        applied: &Applied,
+        block: &FinalBlock,
+    ) -> Result<(), Infallible> {
+        self.blocks.push(codec::encode(block));
+        let members = applied.state.member_set();
+        if members != before.member_set() {
+            let from = Height(block.block.header.height.0 + 1);
+            self.member_sets.push((from, members));
+        }
+        self.state = Some(applied.state.clone());
+        Ok(())
+    }
+}
+
+impl BlockSource for MemoryChain {
+    fn describe(&self) -> String {
+        "a chain in memory".to_string()
+    }
+
+    fn genesis_hash(&mut self) -> Result<Option<Hash>, SourceError> {
+        Ok(self.genesis)
+    }
+
+    fn head(&mut self) -> Result<Height, SourceError> {
+        Ok(Height(self.blocks.len() as u64))
+    }
+
+    fn blocks(&mut self, from: Height, count: usize) -> Result<Vec<Option<Vec<u8>>>, SourceError> {
+        Ok((0..count as u64)
+            .map(|i| {
+                let height = from.0 + i;
+                let index = usize::try_from(height).ok()?.checked_sub(1)?;
+                self.blocks.get(index).cloned()
+            })
+            .collect())
+    }
+
+    fn check_final(
+        &mut self,
+        state: &State,
+        head: &BlockHeader,
+        member_sets: &[(Height, BTreeSet<Address>)],
+    ) -> Result<(), AuditError> {
+        let kept = self.state.as_ref().map(State::root);
+        if kept != Some(state.root()) {
+            return Err(Discrepancy::at(
+                head.height,
+                Rule::StoredState,
+                "the state kept in memory is not the replayed state",
+            )
+            .into());
+        }
+        for (height, members) in member_sets {
+            let kept = self
+                .member_sets
+                .iter()
+                .rev()
+                .find(|(from, _)| from <= height)
+                .map(|(_, m)| m);
+            if kept != Some(members) {
+                return Err(Discrepancy::at(
+                    *height,
+                    Rule::StoredMembers,
+                    format!("the member set kept for height {height} is not the replayed one"),
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A chain being built (see the module docs).
-pub struct ChainFixture {
+pub struct ChainFixture<S: ChainSink = ()> {
     genesis: Genesis,
     keys: HashMap<Address, Keypair>,
     nonces: HashMap<Address, u64>,
     state: State,
     head: BlockHeader,
     genesis_header: BlockHeader,
-    store: Option<Store>,
+    sink: S,
 }
 
-impl ChainFixture {
+impl<S: ChainSink> ChainFixture<S> {
     /// Starts from `genesis`, knowing the member `keys` (at least one must
-    /// be a member to propose); with `dir`, every block is also committed
-    /// to a new store in that data directory.
+    /// be a member to propose); every block is also handed to `sink`.
     pub fn new(
         genesis: Genesis,
         keys: Vec<Keypair>,
-        dir: Option<&Path>,
-    ) -> Result<ChainFixture, FixtureError> {
+        mut sink: S,
+    ) -> Result<ChainFixture<S>, FixtureError<S::Error>> {
         let (state, header) = genesis.build()?;
-        let store = match dir {
-            Some(dir) => {
-                let store = Store::open(dir, 16 * 1024 * 1024)?;
-                store.init(&header, &state)?;
-                Some(store)
-            }
-            None => None,
-        };
+        sink.genesis(&header, &state)
+            .map_err(|source| FixtureError::Sink { source })?;
         Ok(ChainFixture {
             genesis,
             keys: keys.into_iter().map(|k| (k.address(), k)).collect(),
@@ -89,7 +228,7 @@ impl ChainFixture {
             state,
             genesis_header: header.clone(),
             head: header,
-            store,
+            sink,
         })
     }
 
@@ -126,9 +265,20 @@ impl ChainFixture {
         &self.head
     }
 
-    /// The store blocks are committed to, if any.
-    pub fn store(&self) -> Option<&Store> {
-        self.store.as_ref()
+    /// Where the blocks went.
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// Where the blocks went (to tamper with them).
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
+    /// Ends building and gives the sink back (for a store: closes it when
+    /// dropped).
+    pub fn into_sink(self) -> S {
+        self.sink
     }
 
     /// Builds the next block at `time` holding `txs`, certified by every
@@ -137,7 +287,7 @@ impl ChainFixture {
         &mut self,
         time: Timestamp,
         txs: Vec<SignedTransaction>,
-    ) -> Result<FinalBlock, FixtureError> {
+    ) -> Result<FinalBlock, FixtureError<S::Error>> {
         let signers: Vec<Keypair> = self
             .state
             .members()
@@ -154,7 +304,7 @@ impl ChainFixture {
         time: Timestamp,
         txs: Vec<SignedTransaction>,
         signers: &[Keypair],
-    ) -> Result<FinalBlock, FixtureError> {
+    ) -> Result<FinalBlock, FixtureError<S::Error>> {
         let proposer = self
             .state
             .members()
@@ -198,28 +348,13 @@ impl ChainFixture {
             })
             .collect();
         certificate.signatures.sort_by_key(|s| s.voter);
-        let ids: Vec<_> = applied.block.txs().iter().map(|tx| tx.id()).collect();
-        let involved: Vec<Vec<Address>> = applied
-            .block
-            .txs()
-            .iter()
-            .map(|tx| vec![tx.tx().author])
-            .collect();
         let final_block = FinalBlock {
             block: applied.block.clone().into_block(),
             certificate,
         };
-        if let Some(store) = &self.store {
-            let members = applied.state.member_set();
-            let changed = members != self.state.member_set();
-            store.commit(
-                &final_block,
-                &ids,
-                &involved,
-                &applied.changes,
-                changed.then_some(&members),
-            )?;
-        }
+        self.sink
+            .commit(&self.state, &applied, &final_block)
+            .map_err(|source| FixtureError::Sink { source })?;
         self.head = header;
         self.state = applied.state;
         Ok(final_block)
@@ -246,8 +381,8 @@ impl ChainFixture {
 /// | 8 | Feb 6 10:00 | (Cafe's and Bookshop's Jan 5 points expire) Bakery acknowledges 10 paid by Bookshop; customer 3 redeems 25 at Cafe; Bakery earns 5 to customer 4 (`b-5`) |
 ///
 /// Shops are keys `[1; 32]`, `[2; 32]`, `[3; 32]`; customer `n` is key
-/// `[100 + n; 32]`. With `dir`, the chain is also stored there.
-pub fn example_chain(dir: Option<&Path>) -> Result<ChainFixture, FixtureError> {
+/// `[100 + n; 32]`. Every block is also handed to `sink`.
+pub fn example_chain<S: ChainSink>(sink: S) -> Result<ChainFixture<S>, FixtureError<S::Error>> {
     use guild_ledger::genesis::GenesisMember;
     use guild_ledger::params::Params;
     use guild_ledger::types::{Cents, ChainId, Points, ReceiptHash, ShopName};
@@ -281,9 +416,9 @@ pub fn example_chain(dir: Option<&Path>) -> Result<ChainFixture, FixtureError> {
     let mut c = ChainFixture::new(
         genesis,
         vec![bakery.clone(), cafe.clone(), bookshop.clone()],
-        dir,
+        sink,
     )?;
-    let earn = |c: &mut ChainFixture, shop: &Keypair, to: u8, points: u64, receipt: &str| {
+    let earn = |c: &mut ChainFixture<S>, shop: &Keypair, to: u8, points: u64, receipt: &str| {
         c.sign(
             shop,
             TxBody::Earn {
@@ -294,7 +429,7 @@ pub fn example_chain(dir: Option<&Path>) -> Result<ChainFixture, FixtureError> {
             },
         )
     };
-    let redeem = |c: &mut ChainFixture, who: u8, shop: &Keypair, points: u64| {
+    let redeem = |c: &mut ChainFixture<S>, who: u8, shop: &Keypair, points: u64| {
         c.sign(
             &key(100 + who),
             TxBody::Redeem {
@@ -303,7 +438,7 @@ pub fn example_chain(dir: Option<&Path>) -> Result<ChainFixture, FixtureError> {
             },
         )
     };
-    let settle = |c: &mut ChainFixture, creditor: &Keypair, debtor: &Keypair, points: u64| {
+    let settle = |c: &mut ChainFixture<S>, creditor: &Keypair, debtor: &Keypair, points: u64| {
         c.sign(
             creditor,
             TxBody::Settle {

@@ -1,10 +1,10 @@
 //! Text renderings of the audit's results: aligned tables for people, and
 //! CSV in one long format (`section,shop,other,figure,value`) for
-//! spreadsheets. JSON is the structs' `serde` form.
+//! spreadsheets. JSON is the structs' `serde` form. The figures come from
+//! the `guild-audit` crate, which returns data only; presentation is the
+//! command's.
 
-use super::report::Report;
-use super::statement::Statement;
-use super::verify::Summary;
+use guild_audit::{PeriodInfo, Report, Statement, Summary};
 use guild_ledger::types::Cents;
 use std::fmt::Write;
 
@@ -121,7 +121,7 @@ pub fn summary_text(s: &Summary) -> String {
     out
 }
 
-fn period_line(out: &mut String, p: &super::report::PeriodInfo) {
+fn period_line(out: &mut String, p: &PeriodInfo) {
     let from = p.from.as_deref().unwrap_or("genesis");
     let to = p.to.as_deref().unwrap_or("head");
     match (p.first_height, p.last_height) {

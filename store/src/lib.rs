@@ -1,4 +1,8 @@
-//! Durable storage of the chain in sled.
+//! # guild-store: the node's storage layout in sled
+//!
+//! Durable storage of the chain in sled, used by the node (`guild-node`)
+//! and, read-only, by an audit of a stopped node's data directory
+//! ([`StoreSource`], a [`guild_audit::BlockSource`]).
 //!
 //! One sled tree holds everything under short prefixes, so that committing a
 //! block is **one atomic batch**: the final block with its certificate, the
@@ -18,12 +22,32 @@
 //! sled's `flush` does not fsync on Linux; a final block survives a crash
 //! of the node process (`kill -9`) once flushed, and survives power loss
 //! after sled's background fsync (500 ms).
+//!
+//! ## Committing a block
+//!
+//! A final block is written as one [`Commit`], prepared once from what the
+//! ledger's `apply_block` returned ([`Commit::new`]): the block with its
+//! certificate, its transaction ids, for each transaction the accounts
+//! whose history shows it ([`history::involved`]), the state records it
+//! changed and the new member set if it changed. [`Store::commit`] writes
+//! all of it in one sled batch, then flushes.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod commit;
+pub mod history;
+mod source;
+
+pub use commit::Commit;
+pub use source::StoreSource;
 
 use guild_ledger::block::{BlockHeader, FinalBlock};
 use guild_ledger::codec::{self, CodecError};
 use guild_ledger::crypto::Address;
 use guild_ledger::hash::Hash;
-use guild_ledger::state::{State, StateChange, StateKey, StateLoadError};
+use guild_ledger::state::{State, StateKey, StateLoadError};
 use guild_ledger::tx::TxId;
 use guild_ledger::types::Height;
 use std::collections::BTreeSet;
@@ -56,6 +80,7 @@ pub enum StoreError {
         /// The data directory.
         path: String,
         /// sled's error.
+        #[source]
         source: sled::Error,
     },
     /// Stored data does not decode or does not fit together.
@@ -80,6 +105,17 @@ pub enum StoreError {
         /// Genesis hash of the file given.
         given: Hash,
     },
+}
+
+impl StoreError {
+    /// The data directory concerned.
+    pub fn path(&self) -> &str {
+        match self {
+            StoreError::Sled { path, .. }
+            | StoreError::Corrupt { path, .. }
+            | StoreError::OtherChain { path, .. } => path,
+        }
+    }
 }
 
 /// The node's database.
@@ -197,17 +233,17 @@ impl Store {
     }
 
     /// Commits a final block atomically: the block and certificate, the
-    /// state records it changed, its transaction index (`tx_ids` and, for
+    /// state records it changed, its transaction index (the ids and, for
     /// each, the addresses whose history shows it), the new member set (if
     /// it changed) and the head pointer; then flushes.
-    pub fn commit(
-        &self,
-        block: &FinalBlock,
-        tx_ids: &[TxId],
-        involved: &[Vec<Address>],
-        changes: &[StateChange],
-        new_members: Option<&BTreeSet<Address>>,
-    ) -> Result<(), StoreError> {
+    pub fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        let Commit {
+            block,
+            tx_ids,
+            involved,
+            changes,
+            new_members,
+        } = commit;
         let height = block.block.header.height;
         let mut batch = sled::Batch::default();
         batch.insert(&height_key(BLOCK, height), codec::encode(block));
@@ -231,7 +267,7 @@ impl Store {
                 batch.insert(key, &id.0.0);
             }
         }
-        if let Some(members) = new_members {
+        if let Some(members) = new_members.as_ref() {
             batch.insert(
                 &height_key(MEMBERS, Height(height.0 + 1)),
                 codec::encode(&members.iter().copied().collect::<Vec<_>>()),

@@ -2,9 +2,9 @@
 //! positions and programme health, for a period (docs/audit.md explains
 //! every figure).
 
-use super::activity::{Activity, SettlementEvent};
-use super::dates::Date;
-use super::netting::fewest_payments;
+use crate::activity::{Activity, SettlementEvent};
+use crate::dates::Date;
+use crate::netting::fewest_payments;
 use guild_ledger::crypto::Address;
 use guild_ledger::hash::Hash;
 use guild_ledger::state::{State, Supply};
@@ -510,9 +510,9 @@ impl Activity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::dates::{Date, Month, Period};
-    use crate::audit::fixture::example_chain;
-    use crate::audit::{Statement, StoreSource, VerifyOptions, verify_chain};
+    use crate::dates::{Date, Month, Period};
+    use crate::fixture::{MemoryChain, example_chain};
+    use crate::{Statement, VerifyOptions, verify_chain};
     use guild_ledger::crypto::Keypair;
 
     fn shop(n: u8) -> Address {
@@ -521,12 +521,10 @@ mod tests {
 
     /// Replays the example chain (see `example_chain`) for `period`.
     fn activity(period: Period) -> Activity {
-        let dir = tempfile::tempdir().unwrap();
-        let chain = example_chain(Some(dir.path())).unwrap();
+        let chain = example_chain(MemoryChain::default()).unwrap();
         let genesis = chain.genesis().clone();
-        drop(chain);
+        let mut source = chain.into_sink();
         let mut activity = Activity::new(&genesis, period).unwrap();
-        let mut source = StoreSource::open(dir.path()).unwrap();
         verify_chain(
             &genesis,
             &mut source,

@@ -2,9 +2,9 @@
 //! each debt to or from another shop, with the block heights and
 //! transaction ids the other shop can check on its own node.
 
-use super::activity::Activity;
-use super::dates::Date;
-use super::report::{PeriodInfo, ReportError, SettlementLine, ShopRef, cents};
+use crate::activity::Activity;
+use crate::dates::Date;
+use crate::report::{PeriodInfo, ReportError, SettlementLine, ShopRef, cents};
 use guild_ledger::crypto::Address;
 use guild_ledger::tx::TxId;
 use guild_ledger::types::{ChainId, Height, Timestamp};

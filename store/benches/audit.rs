@@ -13,15 +13,16 @@
 //! - `audit::phase/…`: each phase of a replay alone on one core, per
 //!   transaction (where the time goes).
 //!
-//! Run: `cargo bench -p guild-node --bench audit`. `GUILD_BENCH_TXS`
+//! Run: `cargo bench -p guild-store --bench audit`. `GUILD_BENCH_TXS`
 //! (default 100000) sets the number of transfers, `GUILD_BENCH_BLOCK_TXS`
 //! (default 1000) the transactions per block, `GUILD_BENCH_WINDOW_BYTES`
 //! the audit's window size (`VerifyOptions::window_bytes`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+use guild_audit::fixture::ChainFixture;
+use guild_audit::{VerifyOptions, verify_chain};
 use guild_ledger::*;
-use guild_node::audit::fixture::ChainFixture;
-use guild_node::audit::{StoreSource, VerifyOptions, verify_chain};
+use guild_store::{Store, StoreSource};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -64,7 +65,8 @@ fn main() {
     let customers: Vec<Keypair> = (0..per_block as u64).map(|i| key(i, "customer")).collect();
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let mut chain = ChainFixture::new(genesis.clone(), shops.clone(), Some(dir.path())).unwrap();
+    let store = Store::open(dir.path(), 16 * 1024 * 1024).unwrap();
+    let mut chain = ChainFixture::new(genesis.clone(), shops.clone(), store).unwrap();
     let earns: Vec<SignedTransaction> = customers
         .iter()
         .enumerate()
@@ -106,7 +108,7 @@ fn main() {
         chain.block(Timestamp(time), txs).unwrap();
     }
     let height = chain.height();
-    let store = chain.store().unwrap().clone();
+    let store = chain.sink().clone();
     let all: Vec<SignedTransaction> = (1..=height.0)
         .flat_map(|h| store.block(Height(h)).unwrap().unwrap().block.txs)
         .collect();
@@ -121,7 +123,7 @@ fn main() {
 
     // Where a replay's time goes, each phase alone on one core.
     {
-        let store = guild_node::store::Store::open(dir.path(), 64 << 20).unwrap();
+        let store = Store::open(dir.path(), 64 << 20).unwrap();
         let per_tx = |t: Instant| t.elapsed().as_secs_f64() * 1e6 / txs as f64;
         let t = Instant::now();
         let raw: Vec<Vec<u8>> = (1..=height.0)
