@@ -49,7 +49,6 @@ use crate::handle::NodeHandle;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
 use axum::{Extension, Router};
-use guild_ledger::types::Timestamp;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -126,13 +125,7 @@ pub async fn serve(
 
 /// The wall clock in milliseconds since the Unix epoch (0 if the clock is
 /// before 1970): the instant balances and `issued_today` are computed at.
-pub(crate) fn now_ms() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
-}
+pub(crate) use crate::engine::now_ms;
 
 /// The OpenAPI 3.1 document of the API: [`guild_api::ApiDoc`]'s front
 /// matter plus one path item per route, from the handlers' descriptions.

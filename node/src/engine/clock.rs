@@ -5,7 +5,7 @@
 //! Unix epoch) for block times and the mempool's view of time-based rules.
 
 use guild_ledger::types::Timestamp;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Where the engine reads the time.
 pub trait Clock: Send {
@@ -29,11 +29,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// Milliseconds since the Unix epoch, from the wall clock.
+/// Milliseconds since the Unix epoch, from the wall clock
+/// ([`guild_os::clock`], the one place every crate reads it).
 pub fn now_ms() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Timestamp(ms)
+    Timestamp(guild_os::clock::now_ms())
 }
