@@ -1,5 +1,9 @@
 //! The encrypted keystore: one file holding one or more named secret keys.
 //!
+//! (Over the ~800 lines the project keeps to, on purpose: the file format,
+//! its encryption and the keystore's life cycle stay together so that
+//! decrypted keys never leave this module.)
+//!
 //! # Life cycle
 //!
 //! - [`Keystore::create`] writes a new, empty keystore.

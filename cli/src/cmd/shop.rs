@@ -2,6 +2,10 @@
 //! office — issue and reverse points, watch redemptions at the counter,
 //! settle debts with other shops, and govern the network.
 //!
+//! (Over the ~800 lines the project keeps to: each `guild shop` handler
+//! is short and they share the member shop's wallet and node context;
+//! split it per subcommand when it grows further.)
+//!
 //! The wallet (`--wallet`, e.g. `devnet/bakery/wallet.json`) holds the
 //! shop's member key, the same key its node votes with.
 

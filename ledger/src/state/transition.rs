@@ -1,6 +1,11 @@
 //! The state transition: `apply(state, block) -> state`, and the block
 //! builder a proposer uses to pack transactions into a valid block.
 //!
+//! (This file is longer than the ~800 lines the project keeps to, on
+//! purpose: it is the one state transition, every rule in the order it is
+//! applied, so an auditor reads all the rules in one place. The lot
+//! arithmetic lives in `lots.rs` and the records in `model.rs`.)
+//!
 //! A block is applied in three steps:
 //! 1. **begin**: check height, parent link, time and proposer; then expire
 //!    every lot whose `expires_at <= block.time` (breakage of its issuer);

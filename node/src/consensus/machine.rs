@@ -1,6 +1,10 @@
 //! The Tendermint state machine for one height (Algorithm 1 of Buchman, Kwon
 //! and Milosevic, "The latest gossip on BFT consensus", arXiv:1807.04938).
 //!
+//! (Over the ~800 lines the project keeps to, on purpose: it is one step
+//! function of Algorithm 1, and its rules read best beside each other, as
+//! in the paper. Vote bookkeeping lives in `votes.rs`.)
+//!
 //! Every rule is a method named after what it does, with the lines of
 //! Algorithm 1 it implements in a comment. After each input the machine
 //! re-evaluates all rules until none fires, so inputs may arrive in any

@@ -1,5 +1,9 @@
 //! A deterministic simulator of real engines (test code).
 //!
+//! (Test code only, compiled under `cfg(test)`: longer than a production
+//! module may be, because the network, the fault schedule, the checks and
+//! the scenarios read best together.)
+//!
 //! `n` real [`Engine`]s, each with its own sled [`Store`] (in a temporary
 //! directory, under `/dev/shm` when there is one) and an in-memory signing
 //! record ([`MemorySigner`]), talk over [`SimNet`], an in-memory network,
