@@ -134,6 +134,9 @@ pub enum NodeError {
     /// The signing record is unusable.
     #[error(transparent)]
     Signer(#[from] SignerError),
+    /// The engine stopped on a failure it cannot go on from.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     /// Networking could not start.
     #[error(transparent)]
     Net(#[from] NetError),
@@ -188,7 +191,7 @@ fn listen_api(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 }
 
 /// The engine's result, when its thread ends.
-type EngineDone = oneshot::Receiver<Result<(), StoreError>>;
+type EngineDone = oneshot::Receiver<Result<(), crate::engine::EngineError>>;
 
 /// Runs the engine on a thread of its own (with a single-threaded tokio
 /// runtime for its timers), so its long synchronous steps (checking and
@@ -555,7 +558,7 @@ impl Node {
     pub async fn wait(&mut self) -> Result<(), NodeError> {
         match (&mut self.engine).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(NodeError::Store(error)),
+            Ok(Err(error)) => Err(NodeError::Engine(error)),
             Err(_) => Err(NodeError::Stopped("the engine thread ended".into())),
         }
     }
@@ -575,7 +578,7 @@ impl Node {
         let _ = (&mut self.network).await;
         self.store.flush()?;
         match engine {
-            Ok(Err(error)) => Err(NodeError::Store(error)),
+            Ok(Err(error)) => Err(NodeError::Engine(error)),
             _ => Ok(()),
         }
     }

@@ -73,6 +73,11 @@ pub trait VoteRecord: VoteSigner + Send {
     /// The votes signed at `height` (empty if the record is for another
     /// height).
     fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)>;
+    /// Why the last vote refused was refused because the record could not
+    /// be written (not by its rules), once: the engine stops on it.
+    fn take_failure(&mut self) -> Option<SignerError> {
+        None
+    }
 }
 
 /// Signs votes with the member key, recording each durably first.
@@ -81,6 +86,8 @@ pub struct FileSigner {
     chain_id: ChainId,
     path: PathBuf,
     record: Option<SigningRecord>,
+    /// A write of the record that failed, until the engine takes it.
+    failure: Option<SignerError>,
 }
 
 fn order(vote: &Vote) -> (Height, u32, u8) {
@@ -113,6 +120,7 @@ impl FileSigner {
             chain_id,
             path,
             record,
+            failure: None,
         })
     }
 
@@ -201,6 +209,7 @@ impl VoteSigner for FileSigner {
         };
         if let Err(error) = self.persist(&record) {
             tracing::error!(%error, "cannot record the vote durably; not voting");
+            self.failure = Some(error);
             return None;
         }
         let signature = record.signature;
@@ -216,6 +225,10 @@ impl VoteRecord for FileSigner {
 
     fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)> {
         FileSigner::votes_at(self, height)
+    }
+
+    fn take_failure(&mut self) -> Option<SignerError> {
+        self.failure.take()
     }
 }
 
@@ -274,6 +287,39 @@ mod tests {
             round,
             block: block.map(|b| Hash([b; 32])),
         }
+    }
+
+    #[test]
+    fn a_vote_that_cannot_be_recorded_is_not_signed_and_the_failure_is_kept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = dir.path().join("records");
+        fs::create_dir(&records).unwrap();
+        let chain = ChainId::new("test").unwrap();
+        let mut signer = FileSigner::open(
+            Keypair::from_secret(&[7; 32]),
+            chain,
+            records.join("signing.record"),
+        )
+        .unwrap();
+        // The record's directory disappears (a disk unmounted under the
+        // node): no temp file can be written there, even by root.
+        fs::remove_dir(&records).unwrap();
+        let a = vote(VoteKind::Prevote, 5, 0, Some(1));
+        assert_eq!(signer.sign_vote(&a), None);
+        assert!(matches!(
+            signer.take_failure(),
+            Some(SignerError::Io { .. })
+        ));
+        assert!(signer.take_failure().is_none(), "taken once");
+        // A refusal by the rules is not a failure.
+        fs::create_dir(&records).unwrap();
+        assert!(
+            signer
+                .sign_vote(&vote(VoteKind::Prevote, 6, 0, None))
+                .is_some()
+        );
+        assert_eq!(signer.sign_vote(&a), None);
+        assert!(signer.take_failure().is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::*;
 
 impl<N: Network> Engine<N> {
     /// Handles a request from the API.
-    pub fn on_request(&mut self, request: Request) -> Result<(), StoreError> {
+    pub fn on_request(&mut self, request: Request) -> Result<(), EngineError> {
         match request {
             Request::Submit { tx, wait, reply } => self.submit(tx, wait, reply),
             Request::IsPending { id, reply } => {
@@ -21,7 +21,7 @@ impl<N: Network> Engine<N> {
         tx: SignedTransaction,
         wait: bool,
         reply: oneshot::Sender<Result<Submitted, SubmitError>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), EngineError> {
         let id = tx.tx.id(&self.chain_id);
         if let Some(location) = self.store.tx_location(&id)? {
             // Already final: the same signed transaction submitted twice is
@@ -100,7 +100,7 @@ impl<N: Network> Engine<N> {
     pub(super) fn on_gossip_txs(
         &mut self,
         txs: Vec<SignedTransaction>,
-    ) -> Result<Verdict, StoreError> {
+    ) -> Result<Verdict, EngineError> {
         let mut verdict = Verdict::Accept;
         let mut added = false;
         for tx in txs {

@@ -3,11 +3,26 @@
 //! waiting submitters and subscribers).
 
 use super::*;
+use guild_ledger::error::BlockError;
+
+/// Why a proposed or synced block is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockRefused {
+    /// A transaction's signature does not verify.
+    #[error("transaction {index} has a bad signature")]
+    BadSignature {
+        /// Its position in the block.
+        index: usize,
+    },
+    /// The block breaks a ledger rule.
+    #[error(transparent)]
+    Rules(#[from] BlockError),
+}
 
 impl<N: Network> Engine<N> {
     /// Verifies a block's signatures (reusing the mempool's checks) and
     /// applies it to the current state.
-    pub(super) fn check_block(&self, block: Block) -> Result<Applied, String> {
+    pub(super) fn check_block(&self, block: Block) -> Result<Applied, BlockRefused> {
         let header = block.header.clone();
         let mut txs = Vec::with_capacity(block.txs.len());
         for (index, tx) in block.txs.into_iter().enumerate() {
@@ -16,14 +31,12 @@ impl<N: Network> Engine<N> {
                 Some(known) => known,
                 None => tx
                     .verify(&self.chain_id)
-                    .map_err(|_| format!("transaction {index} has a bad signature"))?,
+                    .map_err(|_| BlockRefused::BadSignature { index })?,
             };
             txs.push(verified);
         }
         let block = VerifiedBlock::from_parts(header, txs);
-        self.state
-            .apply_block(&self.head, &block)
-            .map_err(|e| e.to_string())
+        Ok(self.state.apply_block(&self.head, &block)?)
     }
 
     /// Makes a block final: stores it (one atomic batch, flushed), moves the
@@ -32,7 +45,7 @@ impl<N: Network> Engine<N> {
         &mut self,
         applied: Applied,
         certificate: CommitCertificate,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), EngineError> {
         let (commit, state) = Commit::new(&self.state, applied, certificate.clone());
         self.store.commit(&commit)?;
         let Commit {

@@ -13,7 +13,7 @@ impl<N: Network> Engine<N> {
         &mut self,
         from: N::Peer,
         message: ConsensusMessage,
-    ) -> Result<Verdict, StoreError> {
+    ) -> Result<Verdict, EngineError> {
         if message.height() < self.next_height() {
             return Ok(Verdict::Ignore);
         }
@@ -39,7 +39,7 @@ impl<N: Network> Engine<N> {
         &mut self,
         from: N::Peer,
         message: ConsensusMessage,
-    ) -> Result<Verdict, StoreError> {
+    ) -> Result<Verdict, EngineError> {
         let height = message.height();
         let next = self.next_height();
         if height < next {
@@ -129,7 +129,7 @@ impl<N: Network> Engine<N> {
     /// Starts the next height if there is a reason to: transactions wait
     /// (and [`EngineConfig::min_block_interval`] has passed, or a full
     /// block waits), or the chain has been idle for long.
-    pub(super) fn maybe_start_height(&mut self) -> Result<(), StoreError> {
+    pub(super) fn maybe_start_height(&mut self) -> Result<(), EngineError> {
         if self.machine.is_some() || self.sync_in_flight.is_some() {
             return Ok(());
         }
@@ -157,7 +157,7 @@ impl<N: Network> Engine<N> {
         Some(self.last_block_at + self.config.min_block_interval)
     }
 
-    pub(super) fn start_height(&mut self) -> Result<(), StoreError> {
+    pub(super) fn start_height(&mut self) -> Result<(), EngineError> {
         let height = self.next_height();
         let members = self.state.member_set();
         let me = self.me().filter(|me| members.contains(me));
@@ -212,7 +212,7 @@ impl<N: Network> Engine<N> {
         Ok(())
     }
 
-    pub(super) fn drive(&mut self, input: Input) -> Result<(), StoreError> {
+    pub(super) fn drive(&mut self, input: Input) -> Result<(), EngineError> {
         let Some(machine) = self.machine.as_mut() else {
             return Ok(());
         };
@@ -220,8 +220,13 @@ impl<N: Network> Engine<N> {
         self.process(outputs)
     }
 
-    pub(super) fn process(&mut self, outputs: Vec<Output>) -> Result<(), StoreError> {
+    pub(super) fn process(&mut self, outputs: Vec<Output>) -> Result<(), EngineError> {
         let mut queue: std::collections::VecDeque<Output> = outputs.into();
+        // The machine's last step may have asked for a vote the record
+        // could not store: stop before anything else happens.
+        if let Some(failure) = self.signer.take_failure() {
+            return Err(EngineError::SigningRecord(failure));
+        }
         while let Some(output) = queue.pop_front() {
             let height = self.next_height();
             match output {
@@ -230,6 +235,9 @@ impl<N: Network> Engine<N> {
                         && let Some(machine) = self.machine.as_mut()
                     {
                         queue.extend(machine.handle(Input::BlockBuilt { round, block }));
+                        if let Some(failure) = self.signer.take_failure() {
+                            return Err(EngineError::SigningRecord(failure));
+                        }
                     }
                 }
                 Output::Propose {
@@ -328,7 +336,7 @@ impl<N: Network> Engine<N> {
         Some(hash)
     }
 
-    pub(super) fn on_timers(&mut self) -> Result<(), StoreError> {
+    pub(super) fn on_timers(&mut self) -> Result<(), EngineError> {
         let now = self.clock.now();
         while let Some(entry) = self.timers.first_entry() {
             if entry.key().0 > now {

@@ -45,6 +45,7 @@ use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSig
 use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted, SyncView};
 use crate::mempool::{self, Admission, Mempool, MempoolError};
 use crate::p2p::{MAX_SYNC_BLOCKS, NetEvent, SyncFailure, Verdict};
+use crate::signer::SignerError;
 use crate::signer::VoteRecord;
 use crate::store::{Commit, Store, StoreError, TxLocation};
 use crate::wire::{
@@ -73,6 +74,22 @@ mod sim;
 mod sync;
 #[cfg(test)]
 mod tests;
+
+/// Why the engine stopped. Both are failures to keep a promise durably,
+/// so the node stops rather than go on without it.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Storage failed (a final block could not be written or read).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A vote could not be recorded durably before it was sent: a member
+    /// that went on would silently stop voting (and a restart could not
+    /// promise it never signed a conflicting vote).
+    #[error(
+        "cannot record this member's vote durably, so the node stops rather than go on without voting: {0}"
+    )]
+    SigningRecord(#[source] SignerError),
+}
 
 pub use clock::{Clock, SystemClock, now_ms};
 pub use network::{Libp2pNet, NetInput, Network, from_libp2p};
@@ -297,7 +314,7 @@ impl<N: Network> Engine<N> {
 
     /// Does what is due by now: fired consensus timeouts, the gossip batch,
     /// a paced height start.
-    pub fn on_wake(&mut self) -> Result<(), StoreError> {
+    pub fn on_wake(&mut self) -> Result<(), EngineError> {
         self.on_timers()?;
         self.flush_outbox(false);
         self.maybe_start_height()
@@ -371,7 +388,7 @@ impl<N: Network> Engine<N> {
     }
 
     /// Handles an event from the network.
-    pub fn on_net(&mut self, event: NetInput<N::Peer, N::MessageId>) -> Result<(), StoreError> {
+    pub fn on_net(&mut self, event: NetInput<N::Peer, N::MessageId>) -> Result<(), EngineError> {
         match event {
             NetInput::Gossip { from, id, message } => {
                 let verdict = match message {
@@ -416,7 +433,7 @@ impl<N: Network> Engine<N> {
 
     /// The periodic tick: sync timeouts and retries, idle blocks,
     /// re-broadcast of a height that drags on.
-    pub fn on_tick(&mut self) -> Result<(), StoreError> {
+    pub fn on_tick(&mut self) -> Result<(), EngineError> {
         if let Some((_, since)) = self.sync_in_flight
             && self.clock.now().saturating_duration_since(since) >= SYNC_TIMEOUT
         {
@@ -484,7 +501,7 @@ pub async fn run(
     mut engine: Engine<Libp2pNet>,
     mut requests: mpsc::Receiver<Request>,
     mut net_events: mpsc::Receiver<NetEvent>,
-) -> Result<(), StoreError> {
+) -> Result<(), EngineError> {
     let mut tick = tokio::time::interval(TICK);
     let mut status = tokio::time::interval(STATUS_EVERY);
     let mut requests_open = true;

@@ -24,6 +24,12 @@ impl SharedSigner {
         signer.lock().ok()?.lock_at(height)
     }
 
+    /// A failure to write the signing record since the last call.
+    pub(super) fn take_failure(&self) -> Option<crate::signer::SignerError> {
+        let signer = self.0.as_ref()?;
+        signer.lock().ok()?.take_failure()
+    }
+
     pub(super) fn votes_at(&self, height: Height) -> Vec<(Vote, Signature)> {
         match &self.0 {
             Some(signer) => signer

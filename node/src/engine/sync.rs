@@ -107,7 +107,7 @@ impl<N: Network> Engine<N> {
         &mut self,
         from: N::Peer,
         response: SyncResponse,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), EngineError> {
         let answers_sync = self.sync_in_flight.is_some_and(|(p, _)| p == from);
         if answers_sync {
             self.sync_in_flight = None;
