@@ -159,7 +159,43 @@ pub enum Verdict {
     /// Invalid (bad signature, wrong chain…): drop it and penalize the
     /// sender. Honest peers forward only what they accepted, so the sender
     /// is the one to blame.
-    Reject(String),
+    Reject(Offence),
+}
+
+/// What a peer sent that was wrong: why it gets a strike.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Offence {
+    /// A gossiped transaction's signature does not verify.
+    #[error("transaction {id} has a bad signature")]
+    TxSignature {
+        /// The transaction.
+        id: guild_ledger::tx::TxId,
+    },
+    /// A vote's signature does not verify.
+    #[error("vote with a bad signature")]
+    VoteSignature,
+    /// A proposal's signature, or its block, does not check.
+    #[error("proposal: {0}")]
+    Proposal(wire::WireError),
+    /// A block of a sync answer does not check.
+    #[error("sync: block {height}: {fault}")]
+    SyncedBlock {
+        /// Its height.
+        height: Height,
+        /// What is wrong with it.
+        fault: SyncedBlockFault,
+    },
+}
+
+/// What is wrong with a block a peer sent in a sync answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncedBlockFault {
+    /// Its certificate does not verify against our member set.
+    #[error(transparent)]
+    Certificate(#[from] guild_ledger::block::CertificateError),
+    /// The block itself is refused.
+    #[error(transparent)]
+    Refused(#[from] crate::engine::BlockRefused),
 }
 
 /// What the engine asks the network to do.
@@ -188,8 +224,8 @@ pub enum Command {
     Penalize {
         /// The peer.
         peer: PeerId,
-        /// Why, for the log.
-        reason: String,
+        /// What it sent.
+        offence: Offence,
     },
     /// Report the peers currently connected.
     Peers(tokio::sync::oneshot::Sender<Vec<PeerId>>),
@@ -375,8 +411,8 @@ pub(crate) async fn run(
                         let acceptance = match verdict {
                             Verdict::Accept => gossipsub::MessageAcceptance::Accept,
                             Verdict::Ignore => gossipsub::MessageAcceptance::Ignore,
-                            Verdict::Reject(reason) => {
-                                strike(&mut swarm, &mut strikes, &mut blocked_until, from, &reason);
+                            Verdict::Reject(offence) => {
+                                strike(&mut swarm, &mut strikes, &mut blocked_until, from, &offence.to_string());
                                 gossipsub::MessageAcceptance::Reject
                             }
                         };
@@ -388,8 +424,8 @@ pub(crate) async fn run(
                     Command::Sync { peer, request } => {
                         swarm.behaviour_mut().sync.send_request(&peer, request);
                     }
-                    Command::Penalize { peer, reason } => {
-                        strike(&mut swarm, &mut strikes, &mut blocked_until, peer, &reason);
+                    Command::Penalize { peer, offence } => {
+                        strike(&mut swarm, &mut strikes, &mut blocked_until, peer, &offence.to_string());
                     }
                     Command::Peers(reply) => {
                         let _ = reply.send(swarm.connected_peers().copied().collect());

@@ -111,7 +111,7 @@ impl<N: Network> Engine<N> {
             let verified = match tx.verify(&self.chain_id) {
                 Ok(verified) => verified,
                 Err(_) => {
-                    verdict = Verdict::Reject(format!("transaction {id} has a bad signature"));
+                    verdict = Verdict::Reject(Offence::TxSignature { id });
                     break;
                 }
             };

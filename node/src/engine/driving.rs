@@ -22,14 +22,14 @@ impl<N: Network> Engine<N> {
         let checked = match &message {
             ConsensusMessage::Vote(vote) => vote
                 .verify(&self.chain_id)
-                .map_err(|_| "vote with a bad signature".to_string()),
-            ConsensusMessage::Proposal(proposal) => proposal
-                .verify(&self.chain_id)
-                .map_err(|error| format!("proposal: {error}")),
+                .map_err(|_| Offence::VoteSignature),
+            ConsensusMessage::Proposal(proposal) => {
+                proposal.verify(&self.chain_id).map_err(Offence::Proposal)
+            }
         };
         match checked {
             Ok(()) => self.on_signed_consensus(from, message),
-            Err(reason) => Ok(Verdict::Reject(reason)),
+            Err(offence) => Ok(Verdict::Reject(offence)),
         }
     }
 

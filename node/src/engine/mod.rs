@@ -44,7 +44,7 @@
 use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSigner};
 use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted, SyncView};
 use crate::mempool::{self, Admission, Mempool, MempoolError};
-use crate::p2p::{MAX_SYNC_BLOCKS, NetEvent, SyncFailure, Verdict};
+use crate::p2p::{MAX_SYNC_BLOCKS, NetEvent, Offence, SyncFailure, Verdict};
 use crate::signer::SignerError;
 use crate::signer::VoteRecord;
 use crate::store::{Commit, Store, StoreError, TxLocation};
@@ -66,6 +66,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 mod admission;
 mod clock;
 mod commit;
+pub use commit::BlockRefused;
 mod driving;
 mod network;
 mod signer;

@@ -7,7 +7,7 @@
 //! (`node/tests/engine_sim.rs`), where peers are small integers and
 //! messages are delivered with seeded delays, drops and partitions.
 
-use crate::p2p::{Command, NetEvent, SyncFailure, Verdict};
+use crate::p2p::{Command, NetEvent, Offence, SyncFailure, Verdict};
 use crate::wire::{Gossip, SyncRequest, SyncResponse};
 use libp2p::{PeerId, gossipsub};
 use std::fmt::{Debug, Display};
@@ -33,7 +33,7 @@ pub trait Network {
     /// [`NetInput::Synced`] or [`NetInput::SyncFailed`].
     fn request_sync(&self, peer: Self::Peer, request: SyncRequest);
     /// `peer` sent something invalid outside gossip (a bad synced block).
-    fn penalize(&self, peer: Self::Peer, reason: String);
+    fn penalize(&self, peer: Self::Peer, offence: Offence);
 }
 
 /// What the network tells the engine.
@@ -100,8 +100,8 @@ impl Network for Libp2pNet {
         self.send(Command::Sync { peer, request });
     }
 
-    fn penalize(&self, peer: PeerId, reason: String) {
-        self.send(Command::Penalize { peer, reason });
+    fn penalize(&self, peer: PeerId, offence: Offence) {
+        self.send(Command::Penalize { peer, offence });
     }
 }
 

@@ -104,7 +104,7 @@ pub enum SimOut {
     /// [`Network::request_sync`].
     Sync(SimPeer, SyncRequest),
     /// [`Network::penalize`].
-    Penalize(SimPeer, String),
+    Penalize(SimPeer, Offence),
 }
 
 /// One node's end of the simulated network: it records what the engine
@@ -140,8 +140,8 @@ impl Network for SimNet {
         self.out.borrow_mut().push(SimOut::Sync(peer, request));
     }
 
-    fn penalize(&self, peer: SimPeer, reason: String) {
-        self.out.borrow_mut().push(SimOut::Penalize(peer, reason));
+    fn penalize(&self, peer: SimPeer, offence: Offence) {
+        self.out.borrow_mut().push(SimOut::Penalize(peer, offence));
     }
 }
 

@@ -7,8 +7,8 @@
 use super::*;
 
 impl<N: Network> Engine<N> {
-    pub(super) fn penalize(&self, peer: N::Peer, reason: impl Into<String>) {
-        self.net.penalize(peer, reason.into());
+    pub(super) fn penalize(&self, peer: N::Peer, offence: Offence) {
+        self.net.penalize(peer, offence);
     }
 
     pub(super) fn on_status(&mut self, from: N::Peer, status: Status) {
@@ -128,13 +128,25 @@ impl<N: Network> Engine<N> {
             if let Err(error) =
                 certificate.verify(&self.chain_id, &block.header, &self.state.member_set())
             {
-                self.refuse_synced(from, format!("sync: block {height}: {error}"));
+                self.refuse_synced(
+                    from,
+                    Offence::SyncedBlock {
+                        height,
+                        fault: error.into(),
+                    },
+                );
                 return Ok(());
             }
             let applied = match self.check_block(block) {
                 Ok(applied) => applied,
-                Err(reason) => {
-                    self.refuse_synced(from, format!("sync: block {height}: {reason}"));
+                Err(refused) => {
+                    self.refuse_synced(
+                        from,
+                        Offence::SyncedBlock {
+                            height,
+                            fault: refused.into(),
+                        },
+                    );
                     return Ok(());
                 }
             };
@@ -168,8 +180,9 @@ impl<N: Network> Engine<N> {
 
     /// A synced block failed its checks: the peer that sent it is
     /// penalized, and it is not taken at its word about its head.
-    pub(super) fn refuse_synced(&mut self, from: N::Peer, reason: String) {
-        self.penalize(from, reason.clone());
+    pub(super) fn refuse_synced(&mut self, from: N::Peer, offence: Offence) {
+        let reason = offence.to_string();
+        self.penalize(from, offence);
         self.peer_heads.remove(&from);
         let behind = self.best_peer_head() > self.head.height;
         self.sync_stalled(reason, behind);

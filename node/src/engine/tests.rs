@@ -150,7 +150,7 @@ fn gossip_verdicts_accept_valid_batches_and_reject_bad_signatures() {
     assert_eq!(f.engine.mempool_len(), 1);
     assert!(matches!(
         verdict(&mut f, 2, vec![bad]),
-        Some(Verdict::Reject(reason)) if reason.contains("bad signature")
+        Some(Verdict::Reject(reason)) if reason.to_string().contains("bad signature")
     ));
     assert_eq!(f.engine.mempool_len(), 1);
     // A status is for the sender alone: not forwarded.
@@ -303,7 +303,7 @@ fn a_synced_block_with_a_bad_certificate_penalizes_the_peer_and_a_good_one_is_co
     let outs = net.take();
     assert!(
         outs.iter().any(
-            |o| matches!(o, SimOut::Penalize(SimPeer(7), reason) if reason.contains("block 1"))
+            |o| matches!(o, SimOut::Penalize(SimPeer(7), reason) if reason.to_string().contains("block 1"))
         ),
         "{outs:?}"
     );
