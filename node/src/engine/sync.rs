@@ -81,12 +81,20 @@ impl<N: Network> Engine<N> {
     /// the third failure in a row (and every tenth after), shown in
     /// `GET /v1/head` until a sync brings blocks again.
     pub(super) fn sync_stalled(&mut self, problem: String, behind: bool) {
+        if !behind {
+            // Not behind anyone: nothing to catch up, nothing to back off
+            // from (a failed head-only request to a flapping peer, say).
+            tracing::debug!(%problem, "sync request failed");
+            self.sync_problem = None;
+            self.publish_view();
+            return;
+        }
         self.sync_failures = self.sync_failures.saturating_add(1);
         let backoff = SYNC_RETRY_MIN
             .saturating_mul(1 << self.sync_failures.min(8))
             .min(SYNC_RETRY_MAX);
         self.sync_retry_at = self.clock.now() + backoff;
-        if behind && (self.sync_failures == 3 || self.sync_failures.is_multiple_of(10)) {
+        if self.sync_failures == 3 || self.sync_failures.is_multiple_of(10) {
             tracing::warn!(
                 height = %self.head.height,
                 peer_head = %self.best_peer_head(),
@@ -97,7 +105,7 @@ impl<N: Network> Engine<N> {
         } else {
             tracing::debug!(%problem, "sync made no progress");
         }
-        self.sync_problem = behind.then_some(problem);
+        self.sync_problem = Some(problem);
         self.publish_view();
     }
 
