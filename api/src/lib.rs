@@ -48,6 +48,7 @@
 //!         address: Keypair::from_secret(&[1; 32]).address(),
 //!     }],
 //!     params: Params::default(),
+//!     programme: Default::default(),
 //! };
 //! let (state, _header) = genesis.build().unwrap();
 //!

@@ -3,13 +3,10 @@
 //!
 //! Per-shop totals come from the ledger's own `ShopStats` records (their
 //! change across each block). Which shop's points were redeemed where, and
-//! how old they were, is not recorded by the ledger per transaction: a small
-//! model replays each block's lot movements with the ledger's own lot rules
-//! ([`guild_ledger::state::lots`]: soonest expiry first for spending, latest
-//! first for reversals) and is
-//! checked after every block against the ledger's records — every touched
-//! account's lots, every debt and every shop's totals — so a report can never
-//! silently disagree with the verified chain ([`Rule::ReportModel`]).
+//! how old they were, come from the effects the ledger reports for each
+//! transaction as it applies it ([`guild_ledger::state::Effect`]), so the
+//! report never re-implements a rule of the ledger and cannot disagree with
+//! the verified chain.
 
 use crate::dates::Period;
 use crate::{Discrepancy, Rule};
@@ -17,9 +14,9 @@ use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::error::GenesisError;
 use guild_ledger::genesis::Genesis;
-use guild_ledger::state::{Applied, Lot, ShopStats, State, StateKey, lots};
+use guild_ledger::state::{Applied, Effect, ShopStats, State, StateKey, TxEffect};
 use guild_ledger::tx::{TxBody, TxId};
-use guild_ledger::types::{ChainId, Height, Points, ReceiptHash, ShopName, Timestamp};
+use guild_ledger::types::{ChainId, Height, Points, ShopName, Timestamp};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Points issued by one shop redeemed at another, with where to find the
@@ -137,14 +134,6 @@ pub struct Activity {
     expiry_origin: HashMap<Timestamp, u64>,
 }
 
-fn expiry_of(time: Timestamp, expiry_days: u32) -> Timestamp {
-    Timestamp::start_of_day(
-        time.day()
-            .saturating_add(u64::from(expiry_days))
-            .saturating_add(1),
-    )
-}
-
 impl Activity {
     /// Starts at genesis, for `period`.
     pub fn new(genesis: &Genesis, period: Period) -> Result<Activity, GenesisError> {
@@ -192,7 +181,6 @@ impl crate::BlockObserver for Activity {
     fn block(&mut self, before: &State, applied: &Applied) -> Result<(), Discrepancy> {
         let header = applied.block.header();
         let time = header.time;
-        let expiry_days = before.params().point_expiry_days;
         for change in &applied.changes {
             if let StateKey::Member(address) = change.key
                 && let Some(member) = applied.state.member(&address)
@@ -202,10 +190,9 @@ impl crate::BlockObserver for Activity {
                     .or_insert_with(|| member.name.clone());
             }
         }
-        for tx in applied.block.txs() {
-            if let TxBody::Earn { .. } = tx.tx().body {
-                self.expiry_origin
-                    .insert(expiry_of(time, expiry_days), time.day());
+        for TxEffect { effect, .. } in &applied.effects {
+            if let Effect::Issued { expires_at, .. } = effect {
+                self.expiry_origin.insert(*expires_at, time.day());
             }
         }
         if self.period.is_before(time) {
@@ -223,8 +210,7 @@ impl crate::BlockObserver for Activity {
         self.transactions += applied.block.txs().len() as u64;
 
         let totals = stats_changes(before, applied)?;
-        let model = BlockModel::run(self, before, applied)?;
-        model.check(before, applied, &totals)?;
+        record_effects(self, before, applied);
         for (shop, change) in &totals {
             self.totals.entry(*shop).or_default().add(change);
         }
@@ -266,245 +252,89 @@ fn stats_changes(
     Ok(out)
 }
 
-/// The lot movements of one block, replayed from the state before it.
-struct BlockModel<'a> {
-    before: &'a State,
-    time: Timestamp,
-    lots: HashMap<Address, Vec<Lot>>,
-    earns: HashMap<(Address, ReceiptHash), (Address, Points)>,
-    issued: BTreeMap<Address, u64>,
-    reversed: BTreeMap<Address, u64>,
-    redeemed_here: BTreeMap<Address, u64>,
-    redeemed_issued: BTreeMap<Address, u64>,
-    /// `(issuer, redeemed at)` → points, issuer ≠ redeemed at.
-    cross: BTreeMap<(Address, Address), u64>,
-    /// `(debtor, creditor)` → points settled.
-    settled: BTreeMap<(Address, Address), u64>,
-}
-
-impl<'a> BlockModel<'a> {
-    fn lots(&mut self, holder: Address) -> &mut Vec<Lot> {
-        let (before, time) = (self.before, self.time);
-        self.lots.entry(holder).or_insert_with(|| {
-            before
-                .account(&holder)
-                .map(|a| {
-                    a.lots
-                        .iter()
-                        .filter(|l| l.expires_at > time)
+/// Adds one block's effects (as the ledger applied them) to `activity`:
+/// customers' earns and shops, redemption flows and ages, cross-shop
+/// redemptions, settlements.
+fn record_effects(activity: &mut Activity, before: &State, applied: &Applied) {
+    let header = applied.block.header();
+    let (height, time) = (header.height, header.time);
+    let expiry_days = before.params().point_expiry_days;
+    let txs = applied.block.txs();
+    let is_customer = |a: &Address| before.member(a).is_none();
+    for TxEffect { index, effect } in &applied.effects {
+        let id = txs.get(*index).map(|t| t.id());
+        match effect {
+            Effect::Issued { issuer, holder, .. } => {
+                if is_customer(holder) {
+                    let c = activity.customers.entry(*holder).or_default();
+                    c.earns = c.earns.saturating_add(1);
+                    c.shops.insert(*issuer);
+                }
+            }
+            Effect::Transferred { from, to, .. } => {
+                for who in [from, to] {
+                    if is_customer(who) {
+                        activity.customers.entry(*who).or_default();
+                    }
+                }
+            }
+            Effect::Redeemed { holder, shop, lots } => {
+                let mut by_issuer: BTreeMap<Address, u64> = BTreeMap::new();
+                for lot in lots {
+                    *by_issuer.entry(lot.issuer).or_default() += lot.amount.0;
+                    let origin = activity
+                        .expiry_origin
+                        .get(&lot.expires_at)
                         .copied()
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-    }
-
-    /// Replays the block's transactions, adding the period's flows and
-    /// customer figures to `activity`.
-    fn run(
-        activity: &mut Activity,
-        before: &'a State,
-        applied: &Applied,
-    ) -> Result<BlockModel<'a>, Discrepancy> {
-        let header = applied.block.header();
-        let (height, time) = (header.height, header.time);
-        let expiry_days = before.params().point_expiry_days;
-        let mut m = BlockModel {
-            before,
-            time,
-            lots: HashMap::new(),
-            earns: HashMap::new(),
-            issued: BTreeMap::new(),
-            reversed: BTreeMap::new(),
-            redeemed_here: BTreeMap::new(),
-            redeemed_issued: BTreeMap::new(),
-            cross: BTreeMap::new(),
-            settled: BTreeMap::new(),
-        };
-        let is_customer = |a: &Address| before.member(a).is_none();
-        for (index, vtx) in applied.block.txs().iter().enumerate() {
-            let tx = vtx.tx();
-            let author = tx.author;
-            let model_error = |what: &str| {
-                Discrepancy::at_tx(height, index, vtx.id(), Rule::ReportModel, what.to_string())
-            };
-            match &tx.body {
-                TxBody::Earn {
-                    customer,
-                    points,
-                    receipt,
-                    ..
-                } => {
-                    // Overflow is impossible here: the ledger applied this
-                    // block first and refuses overflowing totals.
-                    let _ = lots::add(
-                        m.lots(*customer),
-                        Lot {
-                            issuer: author,
-                            expires_at: expiry_of(time, expiry_days),
-                            amount: *points,
-                        },
-                    );
-                    m.earns.insert((author, *receipt), (*customer, *points));
-                    *m.issued.entry(author).or_default() += points.0;
-                    if is_customer(customer) {
-                        let c = activity.customers.entry(*customer).or_default();
-                        c.earns = c.earns.saturating_add(1);
-                        c.shops.insert(author);
+                        .unwrap_or_else(|| {
+                            lot.expires_at
+                                .day()
+                                .saturating_sub(u64::from(expiry_days) + 1)
+                        });
+                    let days = time.day().saturating_sub(origin);
+                    activity.redeemed_days += u128::from(lot.amount.0) * u128::from(days);
+                    activity.redeemed_points += lot.amount.0;
+                }
+                for (issuer, amount) in by_issuer {
+                    *activity.flows.entry((issuer, *shop)).or_default() += amount;
+                    if issuer != *shop
+                        && let Some(id) = id
+                    {
+                        activity.cross.push(CrossRedemption {
+                            height,
+                            index: *index,
+                            id,
+                            time,
+                            customer: *holder,
+                            redeemed_at: *shop,
+                            issuer,
+                            points: amount,
+                        });
                     }
                 }
-                TxBody::Reverse { receipt } => {
-                    let (customer, points) = match m.earns.get(&(author, *receipt)) {
-                        Some(earn) => *earn,
-                        None => before
-                            .receipt(&author, receipt)
-                            .map(|r| (r.customer, r.points))
-                            .ok_or_else(|| model_error("reversal of an unknown earn"))?,
-                    };
-                    let taken = lots::take_back(m.lots(customer), &author, points).0;
-                    *m.reversed.entry(author).or_default() += taken;
+                if is_customer(holder) {
+                    activity
+                        .customers
+                        .entry(*holder)
+                        .or_default()
+                        .shops
+                        .insert(*shop);
                 }
-                TxBody::Transfer { to, points, .. } => {
-                    let moved = lots::take_soonest(m.lots(author), *points);
-                    for lot in moved {
-                        let _ = lots::add(m.lots(*to), lot);
-                    }
-                    for who in [author, *to] {
-                        if is_customer(&who) {
-                            activity.customers.entry(who).or_default();
-                        }
-                    }
-                }
-                TxBody::Redeem { shop, points } => {
-                    let spent = lots::take_soonest(m.lots(author), *points);
-                    *m.redeemed_here.entry(*shop).or_default() += points.0;
-                    let mut by_issuer: BTreeMap<Address, u64> = BTreeMap::new();
-                    for lot in &spent {
-                        *by_issuer.entry(lot.issuer).or_default() += lot.amount.0;
-                        let origin = activity
-                            .expiry_origin
-                            .get(&lot.expires_at)
-                            .copied()
-                            .unwrap_or_else(|| {
-                                lot.expires_at
-                                    .day()
-                                    .saturating_sub(u64::from(expiry_days) + 1)
-                            });
-                        let days = time.day().saturating_sub(origin);
-                        activity.redeemed_days += u128::from(lot.amount.0) * u128::from(days);
-                        activity.redeemed_points += lot.amount.0;
-                    }
-                    for (issuer, amount) in by_issuer {
-                        if before.member(&issuer).is_some() {
-                            *m.redeemed_issued.entry(issuer).or_default() += amount;
-                        }
-                        *activity.flows.entry((issuer, *shop)).or_default() += amount;
-                        if issuer != *shop {
-                            *m.cross.entry((issuer, *shop)).or_default() += amount;
-                            activity.cross.push(CrossRedemption {
-                                height,
-                                index,
-                                id: vtx.id(),
-                                time,
-                                customer: author,
-                                redeemed_at: *shop,
-                                issuer,
-                                points: amount,
-                            });
-                        }
-                    }
-                    if is_customer(&author) {
-                        activity
-                            .customers
-                            .entry(author)
-                            .or_default()
-                            .shops
-                            .insert(*shop);
-                    }
-                }
-                TxBody::Settle { debtor, points } => {
-                    *m.settled.entry((*debtor, author)).or_default() += points.0;
-                    activity.settlements.push(SettlementEvent {
-                        height,
-                        index,
-                        id: vtx.id(),
-                        time,
-                        creditor: author,
-                        debtor: *debtor,
-                        points: points.0,
-                    });
-                }
-                TxBody::Propose { .. } | TxBody::Approve { .. } => {}
             }
+            Effect::Reversed { .. } => {}
         }
-        Ok(m)
     }
-
-    /// Compares the model with what the ledger recorded for the block.
-    fn check(
-        &self,
-        before: &State,
-        applied: &Applied,
-        totals: &BTreeMap<Address, Totals>,
-    ) -> Result<(), Discrepancy> {
-        let height = applied.block.header().height;
-        let wrong = |what: String| {
-            Discrepancy::at(
+    for (index, vtx) in txs.iter().enumerate() {
+        if let TxBody::Settle { debtor, points } = &vtx.tx().body {
+            activity.settlements.push(SettlementEvent {
                 height,
-                Rule::ReportModel,
-                format!(
-                    "{what}: the report's bookkeeping disagrees with the verified ledger (please report this bug)"
-                ),
-            )
-        };
-        for (holder, lots) in &self.lots {
-            let recorded = applied
-                .state
-                .account(holder)
-                .map_or(&[][..], |a| a.lots.as_slice());
-            if recorded != lots.as_slice() {
-                return Err(wrong(format!("lots of {holder}")));
-            }
+                index,
+                id: vtx.id(),
+                time,
+                creditor: vtx.tx().author,
+                debtor: *debtor,
+                points: points.0,
+            });
         }
-        let mut pairs: BTreeSet<(Address, Address)> = self.cross.keys().copied().collect();
-        pairs.extend(self.settled.keys().copied());
-        for change in &applied.changes {
-            if let StateKey::Debt { debtor, creditor } = change.key {
-                pairs.insert((debtor, creditor));
-            }
-        }
-        for (debtor, creditor) in pairs {
-            let old = i128::from(before.debt(&debtor, &creditor).0);
-            let new = i128::from(applied.state.debt(&debtor, &creditor).0);
-            let added = i128::from(self.cross.get(&(debtor, creditor)).copied().unwrap_or(0));
-            let settled = i128::from(self.settled.get(&(debtor, creditor)).copied().unwrap_or(0));
-            if new - old != added - settled {
-                return Err(wrong(format!("debt of {debtor} to {creditor}")));
-            }
-        }
-        let mut shops: BTreeSet<Address> = totals.keys().copied().collect();
-        for map in [
-            &self.issued,
-            &self.reversed,
-            &self.redeemed_here,
-            &self.redeemed_issued,
-        ] {
-            shops.extend(map.keys().copied());
-        }
-        for shop in shops {
-            if before.member(&shop).is_none() {
-                continue;
-            }
-            let t = totals.get(&shop).copied().unwrap_or_default();
-            let get = |m: &BTreeMap<Address, u64>| m.get(&shop).copied().unwrap_or(0);
-            if t.issued != get(&self.issued)
-                || t.reversed != get(&self.reversed)
-                || t.redeemed_here != get(&self.redeemed_here)
-                || t.redeemed_issued != get(&self.redeemed_issued)
-            {
-                return Err(wrong(format!("totals of shop {shop}")));
-            }
-        }
-        Ok(())
     }
 }

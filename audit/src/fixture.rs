@@ -403,6 +403,7 @@ pub fn example_chain<S: ChainSink>(sink: S) -> Result<ChainFixture<S>, FixtureEr
         });
     }
     let genesis = Genesis {
+        programme: Default::default(),
         chain_id: ChainId::new("main-street")?,
         time: Timestamp(JAN_1),
         members,
@@ -418,10 +419,15 @@ pub fn example_chain<S: ChainSink>(sink: S) -> Result<ChainFixture<S>, FixtureEr
         vec![bakery.clone(), cafe.clone(), bookshop.clone()],
         sink,
     )?;
+    let reason = guild_ledger::Memo::new("fixture earn").map_err(|_| FixtureError::Tx {
+        index: 0,
+        error: TxError::MissingReason,
+    })?;
     let earn = |c: &mut ChainFixture<S>, shop: &Keypair, to: u8, points: u64, receipt: &str| {
         c.sign(
             shop,
             TxBody::Earn {
+                reason: reason.clone(),
                 customer: customer(to),
                 points: Points(points),
                 purchase: None,
@@ -476,6 +482,7 @@ pub fn example_chain<S: ChainSink>(sink: S) -> Result<ChainFixture<S>, FixtureEr
     let reverse = c.sign(
         &bakery,
         TxBody::Reverse {
+            amount: None,
             receipt: ReceiptHash::new(&bakery.address(), "b-2"),
         },
     );

@@ -71,6 +71,7 @@
 //!     time: Timestamp(1_700_000_000_000),
 //!     members: vec![GenesisMember { name: ShopName::new("Bakery").unwrap(), address: shop.address() }],
 //!     params: Params::default(),
+//!     programme: Default::default(),
 //! };
 //! let mut chain = ChainFixture::new(genesis.clone(), vec![shop.clone()], MemoryChain::default()).unwrap();
 //! let earn = chain.sign(&shop, TxBody::Earn {
@@ -78,6 +79,7 @@
 //!     points: Points(50),
 //!     purchase: None,
 //!     receipt: ReceiptHash::new(&shop.address(), "R-1"),
+//!     reason: guild_ledger::Memo::new("welcome gift").unwrap(),
 //! });
 //! chain.block(Timestamp(1_700_000_001_000), vec![earn]).unwrap();
 //!

@@ -27,6 +27,7 @@ struct Setup {
 fn setup(accounts: u64) -> Setup {
     let shop = key(0, "shop");
     let genesis = Genesis {
+        programme: Default::default(),
         chain_id: ChainId::new("bench-street").unwrap(),
         time: Timestamp(T0),
         members: vec![GenesisMember {

@@ -5,6 +5,12 @@ use crate::block::BadTxSignature;
 use crate::crypto::{Address, AddressError};
 use crate::hash::Hash;
 use crate::params::ParamError;
+use crate::programme::campaign::CampaignError;
+use crate::programme::evaluate::{ClaimMismatch, EvalOverflow, RulesChange};
+use crate::programme::locale::LocaleError;
+use crate::programme::rule::{BasketError, RuleError};
+use crate::programme::tier::TierError;
+use crate::types::{CampaignId, Cents};
 use crate::tx::TxId;
 use crate::types::{Height, Nonce, Points, ProposalId, ShopName, Timestamp};
 
@@ -158,6 +164,116 @@ pub enum TxError {
     /// A total would overflow.
     #[error("amount too large: a total would overflow")]
     Overflow,
+    /// A manual grant without a reason.
+    #[error("a manual grant needs a reason (e.g. \"goodwill: late order\")")]
+    MissingReason,
+    /// The basket is malformed.
+    #[error("invalid basket: {0}")]
+    InvalidBasket(#[from] BasketError),
+    /// The shop has published no earn rule in force.
+    #[error("the shop has no earn rule in force; publish one with `guild shop rules set`")]
+    NoEarnRule,
+    /// The points claimed are not what the rules give.
+    #[error("points mismatch: rules give {rules_give}, transaction claims {claimed}")]
+    PointsMismatch {
+        /// What the rules give.
+        rules_give: Points,
+        /// What the transaction claims.
+        claimed: Points,
+    },
+    /// The rules, tier or a campaign's budget changed since the sale was
+    /// signed.
+    #[error("rules changed since the sale was signed: {0}")]
+    RulesChanged(RulesChange),
+    /// The earn rule is invalid.
+    #[error("invalid earn rule: {0}")]
+    InvalidRule(#[from] RuleError),
+    /// The campaign is invalid.
+    #[error("invalid campaign: {0}")]
+    InvalidCampaign(#[from] CampaignError),
+    /// The tier table is invalid.
+    #[error("invalid tiers: {0}")]
+    InvalidTiers(#[from] TierError),
+    /// No such campaign.
+    #[error("there is no campaign {id}")]
+    UnknownCampaign {
+        /// The id.
+        id: CampaignId,
+    },
+    /// The author does not fund the campaign.
+    #[error("this shop is not one of campaign {id}'s funders")]
+    NotAFunder {
+        /// The campaign.
+        id: CampaignId,
+    },
+    /// The funder already approved.
+    #[error("this shop already approved campaign {id}")]
+    CampaignAlreadyApproved {
+        /// The campaign.
+        id: CampaignId,
+    },
+    /// The campaign is over or stopped.
+    #[error("campaign {id} has ended")]
+    CampaignEnded {
+        /// The campaign.
+        id: CampaignId,
+    },
+    /// The shop has too many campaigns not yet ended.
+    #[error("a shop may fund at most {max} campaigns that have not ended")]
+    TooManyCampaigns {
+        /// The limit.
+        max: usize,
+    },
+    /// The shop's rule gives no birthday reward.
+    #[error("the shop's rule gives no birthday reward")]
+    NoBirthdayReward,
+    /// A birthday reward was given less than 365 days ago.
+    #[error("a birthday reward was already given on local day {last}; the next is possible from day {next}")]
+    BirthdayTooSoon {
+        /// Local day of the last one.
+        last: u64,
+        /// First local day of the next one.
+        next: u64,
+    },
+    /// A referral by oneself.
+    #[error("a customer cannot refer themselves")]
+    SelfReferral,
+    /// The customer already made a purchase or accepted a referral.
+    #[error("a referral must be accepted before the first purchase, and only once")]
+    ReferralTooLate,
+    /// A partial refund of something other than a sale, or beyond what is
+    /// left of the sale.
+    #[error("cannot refund {requested}: {left} of the sale is left to refund")]
+    RefundTooLarge {
+        /// Asked for.
+        requested: Cents,
+        /// Left.
+        left: Cents,
+    },
+    /// A partial amount for an earn that is not a sale.
+    #[error("only a sale can be refunded in part; reverse a grant or birthday reward in full")]
+    PartialNotASale,
+}
+
+impl From<ClaimMismatch> for TxError {
+    fn from(m: ClaimMismatch) -> TxError {
+        match m {
+            ClaimMismatch::RulesChanged(change) => TxError::RulesChanged(change),
+            ClaimMismatch::PointsMismatch {
+                rules_give,
+                claimed,
+            } => TxError::PointsMismatch {
+                rules_give,
+                claimed,
+            },
+        }
+    }
+}
+
+impl From<EvalOverflow> for TxError {
+    fn from(_: EvalOverflow) -> TxError {
+        TxError::Overflow
+    }
 }
 
 impl TxError {
@@ -192,6 +308,25 @@ impl TxError {
             TxError::InvalidParams(_) => "invalid_params",
             TxError::TooLarge { .. } => "tx_too_large",
             TxError::Overflow => "overflow",
+            TxError::MissingReason => "missing_reason",
+            TxError::InvalidBasket(_) => "invalid_basket",
+            TxError::NoEarnRule => "no_earn_rule",
+            TxError::PointsMismatch { .. } => "points_mismatch",
+            TxError::RulesChanged(_) => "rules_changed",
+            TxError::InvalidRule(_) => "invalid_rule",
+            TxError::InvalidCampaign(_) => "invalid_campaign",
+            TxError::InvalidTiers(_) => "invalid_tiers",
+            TxError::UnknownCampaign { .. } => "unknown_campaign",
+            TxError::NotAFunder { .. } => "not_a_funder",
+            TxError::CampaignAlreadyApproved { .. } => "campaign_already_approved",
+            TxError::CampaignEnded { .. } => "campaign_ended",
+            TxError::TooManyCampaigns { .. } => "too_many_campaigns",
+            TxError::NoBirthdayReward => "no_birthday_reward",
+            TxError::BirthdayTooSoon { .. } => "birthday_too_soon",
+            TxError::SelfReferral => "self_referral",
+            TxError::ReferralTooLate => "referral_too_late",
+            TxError::RefundTooLarge { .. } => "refund_too_large",
+            TxError::PartialNotASale => "partial_not_a_sale",
         }
     }
 }
@@ -334,4 +469,10 @@ pub enum GenesisError {
     /// A parameter is out of range.
     #[error(transparent)]
     InvalidParams(#[from] ParamError),
+    /// The currency or time zone is invalid.
+    #[error("invalid currency or time zone: {0}")]
+    InvalidLocale(#[from] LocaleError),
+    /// The tier table is invalid.
+    #[error("invalid tiers: {0}")]
+    InvalidTiers(#[from] TierError),
 }

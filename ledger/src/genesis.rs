@@ -7,6 +7,7 @@ use crate::error::GenesisError;
 use crate::hash::Hash;
 use crate::merkle::MerkleTree;
 use crate::params::{Params, bounds};
+use crate::programme::{Locale, Programme, TierTable};
 use crate::state::{ChainInfo, Member, ShopStats, State, StateKey, Supply};
 use crate::types::{ChainId, Height, Points, ProposalId, ShopName, Timestamp};
 use rpds::{RedBlackTreeMapSync, RedBlackTreeSetSync};
@@ -25,6 +26,22 @@ pub struct Genesis {
     pub members: Vec<GenesisMember>,
     /// The starting rules.
     pub params: Params,
+    /// The programme's currency, time zone and starting tiers (default:
+    /// pounds sterling, UTC, no tiers).
+    #[serde(default)]
+    pub programme: GenesisProgramme,
+}
+
+/// The programme settings a network starts with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GenesisProgramme {
+    /// Currency and time zone, fixed for the network's life.
+    #[serde(default)]
+    pub locale: Locale,
+    /// Starting tiers (changed later by governance).
+    #[serde(default)]
+    pub tiers: TierTable,
 }
 
 /// A founding member.
@@ -63,6 +80,8 @@ impl Genesis {
             }
         }
         self.params.validate()?;
+        self.programme.locale.validate()?;
+        self.programme.tiers.validate()?;
         Ok(())
     }
 
@@ -99,6 +118,17 @@ impl Genesis {
             debts: RedBlackTreeMapSync::new_sync(),
             receipts: RedBlackTreeMapSync::new_sync(),
             proposals: RedBlackTreeMapSync::new_sync(),
+            programme: Programme {
+                locale: self.programme.locale.clone(),
+                tiers: self.programme.tiers.clone(),
+                ..Programme::default()
+            },
+            rules: RedBlackTreeMapSync::new_sync(),
+            campaigns: RedBlackTreeMapSync::new_sync(),
+            customers: RedBlackTreeMapSync::new_sync(),
+            campaign_uses: RedBlackTreeMapSync::new_sync(),
+            receipt_lots: RedBlackTreeSetSync::new_sync(),
+            shop_campaigns: RedBlackTreeSetSync::new_sync(),
             expiry: RedBlackTreeSetSync::new_sync(),
             activations: RedBlackTreeSetSync::new_sync(),
             tree: MerkleTree::new(),

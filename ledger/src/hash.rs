@@ -91,6 +91,8 @@ pub mod domain {
     pub const STATE_VALUE: &str = "guild/state-value/v1";
     /// Merkle tree of the transactions of a block.
     pub const TX_TREE: &str = "guild/tx-tree/v1";
+    /// Holdout draw of a customer in a campaign.
+    pub const HOLDOUT: &str = "guild/holdout/v1";
 }
 
 /// Hashes `parts` after the length-prefixed domain tag `domain`.

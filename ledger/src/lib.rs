@@ -49,6 +49,7 @@
 //!         address: bakery.address(),
 //!     }],
 //!     params: Params::default(),
+//!     programme: Default::default(),
 //! };
 //! let (state, header) = genesis.build().unwrap();
 //!
@@ -61,6 +62,7 @@
 //!         points: Points(50),
 //!         purchase: Some(Cents(1250)),
 //!         receipt: ReceiptHash::new(&bakery.address(), "R-1"),
+//!         reason: Memo::new("welcome gift").unwrap(),
 //!     },
 //! }
 //! .sign(&bakery, &genesis.chain_id)
@@ -93,6 +95,7 @@ pub mod genesis;
 pub mod hash;
 pub mod merkle;
 pub mod params;
+pub mod programme;
 pub mod state;
 pub mod tx;
 pub mod types;

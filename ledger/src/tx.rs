@@ -10,7 +10,10 @@ use crate::codec;
 use crate::crypto::{self, Address, BadSignature, Keypair, Signature};
 use crate::hash::{Hash, domain, sha256};
 use crate::params::ParamChange;
-use crate::types::{Cents, ChainId, Memo, Nonce, Points, ProposalId, ReceiptHash, ShopName};
+use crate::programme::{Basket, CampaignSpec, Claim, EarnRuleSpec, TierTable};
+use crate::types::{
+    CampaignId, Cents, ChainId, Height, Memo, Nonce, Points, ProposalId, ReceiptHash, ShopName,
+};
 use std::fmt;
 
 /// A transaction's id: SHA-256 of its signing bytes.
@@ -78,7 +81,8 @@ pub struct Transaction {
 #[serde(rename_all = "snake_case", tag = "kind")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TxBody {
-    /// A member shop (the author) issues points to a customer.
+    /// A member shop (the author) grants points by hand (goodwill, a
+    /// correction), with a reason; counted apart from sales in reports.
     Earn {
         /// The customer receiving the points.
         customer: Address,
@@ -89,11 +93,68 @@ pub enum TxBody {
         /// The till's receipt id, hashed with the shop's address. A second earn
         /// with the same receipt is refused.
         receipt: ReceiptHash,
+        /// Why the points are given (not empty).
+        reason: Memo,
     },
-    /// The issuing shop (the author) reverses an earlier earn (refund or void).
+    /// The issuing shop (the author) reverses an earlier earn, sale or
+    /// birthday reward: in full, or (sales only) the part of the sale
+    /// refunded.
     Reverse {
         /// The receipt of the earn being reversed.
         receipt: ReceiptHash,
+        /// The amount refunded (`None`: everything not yet refunded).
+        amount: Option<Cents>,
+    },
+    /// A member shop (the author) records a sale; the points are those the
+    /// rules in force give, which every node recomputes.
+    Sale {
+        /// The customer.
+        customer: Address,
+        /// The till's receipt id, hashed with the shop's address.
+        receipt: ReceiptHash,
+        /// What was bought: amount and amounts per category.
+        basket: Basket,
+        /// The points and the rules they came from.
+        claim: Claim,
+    },
+    /// A member shop (the author) gives its birthday reward (the points of
+    /// its rule); at most one per customer per 365 days across the group.
+    Birthday {
+        /// The customer.
+        customer: Address,
+        /// A receipt id for the reward, hashed with the shop's address.
+        receipt: ReceiptHash,
+        /// The points (must equal the shop rule's birthday points).
+        points: Points,
+    },
+    /// A customer (the author) accepts a referral from another customer,
+    /// before their first purchase.
+    Refer {
+        /// Who referred them.
+        referrer: Address,
+    },
+    /// A member shop (the author) publishes a new version of its earn rule.
+    SetEarnRule {
+        /// The rule.
+        rule: EarnRuleSpec,
+        /// The first height it applies at (after the block it is in).
+        effective: Height,
+    },
+    /// A member shop (the author) publishes a campaign; it runs once every
+    /// funding shop has approved it.
+    PublishCampaign {
+        /// The campaign.
+        campaign: CampaignSpec,
+    },
+    /// A funding shop (the author) signs a co-funded campaign.
+    ApproveCampaign {
+        /// The campaign.
+        campaign: CampaignId,
+    },
+    /// A funding shop (the author) stops a campaign early.
+    StopCampaign {
+        /// The campaign.
+        campaign: CampaignId,
     },
     /// A holder (the author) sends points to another address.
     Transfer {
@@ -142,6 +203,13 @@ impl TxBody {
             TxBody::Settle { .. } => "settle",
             TxBody::Propose { .. } => "propose",
             TxBody::Approve { .. } => "approve",
+            TxBody::Sale { .. } => "sale",
+            TxBody::Birthday { .. } => "birthday",
+            TxBody::Refer { .. } => "refer",
+            TxBody::SetEarnRule { .. } => "set_earn_rule",
+            TxBody::PublishCampaign { .. } => "publish_campaign",
+            TxBody::ApproveCampaign { .. } => "approve_campaign",
+            TxBody::StopCampaign { .. } => "stop_campaign",
         }
     }
 }
@@ -177,6 +245,11 @@ pub enum GovernanceAction {
     SetParam {
         /// The change.
         change: ParamChange,
+    },
+    /// Replace the group's tiers.
+    SetTiers {
+        /// The new tier table.
+        tiers: TierTable,
     },
 }
 

@@ -393,6 +393,104 @@ text_newtype!(
     true
 );
 
+text_newtype!(
+    /// A product category a shop chooses, e.g. `coffee`, `pastry`,
+    /// `gift-card`: 1 to 24 bytes of lower-case letters, digits and '-'.
+    Category,
+    "category",
+    24,
+    "lower-case letters, digits and '-'",
+    |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+    false
+);
+
+text_newtype!(
+    /// A campaign's name as customers see it, e.g. `Christmas on the high
+    /// street`: 1 to 48 printable ASCII characters.
+    CampaignName,
+    "campaign name",
+    48,
+    "printable ASCII characters (letters, digits, spaces and punctuation)",
+    |c| c.is_ascii_graphic() || c == ' ',
+    false
+);
+
+text_newtype!(
+    /// A tier's name, e.g. `silver`: 1 to 16 bytes of lower-case letters,
+    /// digits and '-'.
+    TierName,
+    "tier name",
+    16,
+    "lower-case letters, digits and '-'",
+    |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+    false
+);
+
+/// A multiplier in thousandths: `Permille(1000)` is ×1, `Permille(2000)`
+/// doubles, `Permille(1500)` is ×1.5.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Permille(pub u32);
+
+impl Permille {
+    /// ×1.
+    pub const ONE: Permille = Permille(1000);
+}
+
+impl fmt::Display for Permille {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self.0 / 1000;
+        let frac = self.0 % 1000;
+        if frac == 0 {
+            write!(f, "x{whole}")
+        } else {
+            let frac = format!("{frac:03}");
+            write!(f, "x{whole}.{}", frac.trim_end_matches('0'))
+        }
+    }
+}
+
+/// The id of a campaign, numbered from 1 in the order campaigns are
+/// published.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Debug,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CampaignId(pub u64);
+
+impl fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 impl ShopName {
     /// The name folded for uniqueness checks: ASCII lower case, without
     /// surrounding spaces.

@@ -33,6 +33,7 @@ fn vectors() -> String {
             "earn",
             bakery,
             TxBody::Earn {
+                reason: Memo::new("goodwill").unwrap(),
                 customer: alice.address(),
                 points: Points(120),
                 purchase: Some(Cents(2_450)),
@@ -43,6 +44,7 @@ fn vectors() -> String {
             "reverse",
             bakery,
             TxBody::Reverse {
+                amount: None,
                 receipt: ReceiptHash::new(&bakery.address(), "till-1/0001"),
             },
         ),

@@ -135,6 +135,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 receipt,
             } => {
                 let body = TxBody::Earn {
+                    reason: guild_ledger::Memo::new("goodwill").unwrap(),
                     customer: cust(*to).address(),
                     points: Points(*points),
                     purchase: None,
@@ -144,6 +145,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Reverse { shop, receipt } => {
                 let body = TxBody::Reverse {
+                    amount: None,
                     receipt: ReceiptHash::new(&c.shop(*shop), &format!("R{receipt}")),
                 };
                 Some(c.tx(&c.shops[*shop], body))
@@ -243,6 +245,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
 
     // Re-running the same blocks from genesis gives the same state root.
     let (mut state, mut header) = Genesis {
+        programme: Default::default(),
         chain_id: c.chain_id.clone(),
         time: Timestamp(T0),
         members: (0..SHOPS)

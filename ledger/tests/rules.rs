@@ -8,6 +8,7 @@ use guild_ledger::*;
 
 fn earn_body(chain: &TestChain, shop: usize, to: &Address, points: u64, receipt: &str) -> TxBody {
     TxBody::Earn {
+        reason: guild_ledger::Memo::new("goodwill").unwrap(),
         customer: *to,
         points: Points(points),
         purchase: Some(Cents(1_000)),
@@ -231,6 +232,7 @@ fn only_members_issue_and_only_members_are_shops() {
     let outsider = key(50);
     let alice = customer(1);
     let body = TxBody::Earn {
+        reason: guild_ledger::Memo::new("goodwill").unwrap(),
         customer: alice.address(),
         points: Points(10),
         purchase: None,
@@ -440,7 +442,7 @@ fn reversing_takes_back_unspent_points_and_records_the_shortfall() {
     )
     .unwrap();
     let receipt = ReceiptHash::new(&bakery.address(), "R-1");
-    c.submit(&bakery, TxBody::Reverse { receipt }).unwrap();
+    c.submit(&bakery, TxBody::Reverse { receipt, amount: None }).unwrap();
     assert_eq!(c.balance(&alice.address()), Points::ZERO);
     let record = c.state.receipt(&bakery.address(), &receipt).unwrap();
     let reversal = record.reversal.unwrap();
@@ -456,7 +458,7 @@ fn reversing_takes_back_unspent_points_and_records_the_shortfall() {
     assert_eq!(c.state.debt(&bakery.address(), &c.shop(1)), Points(60));
     assert_eq!(c.state.supply().outstanding(), c.total_balances());
     assert!(matches!(
-        c.submit(&bakery, TxBody::Reverse { receipt }),
+        c.submit(&bakery, TxBody::Reverse { receipt, amount: None }),
         Err(TxError::AlreadyReversed { .. })
     ));
 }
@@ -472,6 +474,7 @@ fn only_the_issuer_can_reverse_and_only_known_receipts() {
         c.submit(
             &cafe,
             TxBody::Reverse {
+                amount: None,
                 receipt: bakery_receipt
             }
         )
@@ -482,6 +485,7 @@ fn only_the_issuer_can_reverse_and_only_known_receipts() {
         c.submit(
             &alice,
             TxBody::Reverse {
+                amount: None,
                 receipt: bakery_receipt
             }
         ),

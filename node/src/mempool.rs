@@ -201,6 +201,7 @@ mod tests {
     fn setup() -> (ChainId, Keypair, State, BlockHeader) {
         let shop = Keypair::from_secret(&[1; 32]);
         let genesis = Genesis {
+            programme: Default::default(),
             chain_id: ChainId::new("test").unwrap(),
             time: Timestamp(T0),
             members: vec![GenesisMember {
@@ -218,6 +219,7 @@ mod tests {
             author: shop.address(),
             nonce: Nonce(nonce),
             body: TxBody::Earn {
+                reason: guild_ledger::Memo::new("goodwill").unwrap(),
                 customer: to.address(),
                 points: Points(points),
                 purchase: None,

@@ -50,6 +50,7 @@ fn main() {
     // the next one.
     let shops: Vec<Keypair> = (1..=4u8).map(|i| Keypair::from_secret(&[i; 32])).collect();
     let genesis = Genesis {
+        programme: Default::default(),
         chain_id: ChainId::new("bench-street").unwrap(),
         time: Timestamp(T0),
         members: shops
@@ -75,6 +76,7 @@ fn main() {
             chain.sign(
                 shop,
                 TxBody::Earn {
+                    reason: guild_ledger::Memo::new("goodwill").unwrap(),
                     customer: c.address(),
                     points: Points(1_000),
                     purchase: None,

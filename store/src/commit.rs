@@ -34,6 +34,7 @@ impl Commit {
         certificate: CommitCertificate,
     ) -> (Commit, State) {
         let Applied {
+            effects: _,
             block,
             state,
             changes,

@@ -11,7 +11,7 @@ pub fn involved(tx: &Transaction, state: &State) -> Vec<Address> {
     let mut out = vec![tx.author];
     match &tx.body {
         TxBody::Earn { customer, .. } => out.push(*customer),
-        TxBody::Reverse { receipt } => {
+        TxBody::Reverse { receipt, .. } => {
             if let Some(record) = state.receipt(&tx.author, receipt) {
                 out.push(record.customer);
             }
@@ -22,9 +22,23 @@ pub fn involved(tx: &Transaction, state: &State) -> Vec<Address> {
         TxBody::Propose { action } => match action {
             GovernanceAction::AddMember { address, .. }
             | GovernanceAction::RemoveMember { address } => out.push(*address),
-            GovernanceAction::SetParam { .. } => {}
+            GovernanceAction::SetParam { .. } | GovernanceAction::SetTiers { .. } => {}
         },
         TxBody::Approve { .. } => {}
+        TxBody::Sale { customer, .. } | TxBody::Birthday { customer, .. } => {
+            out.push(*customer);
+            // A sale that pays a referral also pays the referrer.
+            if let Some(referrer) = state.customer(customer).and_then(|c| c.referred_by) {
+                out.push(referrer);
+            }
+        }
+        TxBody::Refer { referrer } => out.push(*referrer),
+        TxBody::PublishCampaign { campaign } => {
+            out.extend(campaign.funders.iter().map(|s| s.shop));
+        }
+        TxBody::SetEarnRule { .. }
+        | TxBody::ApproveCampaign { .. }
+        | TxBody::StopCampaign { .. } => {}
     }
     out.sort();
     out.dedup();

@@ -26,6 +26,13 @@ fn describe(key: &StateKey) -> String {
             format!("the receipt record {} of shop {shop}", receipt.0)
         }
         StateKey::Proposal(id) => format!("the record of proposal {id}"),
+        StateKey::Programme => "the programme record".to_string(),
+        StateKey::Rules(a) => format!("the earn rules of shop {a}"),
+        StateKey::Campaign(id) => format!("the record of campaign {id}"),
+        StateKey::Customer(a) => format!("the programme record of customer {a}"),
+        StateKey::CampaignUse { campaign, customer } => {
+            format!("the use of campaign {campaign} by {customer}")
+        }
     }
 }
 

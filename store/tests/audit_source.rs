@@ -32,6 +32,7 @@ fn key(n: u8) -> Keypair {
 
 fn genesis(members: u8) -> Genesis {
     Genesis {
+        programme: Default::default(),
         chain_id: ChainId::new("audit-test").unwrap(),
         time: Timestamp(T0),
         members: (1..=members)
@@ -58,6 +59,7 @@ fn earn(
     chain.sign(
         &shop,
         TxBody::Earn {
+            reason: guild_ledger::Memo::new("goodwill").unwrap(),
             customer: key(customer).address(),
             points: Points(points),
             purchase: None,

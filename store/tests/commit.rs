@@ -71,6 +71,7 @@ fn commit_new_records_a_member_set_only_when_it_changes() {
         author: shop.address(),
         nonce: Nonce(7),
         body: TxBody::Earn {
+            reason: guild_ledger::Memo::new("goodwill").unwrap(),
             customer: address(150),
             points: Points(3),
             purchase: None,

@@ -510,6 +510,7 @@ fn a_block_certified_by_a_removed_member_is_located() {
     let earn = chain.sign(
         &keys[0],
         TxBody::Earn {
+            reason: guild_ledger::Memo::new("goodwill").unwrap(),
             customer: customer(1).address(),
             points: Points(10),
             purchase: None,

@@ -57,6 +57,7 @@ async fn an_observer_catches_up_over_many_full_blocks_from_a_lone_member() {
                 fixture.sign(
                     &shop,
                     TxBody::Earn {
+                        reason: guild_ledger::Memo::new("goodwill").unwrap(),
                         customer: customer.address(),
                         points: Points(1_000),
                         purchase: None,

@@ -211,6 +211,7 @@ fn earn_for_chain(net: &Net, chain_id: &ChainId, receipt: &str) -> SignedTransac
         author: key.address(),
         nonce: Nonce(0),
         body: TxBody::Earn {
+            reason: guild_ledger::Memo::new("goodwill").unwrap(),
             customer: customer(9).address(),
             points: Points(5),
             purchase: None,

@@ -152,6 +152,7 @@ fn butcher_earn(net: &Net, butcher: &Keypair, nonce: u64, receipt: &str) -> Sign
         butcher,
         nonce,
         TxBody::Earn {
+            reason: guild_ledger::Memo::new("goodwill").unwrap(),
             customer: customer(1).address(),
             points: Points(5),
             purchase: None,

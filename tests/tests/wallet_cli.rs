@@ -208,7 +208,7 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
             0,
             &[
                 "--json",
-                "earn",
+                "earn", "--reason", "test grant",
                 "--to",
                 &alice,
                 "--points",
@@ -410,14 +410,14 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
         )
         .fails_with("\"ten\" is not a valid number of points");
     guild
-        .shop(&net, 0, &["earn", "--to", &alice, "--points", "0"])
+        .shop(&net, 0, &["earn", "--reason", "test grant", "--to", &alice, "--points", "0"])
         .fails_with("points must be more than zero");
     guild
         .shop(
             &net,
             0,
             &[
-                "earn",
+                "earn", "--reason", "test grant",
                 "--to",
                 &alice,
                 "--points",
@@ -516,7 +516,7 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
                 "--wallet",
                 alice_wallet.to_str().unwrap(),
                 "shop",
-                "earn",
+                "earn", "--reason", "test grant",
                 "--to",
                 &bob,
                 "--points",
@@ -622,7 +622,7 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
             0,
             &[
                 "--json",
-                "earn",
+                "earn", "--reason", "test grant",
                 "--to",
                 &bob,
                 "--points",

@@ -337,11 +337,56 @@ pub fn describe_with(tx: &Transaction, label: &dyn Fn(&Address) -> String) -> St
                 who(customer)
             )
         }
-        TxBody::Reverse { receipt } => format!(
-            "{} reverses its earn with receipt hash {}",
+        TxBody::Reverse { receipt, amount } => match amount {
+            Some(amount) => format!(
+                "{} refunds {amount} of the sale with receipt hash {}",
+                who(&tx.author),
+                receipt.0
+            ),
+            None => format!(
+                "{} reverses its earn with receipt hash {}",
+                who(&tx.author),
+                receipt.0
+            ),
+        },
+        TxBody::Sale {
+            customer,
+            basket,
+            claim,
+            ..
+        } => format!(
+            "{} issues {} points to {} for a sale of {} (rule v{})",
             who(&tx.author),
-            receipt.0
+            claim.total,
+            who(customer),
+            basket.amount,
+            claim.rule_version
         ),
+        TxBody::Birthday {
+            customer, points, ..
+        } => format!(
+            "{} gives a birthday reward of {points} points to {}",
+            who(&tx.author),
+            who(customer)
+        ),
+        TxBody::Refer { referrer } => {
+            format!("{} accepts a referral from {}", who(&tx.author), who(referrer))
+        }
+        TxBody::SetEarnRule { effective, .. } => format!(
+            "{} publishes a new earn rule from block {effective}",
+            who(&tx.author)
+        ),
+        TxBody::PublishCampaign { campaign } => format!(
+            "{} publishes the campaign {:?}",
+            who(&tx.author),
+            campaign.name.as_str()
+        ),
+        TxBody::ApproveCampaign { campaign } => {
+            format!("{} approves campaign {campaign}", who(&tx.author))
+        }
+        TxBody::StopCampaign { campaign } => {
+            format!("{} stops campaign {campaign}", who(&tx.author))
+        }
         TxBody::Transfer { to, points, memo } => {
             let memo = memo
                 .as_ref()
@@ -400,6 +445,21 @@ pub fn describe_action(action: &GovernanceAction) -> String {
                 ParamChange::GovernanceDelay(v) => ("governance_delay", v.to_string()),
             };
             format!("set {name} to {value}")
+        }
+        GovernanceAction::SetTiers { tiers } => {
+            if tiers.tiers.is_empty() {
+                return "remove all tiers".to_string();
+            }
+            let list: Vec<String> = tiers
+                .tiers
+                .iter()
+                .map(|t| format!("{} from {} points ({})", t.name, t.threshold, t.multiplier))
+                .collect();
+            format!(
+                "set the tiers to {} over {} days",
+                list.join(", "),
+                tiers.window_days
+            )
         }
     }
 }

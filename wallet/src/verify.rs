@@ -194,6 +194,7 @@ mod tests {
         let shops: Vec<Keypair> = (1..=4).map(|i| Keypair::from_secret(&[i; 32])).collect();
         let customer = Keypair::from_secret(&[9; 32]).address();
         let genesis = Genesis {
+            programme: Default::default(),
             chain_id: chain.clone(),
             time: Timestamp(1_700_000_000_000),
             members: shops
@@ -211,6 +212,7 @@ mod tests {
             author: shops[0].address(),
             nonce: Nonce(0),
             body: TxBody::Earn {
+                reason: guild_ledger::Memo::new("goodwill").unwrap(),
                 customer,
                 points: Points(50),
                 purchase: None,

@@ -116,6 +116,7 @@ fn create(args: &DevnetArgs, dir: &Path) -> anyhow::Result<DevnetFile> {
     }
     let genesis = GenesisFile {
         genesis: Genesis {
+            programme: Default::default(),
             chain_id: ChainId::new(&chain_id).map_err(|e| anyhow::anyhow!("{e}"))?,
             time: guild_node::engine::now_ms(),
             members,

@@ -36,7 +36,8 @@ pub struct ShopArgs {
 
 #[derive(Subcommand)]
 enum ShopCommand {
-    /// Issue points to a customer for a purchase.
+    /// Grant points by hand (goodwill, a correction), with a reason; for a
+    /// sale use `guild shop sale`, which computes the points from the rules.
     Earn {
         /// The customer's address (guild1…).
         #[arg(long)]
@@ -51,6 +52,9 @@ enum ShopCommand {
         /// same receipt can earn points only once, and reversing needs it.
         #[arg(long)]
         receipt: Option<String>,
+        /// Why the points are given (required), e.g. "goodwill: late order".
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         tx: TxOptions,
     },
@@ -145,8 +149,9 @@ pub fn run(args: ShopArgs, globals: &Globals) -> anyhow::Result<()> {
             points,
             purchase,
             receipt,
+            reason,
             tx,
-        } => earn(&ctx, &to, &points, purchase.as_deref(), receipt, &tx),
+        } => earn(&ctx, &to, &points, purchase.as_deref(), receipt, &reason, &tx),
         ShopCommand::Reverse { receipt, tx } => reverse(&ctx, &receipt, &tx),
         ShopCommand::Redemptions {
             follow,
@@ -238,10 +243,16 @@ fn earn(
     points: &str,
     purchase: Option<&str>,
     receipt: Option<String>,
+    reason: &str,
     options: &TxOptions,
 ) -> anyhow::Result<()> {
     let customer = builder::parse_address(to)?;
     let points = builder::parse_points(points)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        bail!("--reason must say why the points are given, e.g. --reason \"goodwill: late order\"");
+    }
+    let reason = guild_ledger::Memo::new(reason).map_err(|e| anyhow::anyhow!("--reason: {e}"))?;
     let purchase = purchase.map(builder::parse_money).transpose()?;
     let (receipt_id, generated) = match receipt {
         Some(text) => (builder::check_receipt_id(&text)?, false),
@@ -253,6 +264,7 @@ fn earn(
         bail!("a shop cannot issue points to itself; give the customer's address with --to");
     }
     let body = TxBody::Earn {
+        reason,
         customer,
         points,
         purchase,
@@ -324,7 +336,7 @@ fn reverse(ctx: &Ctx, receipt: &str, options: &TxOptions) -> anyhow::Result<()> 
         ),
         None => format!("{shop_name} reverses its earn for receipt {receipt_id:?}"),
     };
-    let body = TxBody::Reverse { receipt: hash };
+    let body = TxBody::Reverse { receipt: hash, amount: None };
     let sent = super::wallet::common::send(
         ctx,
         options,

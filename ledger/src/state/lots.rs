@@ -55,6 +55,27 @@ pub fn take_back(lots: &mut Vec<Lot>, issuer: &Address, max: Points) -> Points {
     max.saturating_sub(left)
 }
 
+/// Removes up to `max` points from the one lot of `issuer` expiring at
+/// `expires_at` (a reversal takes back its own receipt's points), returning
+/// how many were removed.
+pub fn take_from(
+    lots: &mut Vec<Lot>,
+    issuer: &Address,
+    expires_at: crate::types::Timestamp,
+    max: Points,
+) -> Points {
+    let mut taken = Points::ZERO;
+    if let Some(lot) = lots
+        .iter_mut()
+        .find(|l| l.issuer == *issuer && l.expires_at == expires_at)
+    {
+        taken = lot.amount.min(max);
+        lot.amount = lot.amount.saturating_sub(taken);
+    }
+    lots.retain(|l| !l.amount.is_zero());
+    taken
+}
+
 /// Removes the lot of `issuer` expiring at `expires_at`, returning its amount.
 pub fn remove(
     lots: &mut Vec<Lot>,

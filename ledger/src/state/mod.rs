@@ -11,17 +11,20 @@
 
 pub mod lots;
 mod model;
+mod programme;
 mod transition;
 
 pub use model::*;
-pub use transition::{Applied, BlockBuilder, StateChange};
+pub use programme::{BIRTHDAY_INTERVAL_DAYS, MAX_OPEN_CAMPAIGNS};
+pub use transition::{Applied, BlockBuilder, Effect, StateChange, TxEffect};
 
 use crate::codec::{self, CodecError};
 use crate::crypto::Address;
 use crate::hash::{Hash, domain, tagged_hash};
 use crate::merkle::{MerkleProof, MerkleTree, ProofError};
 use crate::params::Params;
-use crate::types::{Height, ProposalId, ReceiptHash, Timestamp};
+use crate::programme::{Campaign, CampaignUse, CustomerRecord, Programme, ShopRules};
+use crate::types::{CampaignId, Height, ProposalId, ReceiptHash, Timestamp};
 use rpds::{RedBlackTreeMapSync, RedBlackTreeSetSync};
 use std::collections::BTreeSet;
 
@@ -46,6 +49,17 @@ pub struct State {
     pub(crate) debts: RedBlackTreeMapSync<(Address, Address), crate::types::Points>,
     pub(crate) receipts: RedBlackTreeMapSync<(Address, ReceiptHash), EarnRecord>,
     pub(crate) proposals: RedBlackTreeMapSync<ProposalId, Proposal>,
+    pub(crate) programme: Programme,
+    pub(crate) rules: RedBlackTreeMapSync<Address, ShopRules>,
+    pub(crate) campaigns: RedBlackTreeMapSync<CampaignId, Campaign>,
+    pub(crate) customers: RedBlackTreeMapSync<Address, CustomerRecord>,
+    pub(crate) campaign_uses: RedBlackTreeMapSync<(CampaignId, Address), CampaignUse>,
+    /// Derived index (not committed): receipts with points remaining, by
+    /// the lot holding them: `(holder, issuer, expires_at, height,
+    /// receipt)`, so spending from a lot lowers its receipts oldest first.
+    pub(crate) receipt_lots: RedBlackTreeSetSync<(Address, Address, Timestamp, Height, ReceiptHash)>,
+    /// Derived index (not committed): every campaign by each funding shop.
+    pub(crate) shop_campaigns: RedBlackTreeSetSync<(Address, CampaignId)>,
     /// Derived index (not committed): every lot by `(expires_at, holder,
     /// issuer)`, so expiry touches only the lots that expire.
     pub(crate) expiry: RedBlackTreeSetSync<(Timestamp, Address, Address)>,
@@ -140,6 +154,44 @@ impl State {
         self.proposals.values()
     }
 
+    /// The programme settings: locale, tiers, next campaign id.
+    pub fn programme(&self) -> &Programme {
+        &self.programme
+    }
+
+    /// A shop's earn rules (empty if it never published one).
+    pub fn rules(&self, shop: &Address) -> Option<&ShopRules> {
+        self.rules.get(shop)
+    }
+
+    /// A campaign.
+    pub fn campaign(&self, id: CampaignId) -> Option<&Campaign> {
+        self.campaigns.get(&id)
+    }
+
+    /// All campaigns, by id.
+    pub fn campaigns(&self) -> impl Iterator<Item = &Campaign> {
+        self.campaigns.values()
+    }
+
+    /// The campaigns `shop` funds, by id.
+    pub fn campaigns_of<'a>(&'a self, shop: &'a Address) -> impl Iterator<Item = &'a Campaign> + 'a {
+        self.shop_campaigns
+            .range((*shop, CampaignId(0))..=(*shop, CampaignId(u64::MAX)))
+            .filter_map(|(_, id)| self.campaigns.get(id))
+    }
+
+    /// What the programme keeps of a customer.
+    pub fn customer(&self, address: &Address) -> Option<&CustomerRecord> {
+        self.customers.get(address)
+    }
+
+    /// A customer's use of a campaign (as last written: its `period` may
+    /// be an earlier one).
+    pub fn campaign_use(&self, campaign: CampaignId, customer: &Address) -> Option<&CampaignUse> {
+        self.campaign_uses.get(&(campaign, *customer))
+    }
+
     /// The encoded record stored under `key`, if any.
     pub fn encoded(&self, key: &StateKey) -> Option<Vec<u8>> {
         match key {
@@ -155,12 +207,25 @@ impl State {
                 self.receipts.get(&(*shop, *receipt)).map(codec::encode)
             }
             StateKey::Proposal(id) => self.proposals.get(id).map(codec::encode),
+            StateKey::Programme => Some(codec::encode(&self.programme)),
+            StateKey::Rules(a) => self.rules.get(a).map(codec::encode),
+            StateKey::Campaign(id) => self.campaigns.get(id).map(codec::encode),
+            StateKey::Customer(a) => self.customers.get(a).map(codec::encode),
+            StateKey::CampaignUse { campaign, customer } => self
+                .campaign_uses
+                .get(&(*campaign, *customer))
+                .map(codec::encode),
         }
     }
 
     /// Every record as `(key, encoded record)`, for storage.
     pub fn entries(&self) -> Vec<(StateKey, Vec<u8>)> {
-        let mut keys = vec![StateKey::Chain, StateKey::Params, StateKey::Supply];
+        let mut keys = vec![
+            StateKey::Chain,
+            StateKey::Params,
+            StateKey::Supply,
+            StateKey::Programme,
+        ];
         keys.extend(self.members.keys().map(|a| StateKey::Member(*a)));
         keys.extend(self.accounts.keys().map(|a| StateKey::Account(*a)));
         keys.extend(self.debts.keys().map(|(debtor, creditor)| StateKey::Debt {
@@ -176,6 +241,17 @@ impl State {
                 }),
         );
         keys.extend(self.proposals.keys().map(|id| StateKey::Proposal(*id)));
+        keys.extend(self.rules.keys().map(|a| StateKey::Rules(*a)));
+        keys.extend(self.campaigns.keys().map(|id| StateKey::Campaign(*id)));
+        keys.extend(self.customers.keys().map(|a| StateKey::Customer(*a)));
+        keys.extend(
+            self.campaign_uses
+                .keys()
+                .map(|(campaign, customer)| StateKey::CampaignUse {
+                    campaign: *campaign,
+                    customer: *customer,
+                }),
+        );
         keys.into_iter()
             .filter_map(|k| self.encoded(&k).map(|v| (k, v)))
             .collect()
@@ -195,6 +271,11 @@ impl State {
         let mut debts = RedBlackTreeMapSync::new_sync();
         let mut receipts = RedBlackTreeMapSync::new_sync();
         let mut proposals = RedBlackTreeMapSync::new_sync();
+        let mut programme = None;
+        let mut rules = RedBlackTreeMapSync::new_sync();
+        let mut campaigns = RedBlackTreeMapSync::new_sync();
+        let mut customers = RedBlackTreeMapSync::new_sync();
+        let mut campaign_uses = RedBlackTreeMapSync::new_sync();
         let mut leaves = Vec::new();
         for (key, bytes) in entries {
             let bad = |error: CodecError| StateLoadError::Corrupt { key, error };
@@ -213,6 +294,16 @@ impl State {
                 StateKey::Proposal(id) => {
                     proposals.insert_mut(id, codec::decode(&bytes).map_err(bad)?)
                 }
+                StateKey::Programme => programme = Some(codec::decode(&bytes).map_err(bad)?),
+                StateKey::Rules(a) => rules.insert_mut(a, codec::decode(&bytes).map_err(bad)?),
+                StateKey::Campaign(id) => {
+                    campaigns.insert_mut(id, codec::decode(&bytes).map_err(bad)?)
+                }
+                StateKey::Customer(a) => {
+                    customers.insert_mut(a, codec::decode(&bytes).map_err(bad)?)
+                }
+                StateKey::CampaignUse { campaign, customer } => campaign_uses
+                    .insert_mut((campaign, customer), codec::decode(&bytes).map_err(bad)?),
             }
             leaves.push((key_position(&key), value_hash(&bytes)));
         }
@@ -225,6 +316,13 @@ impl State {
             debts,
             receipts,
             proposals,
+            programme: programme.ok_or(StateLoadError::Missing("programme"))?,
+            rules,
+            campaigns,
+            customers,
+            campaign_uses,
+            receipt_lots: RedBlackTreeSetSync::new_sync(),
+            shop_campaigns: RedBlackTreeSetSync::new_sync(),
             expiry: RedBlackTreeSetSync::new_sync(),
             activations: RedBlackTreeSetSync::new_sync(),
             tree: MerkleTree::from_entries(leaves),
@@ -246,8 +344,37 @@ impl State {
                 activations.insert_mut((effective, p.id));
             }
         }
+        let mut receipt_lots = RedBlackTreeSetSync::new_sync();
+        for ((shop, receipt), record) in self.receipts.iter() {
+            if !record.remaining.is_zero() {
+                receipt_lots.insert_mut((
+                    record.customer,
+                    *shop,
+                    record.expires_at,
+                    record.height,
+                    *receipt,
+                ));
+            }
+        }
+        let mut shop_campaigns = RedBlackTreeSetSync::new_sync();
+        for campaign in self.campaigns.values() {
+            for share in &campaign.spec.funders {
+                shop_campaigns.insert_mut((share.shop, campaign.id));
+            }
+        }
         self.expiry = expiry;
         self.activations = activations;
+        self.receipt_lots = receipt_lots;
+        self.shop_campaigns = shop_campaigns;
+    }
+
+    /// A proof of any record (or of its absence) against [`State::root`].
+    pub fn prove(&self, key: &StateKey) -> RecordProof {
+        RecordProof {
+            key: *key,
+            value: self.encoded(key),
+            proof: self.tree.prove(&key_position(key)),
+        }
     }
 
     /// A proof of one account (its lots and nonce) against [`State::root`].
@@ -294,6 +421,37 @@ impl AccountProof {
         } else {
             Err(ProofError::ValueMismatch)
         }
+    }
+}
+
+/// One record's encoding (or its absence) and the Merkle path that ties it
+/// to a state root: what a wallet checks the programme records of a block
+/// with.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct RecordProof {
+    /// The record's key.
+    pub key: StateKey,
+    /// Its canonical encoding (`None`: no such record).
+    pub value: Option<Vec<u8>>,
+    /// The Merkle path.
+    pub proof: MerkleProof,
+}
+
+impl RecordProof {
+    /// Checks the proof against a trusted state root.
+    pub fn verify(&self, root: &Hash) -> Result<(), ProofError> {
+        let proven = self.proof.verify(root, &key_position(&self.key))?;
+        let claimed = self.value.as_deref().map(value_hash);
+        if proven == claimed {
+            Ok(())
+        } else {
+            Err(ProofError::ValueMismatch)
+        }
+    }
+
+    /// The record, decoded (`Ok(None)`: proven absent).
+    pub fn decode<T: codec::Canonical>(&self) -> Result<Option<T>, CodecError> {
+        self.value.as_deref().map(codec::decode).transpose()
     }
 }
 

@@ -3,9 +3,11 @@
 use crate::crypto::Address;
 use crate::hash::Hash;
 
+use crate::programme::evaluate::CampaignCost;
 use crate::tx::GovernanceAction;
 use crate::types::{
-    Cents, ChainId, Height, Nonce, Points, ProposalId, ReceiptHash, ShopName, Timestamp,
+    CampaignId, Cents, ChainId, Height, Nonce, Points, ProposalId, ReceiptHash, ShopName,
+    Timestamp,
 };
 
 /// Where a record lives in the state tree. Its position is
@@ -40,6 +42,22 @@ pub enum StateKey {
     },
     /// A [`Proposal`].
     Proposal(ProposalId),
+    /// The [`crate::programme::Programme`] record: locale, tiers, next
+    /// campaign id.
+    Programme,
+    /// A shop's [`crate::programme::ShopRules`].
+    Rules(Address),
+    /// A [`crate::programme::Campaign`].
+    Campaign(CampaignId),
+    /// A customer's [`crate::programme::CustomerRecord`].
+    Customer(Address),
+    /// A customer's [`crate::programme::CampaignUse`] of a campaign.
+    CampaignUse {
+        /// The campaign.
+        campaign: CampaignId,
+        /// The customer.
+        customer: Address,
+    },
 }
 
 /// Where the chain stands.
@@ -147,6 +165,11 @@ pub struct ShopStats {
     pub reversed: Points,
     /// Points its reversals could not take back because they had been spent.
     pub reversal_shortfall: Points,
+    /// Points of `issued` granted by hand (`Earn`), not computed from a
+    /// sale.
+    pub granted: Points,
+    /// Points of `issued` given by campaigns at its sales.
+    pub campaign_points: Points,
     /// Points of its issue redeemed anywhere.
     pub redeemed_issued: Points,
     /// Points redeemed at it, whoever issued them.
@@ -247,17 +270,53 @@ impl Account {
 pub struct EarnRecord {
     /// Who received the points.
     pub customer: Address,
-    /// How many.
+    /// What kind of earn it was.
+    pub kind: EarnKind,
+    /// How many points the customer received.
     pub points: Points,
-    /// The purchase amount the till reported, if any.
+    /// The purchase amount (the till's report for a grant; the basket
+    /// amount for a sale).
     pub purchase: Option<Cents>,
     /// Height of the earn.
     pub height: Height,
-    /// Set once the earn is reversed.
+    /// Local day of the earn (where a sale's points count for tiers).
+    pub day: u64,
+    /// When the points expire (the lot they are in).
+    pub expires_at: Timestamp,
+    /// Points of `points` the customer still holds from this receipt:
+    /// lowered as the lot they are in is spent, sent on or expires (points
+    /// received from others in the same lot are spent first).
+    pub remaining: Points,
+    /// What campaigns paid in this sale (budget and co-funding are
+    /// returned in proportion on a refund).
+    pub campaigns: Vec<CampaignCost>,
+    /// What reversals have done so far.
     pub reversal: Option<Reversal>,
 }
 
-/// The outcome of reversing an earn.
+/// The kind of an earn.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EarnKind {
+    /// Granted by hand with a reason.
+    Grant,
+    /// Computed from a sale.
+    Sale,
+    /// A birthday reward.
+    Birthday,
+}
+
+/// What reversals of an earn have done, cumulatively.
 #[derive(
     Clone,
     Copy,
@@ -270,12 +329,25 @@ pub struct EarnRecord {
     serde::Deserialize,
 )]
 pub struct Reversal {
-    /// Height of the reversal.
+    /// Height of the last reversal.
     pub height: Height,
+    /// The purchase amount refunded so far (a full reversal refunds all).
+    pub refunded: Cents,
     /// Points taken back from the customer.
     pub taken: Points,
     /// Points that could not be taken back (already spent or sent on).
     pub shortfall: Points,
+}
+
+impl EarnRecord {
+    /// True once nothing is left to reverse.
+    pub fn fully_reversed(&self) -> bool {
+        match (self.reversal, self.purchase, self.kind) {
+            (None, _, _) => false,
+            (Some(r), Some(amount), EarnKind::Sale) => r.refunded >= amount,
+            (Some(_), _, _) => true,
+        }
+    }
 }
 
 /// A governance proposal.

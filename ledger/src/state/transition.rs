@@ -22,7 +22,8 @@ use crate::crypto::Address;
 use crate::error::{BlockError, TxError};
 use crate::params::bounds;
 use crate::tx::{GovernanceAction, TxBody, VerifiedTx};
-use crate::types::{Cents, Height, Points, ProposalId, ReceiptHash, Timestamp};
+use crate::programme::{Campaign, CampaignUse, CustomerRecord, ShopRules};
+use crate::types::{CampaignId, Cents, Height, Memo, Points, ProposalId, ReceiptHash, Timestamp};
 
 /// One record written by a block: its key and new encoding (`None`: deleted).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +43,67 @@ pub struct Applied {
     pub state: State,
     /// The records the block wrote, each once, sorted by key.
     pub changes: Vec<StateChange>,
+    /// What each transaction did to points, in order.
+    pub effects: Vec<TxEffect>,
+}
+
+/// What one transaction did to points, as the ledger applied it: what a
+/// reader such as the audit's report needs beyond the records' end state
+/// (who redeemed whose points where), so it never re-implements the rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// `issuer` issued points to `holder` (a new or grown lot).
+    Issued {
+        /// The issuing shop.
+        issuer: Address,
+        /// Who received them.
+        holder: Address,
+        /// How many.
+        points: Points,
+        /// When they expire.
+        expires_at: Timestamp,
+        /// A grant, a sale (the referrer's reward included) or a birthday.
+        kind: EarnKind,
+    },
+    /// `holder` spent points at `shop`: the lot portions spent, soonest
+    /// expiry first.
+    Redeemed {
+        /// Who spent them.
+        holder: Address,
+        /// Where.
+        shop: Address,
+        /// The portions spent.
+        lots: Vec<Lot>,
+    },
+    /// A reversal by `issuer` took points back from `holder`.
+    Reversed {
+        /// The issuing shop.
+        issuer: Address,
+        /// The customer.
+        holder: Address,
+        /// Taken back.
+        taken: Points,
+        /// Due back but already spent.
+        shortfall: Points,
+    },
+    /// Points moved between holders.
+    Transferred {
+        /// The sender.
+        from: Address,
+        /// The recipient.
+        to: Address,
+        /// The portions moved.
+        lots: Vec<Lot>,
+    },
+}
+
+/// An [`Effect`] and the position of its transaction in the block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxEffect {
+    /// Index of the transaction in the block.
+    pub index: usize,
+    /// What it did.
+    pub effect: Effect,
 }
 
 impl State {
@@ -105,7 +167,7 @@ impl State {
                     error,
                 })?;
         }
-        let (state, changes) = builder.pending.end();
+        let (state, changes, effects) = builder.pending.end();
         if state.root() != header.state_root {
             return Err(BlockError::StateRootMismatch {
                 height,
@@ -117,6 +179,7 @@ impl State {
             block: block.clone(),
             state,
             changes,
+            effects,
         })
     }
 
@@ -218,7 +281,7 @@ impl BlockBuilder {
 
     /// Ends the block and returns it with the new state.
     pub fn finish(self) -> Applied {
-        let (state, changes) = self.pending.end();
+        let (state, changes, effects) = self.pending.end();
         let ids: Vec<_> = self.txs.iter().map(VerifiedTx::id).collect();
         let header = BlockHeader {
             height: self.height,
@@ -232,31 +295,39 @@ impl BlockBuilder {
             block: VerifiedBlock::from_parts(header, self.txs),
             state,
             changes,
+            effects,
         }
     }
 }
 
 /// A state being changed by one block, with the keys it touched.
 #[derive(Clone, Debug)]
-struct Pending {
-    state: State,
+pub(super) struct Pending {
+    pub(super) state: State,
     touched: Vec<StateKey>,
     /// The records the current transaction changed, as they were before
     /// it: a refused transaction is taken back from this log, so the
     /// persistent maps are not copied for every transaction just in case.
     undo: Vec<Undo>,
-    height: Height,
-    time: Timestamp,
+    effects: Vec<TxEffect>,
+    /// Transactions applied so far (the index of the next one).
+    applied: usize,
+    pub(super) height: Height,
+    pub(super) time: Timestamp,
 }
 
 /// One record as it was before the current transaction changed it.
 #[derive(Clone, Debug)]
-enum Undo {
+pub(super) enum Undo {
     Account(Address, Option<Account>),
     Member(Address, Option<Member>),
     Debt((Address, Address), Option<Points>),
     Receipt((Address, ReceiptHash), Option<EarnRecord>),
     Proposal(ProposalId, Option<Proposal>),
+    Rules(Address, Option<ShopRules>),
+    Campaign(CampaignId, Option<Campaign>),
+    Customer(Address, Option<CustomerRecord>),
+    CampaignUse((CampaignId, Address), Option<CampaignUse>),
 }
 
 impl Pending {
@@ -267,6 +338,8 @@ impl Pending {
             state: parent.clone(),
             touched: Vec::new(),
             undo: Vec::new(),
+            effects: Vec::new(),
+            applied: 0,
             height,
             time,
         };
@@ -287,15 +360,21 @@ impl Pending {
     fn apply_tx(&mut self, tx: &VerifiedTx) -> Result<(), TxError> {
         let supply = self.state.supply.clone();
         let next_proposal = self.state.chain.next_proposal;
+        let next_campaign = self.state.programme.next_campaign;
         let touched = self.touched.len();
+        let effects = self.effects.len();
         self.undo.clear();
         let result = self.execute(tx);
-        if result.is_err() {
+        if result.is_ok() {
+            self.applied += 1;
+        } else {
+            self.effects.truncate(effects);
             while let Some(undo) = self.undo.pop() {
                 self.restore(undo);
             }
             self.state.supply = supply;
             self.state.chain.next_proposal = next_proposal;
+            self.state.programme.next_campaign = next_campaign;
             self.touched.truncate(touched);
         }
         self.undo.clear();
@@ -318,19 +397,26 @@ impl Pending {
                     self.state.debts.remove_mut(&key);
                 }
             },
-            Undo::Receipt(key, old) => match old {
-                Some(record) => self.state.receipts.insert_mut(key, record),
-                None => {
-                    self.state.receipts.remove_mut(&key);
-                }
-            },
+            Undo::Receipt(key, old) => self.set_receipt(key, old),
             Undo::Proposal(id, old) => self.set_proposal(id, old),
+            Undo::Rules(shop, old) => restore_in(&mut self.state.rules, shop, old),
+            Undo::Campaign(id, old) => self.set_campaign(id, old),
+            Undo::Customer(address, old) => restore_in(&mut self.state.customers, address, old),
+            Undo::CampaignUse(key, old) => restore_in(&mut self.state.campaign_uses, key, old),
         }
+    }
+
+    /// Records what the current transaction did to points.
+    pub(super) fn effect(&mut self, effect: Effect) {
+        self.effects.push(TxEffect {
+            index: self.applied,
+            effect,
+        });
     }
 
     /// Ends the block: due proposals take effect, then the root is
     /// recomputed from the touched records.
-    fn end(mut self) -> (State, Vec<StateChange>) {
+    fn end(mut self) -> (State, Vec<StateChange>, Vec<TxEffect>) {
         self.activate_proposals();
         let mut keys = std::mem::take(&mut self.touched);
         keys.sort();
@@ -345,12 +431,12 @@ impl Pending {
             }
             changes.push(StateChange { key, value });
         }
-        (self.state, changes)
+        (self.state, changes, self.effects)
     }
 
     // ----- record access ---------------------------------------------------
 
-    fn account(&self, address: &Address) -> Account {
+    pub(super) fn account(&self, address: &Address) -> Account {
         self.state
             .accounts
             .get(address)
@@ -358,11 +444,73 @@ impl Pending {
             .unwrap_or_default()
     }
 
-    fn put_account(&mut self, address: Address, account: Account) {
+    pub(super) fn put_account(&mut self, address: Address, account: Account) {
         let old = self.state.accounts.get(&address).cloned();
+        let shrunk: Vec<(Address, Timestamp, Points)> = old
+            .as_ref()
+            .map(|old| {
+                old.lots
+                    .iter()
+                    .filter_map(|lot| {
+                        let now = account
+                            .lots
+                            .iter()
+                            .find(|l| l.issuer == lot.issuer && l.expires_at == lot.expires_at)
+                            .map_or(Points::ZERO, |l| l.amount);
+                        (now < lot.amount).then_some((lot.issuer, lot.expires_at, now))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         self.undo.push(Undo::Account(address, old));
         self.set_account(address, account);
         self.touch(StateKey::Account(address));
+        for (issuer, expires_at, amount) in shrunk {
+            self.clamp_receipts(address, issuer, expires_at, amount);
+        }
+    }
+
+    /// Keeps the receipts of one lot within what the lot holds: after the
+    /// lot of `issuer` expiring at `expires_at` held by `holder` shrank to
+    /// `amount`, the receipts' remaining points are lowered, oldest receipt
+    /// first, until they sum to at most `amount` (points received from
+    /// others in the same lot are thereby spent first).
+    fn clamp_receipts(
+        &mut self,
+        holder: Address,
+        issuer: Address,
+        expires_at: Timestamp,
+        amount: Points,
+    ) {
+        let from = (holder, issuer, expires_at, Height(0), ReceiptHash(crate::hash::Hash::ZERO));
+        let to = (
+            holder,
+            issuer,
+            expires_at,
+            Height(u64::MAX),
+            ReceiptHash(crate::hash::Hash([0xff; 32])),
+        );
+        let receipts: Vec<ReceiptHash> = self
+            .state
+            .receipt_lots
+            .range(from..=to)
+            .map(|(_, _, _, _, r)| *r)
+            .collect();
+        let mut records: Vec<(ReceiptHash, EarnRecord)> = receipts
+            .into_iter()
+            .filter_map(|r| self.state.receipts.get(&(issuer, r)).map(|rec| (r, rec.clone())))
+            .collect();
+        let held: u64 = records.iter().map(|(_, r)| r.remaining.0).sum();
+        let mut excess = held.saturating_sub(amount.0);
+        for (receipt, record) in records.iter_mut() {
+            if excess == 0 {
+                break;
+            }
+            let cut = record.remaining.0.min(excess);
+            record.remaining = Points(record.remaining.0 - cut);
+            excess -= cut;
+            self.put_receipt(issuer, *receipt, record.clone());
+        }
     }
 
     /// Stores `account` (removing it if empty) and keeps the expiry index
@@ -395,14 +543,14 @@ impl Pending {
     /// Accounts are only ever created by `earn` and `transfer`, which make
     /// this check, so an address that already has an account passed it
     /// and only new recipients pay for the curve arithmetic.
-    fn check_recipient(&self, address: &Address) -> Result<(), TxError> {
+    pub(super) fn check_recipient(&self, address: &Address) -> Result<(), TxError> {
         if !self.state.accounts.contains_key(address) {
             address.check_usable()?;
         }
         Ok(())
     }
 
-    fn member(&self, address: &Address, action: &'static str) -> Result<Member, TxError> {
+    pub(super) fn member(&self, address: &Address, action: &'static str) -> Result<Member, TxError> {
         self.state
             .members
             .get(address)
@@ -421,7 +569,7 @@ impl Pending {
         self.touch(StateKey::Member(address));
     }
 
-    fn update_stats(
+    pub(super) fn update_stats(
         &mut self,
         shop: &Address,
         change: impl FnOnce(&mut ShopStats) -> Option<()>,
@@ -442,7 +590,7 @@ impl Pending {
         Ok(())
     }
 
-    fn put_debt(&mut self, debtor: Address, creditor: Address, points: Points) {
+    pub(super) fn put_debt(&mut self, debtor: Address, creditor: Address, points: Points) {
         let old = self.state.debts.get(&(debtor, creditor)).copied();
         self.undo.push(Undo::Debt((debtor, creditor), old));
         if points.is_zero() {
@@ -453,11 +601,90 @@ impl Pending {
         self.touch(StateKey::Debt { debtor, creditor });
     }
 
-    fn put_receipt(&mut self, shop: Address, receipt: ReceiptHash, record: EarnRecord) {
+    pub(super) fn put_receipt(&mut self, shop: Address, receipt: ReceiptHash, record: EarnRecord) {
         let old = self.state.receipts.get(&(shop, receipt)).cloned();
         self.undo.push(Undo::Receipt((shop, receipt), old));
-        self.state.receipts.insert_mut((shop, receipt), record);
+        self.set_receipt((shop, receipt), Some(record));
         self.touch(StateKey::Receipt { shop, receipt });
+    }
+
+    /// Stores (or removes) a receipt, keeping the receipt-lot index in step.
+    fn set_receipt(&mut self, key: (Address, ReceiptHash), record: Option<EarnRecord>) {
+        let (shop, receipt) = key;
+        let index = |r: &EarnRecord| (r.customer, shop, r.expires_at, r.height, receipt);
+        if let Some(old) = self.state.receipts.get(&key) {
+            let old = index(old);
+            self.state.receipt_lots.remove_mut(&old);
+        }
+        match record {
+            Some(record) => {
+                if !record.remaining.is_zero() {
+                    self.state.receipt_lots.insert_mut(index(&record));
+                }
+                self.state.receipts.insert_mut(key, record);
+            }
+            None => {
+                self.state.receipts.remove_mut(&key);
+            }
+        }
+    }
+
+    pub(super) fn put_rules(&mut self, shop: Address, rules: ShopRules) {
+        let old = self.state.rules.get(&shop).cloned();
+        self.undo.push(Undo::Rules(shop, old));
+        self.state.rules.insert_mut(shop, rules);
+        self.touch(StateKey::Rules(shop));
+    }
+
+    pub(super) fn put_campaign(&mut self, campaign: Campaign) {
+        let id = campaign.id;
+        let old = self.state.campaigns.get(&id).cloned();
+        self.undo.push(Undo::Campaign(id, old));
+        self.set_campaign(id, Some(campaign));
+        self.touch(StateKey::Campaign(id));
+    }
+
+    /// Stores (or removes) a campaign, keeping the shop index in step.
+    fn set_campaign(&mut self, id: CampaignId, campaign: Option<Campaign>) {
+        if let Some(old) = self.state.campaigns.get(&id) {
+            let shops: Vec<Address> = old.spec.funders.iter().map(|s| s.shop).collect();
+            for shop in shops {
+                self.state.shop_campaigns.remove_mut(&(shop, id));
+            }
+        }
+        match campaign {
+            Some(campaign) => {
+                for share in &campaign.spec.funders {
+                    self.state.shop_campaigns.insert_mut((share.shop, id));
+                }
+                self.state.campaigns.insert_mut(id, campaign);
+            }
+            None => {
+                self.state.campaigns.remove_mut(&id);
+            }
+        }
+    }
+
+    pub(super) fn put_customer(&mut self, address: Address, record: CustomerRecord) {
+        let old = self.state.customers.get(&address).cloned();
+        self.undo.push(Undo::Customer(address, old));
+        if record.is_empty() {
+            self.state.customers.remove_mut(&address);
+        } else {
+            self.state.customers.insert_mut(address, record);
+        }
+        self.touch(StateKey::Customer(address));
+    }
+
+    pub(super) fn put_campaign_use(&mut self, campaign: CampaignId, customer: Address, used: CampaignUse) {
+        let old = self.state.campaign_uses.get(&(campaign, customer)).copied();
+        self.undo.push(Undo::CampaignUse((campaign, customer), old));
+        self.state.campaign_uses.insert_mut((campaign, customer), used);
+        self.touch(StateKey::CampaignUse { campaign, customer });
+    }
+
+    pub(super) fn touch_programme(&mut self) {
+        self.touch(StateKey::Programme);
     }
 
     fn put_proposal(&mut self, proposal: Proposal) {
@@ -534,8 +761,10 @@ impl Pending {
             };
             proposal.status = match self.carry_out(&proposal.action, effective) {
                 Ok(()) => {
-                    membership_changed |=
-                        !matches!(proposal.action, GovernanceAction::SetParam { .. });
+                    membership_changed |= matches!(
+                        proposal.action,
+                        GovernanceAction::AddMember { .. } | GovernanceAction::RemoveMember { .. }
+                    );
                     ProposalStatus::Executed { effective }
                 }
                 Err(reason) => ProposalStatus::Failed { effective, reason },
@@ -616,6 +845,11 @@ impl Pending {
                 self.touch(StateKey::Member(*address));
                 Ok(())
             }
+            GovernanceAction::SetTiers { tiers } => {
+                self.state.programme.tiers = tiers.clone();
+                self.touch(StateKey::Programme);
+                Ok(())
+            }
             GovernanceAction::SetParam { change } => {
                 // Checked again: another change may have passed meanwhile
                 // (e.g. a smaller block limit) that makes this one invalid.
@@ -666,36 +900,52 @@ impl Pending {
                 points,
                 purchase,
                 receipt,
-            } => self.earn(author, *customer, *points, *purchase, *receipt),
-            TxBody::Reverse { receipt } => self.reverse(author, *receipt),
+                reason,
+            } => self.grant(author, *customer, *points, *purchase, *receipt, reason),
+            TxBody::Reverse { receipt, amount } => self.reverse(author, *receipt, *amount),
             TxBody::Transfer { to, points, .. } => self.transfer(author, *to, *points),
             TxBody::Redeem { shop, points } => self.redeem(author, *shop, *points),
             TxBody::Settle { debtor, points } => self.settle(author, *debtor, *points),
             TxBody::Propose { action } => self.propose(author, action),
             TxBody::Approve { proposal } => self.approve(author, *proposal),
+            TxBody::Sale {
+                customer,
+                receipt,
+                basket,
+                claim,
+            } => self.sale(author, *customer, *receipt, basket, claim),
+            TxBody::Birthday {
+                customer,
+                receipt,
+                points,
+            } => self.birthday(author, *customer, *receipt, *points),
+            TxBody::Refer { referrer } => self.refer(author, *referrer),
+            TxBody::SetEarnRule { rule, effective } => self.set_earn_rule(author, rule, *effective),
+            TxBody::PublishCampaign { campaign } => self.publish_campaign(author, campaign),
+            TxBody::ApproveCampaign { campaign } => self.approve_campaign(author, *campaign),
+            TxBody::StopCampaign { campaign } => self.stop_campaign(author, *campaign),
         }
     }
 
-    fn earn(
+    /// Issues `points` of `shop` to `customer` as a lot expiring
+    /// `point_expiry_days` after today, within the shop's daily cap, and
+    /// counts them in the shop's and the network's totals. Returns the
+    /// lot's expiry.
+    fn issue(
         &mut self,
         shop: Address,
         customer: Address,
         points: Points,
-        purchase: Option<Cents>,
-        receipt: ReceiptHash,
-    ) -> Result<(), TxError> {
-        let mut member = self.member(&shop, "issue points")?;
-        if points.is_zero() {
-            return Err(TxError::ZeroPoints);
-        }
-        if customer == shop {
-            return Err(TxError::SelfEarn);
-        }
-        self.check_recipient(&customer)?;
-        if self.state.receipts.contains_key(&(shop, receipt)) {
-            return Err(TxError::DuplicateReceipt);
-        }
+    ) -> Result<Timestamp, TxError> {
         let day = self.time.day();
+        let expires_at = Timestamp::start_of_day(
+            day.saturating_add(u64::from(self.state.params.point_expiry_days))
+                .saturating_add(1),
+        );
+        if points.is_zero() {
+            return Ok(expires_at);
+        }
+        let mut member = self.member(&shop, "issue points")?;
         if member.issue_day != day {
             member.issue_day = day;
             member.issued_today = Points::ZERO;
@@ -723,36 +973,112 @@ impl Pending {
             s.issued = s.issued.checked_add(points)?;
             Some(())
         })?;
-        let expiry_day = day
-            .saturating_add(u64::from(self.state.params.point_expiry_days))
-            .saturating_add(1);
         let mut account = self.account(&customer);
         lots::add(
             &mut account.lots,
             Lot {
                 issuer: shop,
-                expires_at: Timestamp::start_of_day(expiry_day),
+                expires_at,
                 amount: points,
             },
         )
         .ok_or(TxError::Overflow)?;
         self.put_account(customer, account);
-        let height = self.height;
-        self.put_receipt(
+        Ok(expires_at)
+    }
+
+    /// [`Pending::issue`] and its effect.
+    pub(super) fn issue_as(
+        &mut self,
+        kind: EarnKind,
+        shop: Address,
+        customer: Address,
+        points: Points,
+    ) -> Result<Timestamp, TxError> {
+        let expires_at = self.issue(shop, customer, points)?;
+        if !points.is_zero() {
+            self.effect(Effect::Issued {
+                issuer: shop,
+                holder: customer,
+                points,
+                expires_at,
+                kind,
+            });
+        }
+        Ok(expires_at)
+    }
+
+    /// The checks every earn kind makes before issuing.
+    pub(super) fn check_earn(
+        &self,
+        shop: &Address,
+        customer: &Address,
+        receipt: &ReceiptHash,
+        action: &'static str,
+    ) -> Result<(), TxError> {
+        self.member(shop, action)?;
+        if customer == shop {
+            return Err(TxError::SelfEarn);
+        }
+        self.check_recipient(customer)?;
+        if self.state.receipts.contains_key(&(*shop, *receipt)) {
+            return Err(TxError::DuplicateReceipt);
+        }
+        Ok(())
+    }
+
+    fn grant(
+        &mut self,
+        shop: Address,
+        customer: Address,
+        points: Points,
+        purchase: Option<Cents>,
+        receipt: ReceiptHash,
+        reason: &Memo,
+    ) -> Result<(), TxError> {
+        self.check_earn(&shop, &customer, &receipt, "issue points")?;
+        if points.is_zero() {
+            return Err(TxError::ZeroPoints);
+        }
+        if reason.as_str().trim().is_empty() {
+            return Err(TxError::MissingReason);
+        }
+        let expires_at = self.issue_as(EarnKind::Grant, shop, customer, points)?;
+        self.update_stats(&shop, |s| {
+            s.granted = s.granted.checked_add(points)?;
+            Some(())
+        })?;
+        self.record_earn(
             shop,
             receipt,
             EarnRecord {
                 customer,
+                kind: EarnKind::Grant,
                 points,
                 purchase,
-                height,
+                height: self.height,
+                day: self.state.programme.locale.local(self.time).day,
+                expires_at,
+                remaining: points,
+                campaigns: Vec::new(),
                 reversal: None,
             },
         );
         Ok(())
     }
 
-    fn reverse(&mut self, shop: Address, receipt: ReceiptHash) -> Result<(), TxError> {
+    /// Stores a new earn's record (after its points were added to the
+    /// customer's lot, so the lot already holds them).
+    pub(super) fn record_earn(&mut self, shop: Address, receipt: ReceiptHash, record: EarnRecord) {
+        self.put_receipt(shop, receipt, record);
+    }
+
+    fn reverse(
+        &mut self,
+        shop: Address,
+        receipt: ReceiptHash,
+        amount: Option<Cents>,
+    ) -> Result<(), TxError> {
         self.member(&shop, "reverse an earn")?;
         let mut record = self
             .state
@@ -760,15 +1086,65 @@ impl Pending {
             .get(&(shop, receipt))
             .cloned()
             .ok_or(TxError::UnknownReceipt)?;
-        if let Some(done) = record.reversal {
+        if record.fully_reversed()
+            && let Some(done) = record.reversal
+        {
             return Err(TxError::AlreadyReversed {
                 height: done.height,
             });
         }
-        let mut account = self.account(&record.customer);
-        let taken = lots::take_back(&mut account.lots, &shop, record.points);
-        let shortfall = record.points.saturating_sub(taken);
-        self.put_account(record.customer, account);
+        let before = record.reversal.unwrap_or(Reversal {
+            height: self.height,
+            refunded: Cents(0),
+            taken: Points::ZERO,
+            shortfall: Points::ZERO,
+        });
+        // What part of the purchase this reversal refunds, and so the points
+        // due back in all: the sale's points in proportion, rounded down,
+        // exactly all of them once everything is refunded.
+        let (refunded, due_total) = match (record.kind, record.purchase) {
+            (EarnKind::Sale, Some(total)) if total.0 > 0 => {
+                let left = Cents(total.0.saturating_sub(before.refunded.0));
+                let now = amount.unwrap_or(left);
+                if now.0 == 0 || now > left {
+                    return Err(TxError::RefundTooLarge {
+                        requested: now,
+                        left,
+                    });
+                }
+                let refunded = Cents(before.refunded.0 + now.0);
+                (refunded, proportion(record.points, refunded, total))
+            }
+            _ => {
+                if amount.is_some() {
+                    return Err(TxError::PartialNotASale);
+                }
+                (record.purchase.unwrap_or(Cents(0)), record.points)
+            }
+        };
+        let accounted = before.taken.0.saturating_add(before.shortfall.0);
+        let due = Points(due_total.0.saturating_sub(accounted));
+        let taken = due.min(record.remaining);
+        let shortfall = due.saturating_sub(taken);
+        record.remaining = record.remaining.saturating_sub(taken);
+        let refunded_before = before.refunded;
+        record.reversal = Some(Reversal {
+            height: self.height,
+            refunded,
+            taken: before.taken.checked_add(taken).ok_or(TxError::Overflow)?,
+            shortfall: before
+                .shortfall
+                .checked_add(shortfall)
+                .ok_or(TxError::Overflow)?,
+        });
+        let customer = record.customer;
+        let (kind, day, expires_at, purchase) =
+            (record.kind, record.day, record.expires_at, record.purchase);
+        let campaigns = record.campaigns.clone();
+        self.put_receipt(shop, receipt, record);
+        let mut account = self.account(&customer);
+        lots::take_from(&mut account.lots, &shop, expires_at, taken);
+        self.put_account(customer, account);
         self.update_stats(&shop, |s| {
             s.reversed = s.reversed.checked_add(taken)?;
             s.reversal_shortfall = s.reversal_shortfall.checked_add(shortfall)?;
@@ -778,12 +1154,20 @@ impl Pending {
             s.reversed = s.reversed.checked_add(taken)?;
             Some(())
         })?;
-        record.reversal = Some(Reversal {
-            height: self.height,
+        self.effect(Effect::Reversed {
+            issuer: shop,
+            holder: customer,
             taken,
             shortfall,
         });
-        self.put_receipt(shop, receipt, record);
+        if kind == EarnKind::Sale
+            && let Some(total) = purchase
+        {
+            self.return_campaign_costs(shop, &campaigns, refunded_before, refunded, total)?;
+            let mut customer_record = self.state.customers.get(&customer).cloned().unwrap_or_default();
+            customer_record.remove_earned(day, due);
+            self.put_customer(customer, customer_record);
+        }
         Ok(())
     }
 
@@ -812,10 +1196,15 @@ impl Pending {
         self.check_recipient(&to)?;
         let moved = self.spend(from, points)?;
         let mut account = self.account(&to);
-        for lot in moved {
-            lots::add(&mut account.lots, lot).ok_or(TxError::Overflow)?;
+        for lot in &moved {
+            lots::add(&mut account.lots, *lot).ok_or(TxError::Overflow)?;
         }
         self.put_account(to, account);
+        self.effect(Effect::Transferred {
+            from,
+            to,
+            lots: moved,
+        });
         Ok(())
     }
 
@@ -827,6 +1216,11 @@ impl Pending {
             return Err(TxError::SelfRedeem);
         }
         let spent = self.spend(holder, points)?;
+        self.effect(Effect::Redeemed {
+            holder,
+            shop,
+            lots: spent.clone(),
+        });
         self.update_stats(&shop, |s| {
             s.redeemed_here = s.redeemed_here.checked_add(points)?;
             Some(())
@@ -903,6 +1297,7 @@ impl Pending {
             GovernanceAction::SetParam { change } => {
                 self.state.params.with(change).validate()?;
             }
+            GovernanceAction::SetTiers { tiers } => tiers.validate()?,
         }
         let id = self.state.chain.next_proposal;
         self.state.chain.next_proposal = ProposalId(id.0.checked_add(1).ok_or(TxError::Overflow)?);
@@ -958,6 +1353,29 @@ impl Pending {
             };
         }
         self.put_proposal(proposal);
+    }
+}
+
+/// `points × part / whole`, rounded down (all of `points` when `part` is
+/// the whole).
+pub(super) fn proportion(points: Points, part: Cents, whole: Cents) -> Points {
+    if whole.0 == 0 || part >= whole {
+        return points;
+    }
+    Points((u128::from(points.0) * u128::from(part.0) / u128::from(whole.0)) as u64)
+}
+
+/// Puts a map entry back as it was.
+fn restore_in<K: Ord + Clone, V: Clone>(
+    map: &mut rpds::RedBlackTreeMapSync<K, V>,
+    key: K,
+    old: Option<V>,
+) {
+    match old {
+        Some(value) => map.insert_mut(key, value),
+        None => {
+            map.remove_mut(&key);
+        }
     }
 }
 

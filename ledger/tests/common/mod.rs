@@ -37,6 +37,7 @@ impl TestChain {
         let names = ["Bakery", "Cafe", "Bookshop", "Florist", "Butcher", "Grocer"];
         let keys: Vec<Keypair> = (1..=shops as u8).map(key).collect();
         let genesis = Genesis {
+            programme: Default::default(),
             chain_id: ChainId::new("test-street").unwrap(),
             time: Timestamp(T0),
             members: keys
@@ -141,6 +142,7 @@ impl TestChain {
         self.submit(
             &shop_key,
             TxBody::Earn {
+                reason: guild_ledger::Memo::new("goodwill").unwrap(),
                 customer: *to,
                 points: Points(points),
                 purchase: None,

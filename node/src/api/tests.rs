@@ -65,6 +65,7 @@ impl TestNode {
     async fn start_with(answer: Answer, event_capacity: usize) -> TestNode {
         let now = super::now_ms().0;
         let genesis = Genesis {
+            programme: Default::default(),
             chain_id: ChainId::new("test-street").unwrap(),
             time: Timestamp(now - DAY),
             members: vec![GenesisMember {
@@ -136,6 +137,7 @@ impl TestNode {
             &shop,
             nonce,
             TxBody::Earn {
+                reason: guild_ledger::Memo::new("goodwill").unwrap(),
                 customer: customer_key().address(),
                 points: Points(points),
                 purchase: None,
@@ -916,6 +918,7 @@ async fn shutdown_ends_a_waiting_submission() {
 fn lots_past_expiry_are_listed_but_not_counted() {
     let shop = shop_key();
     let genesis = Genesis {
+        programme: Default::default(),
         chain_id: ChainId::new("test-street").unwrap(),
         time: Timestamp(1_767_225_600_000),
         members: vec![GenesisMember {
@@ -929,6 +932,7 @@ fn lots_past_expiry_are_listed_but_not_counted() {
         author: shop.address(),
         nonce: Nonce(0),
         body: TxBody::Earn {
+            reason: guild_ledger::Memo::new("goodwill").unwrap(),
             customer: customer_key().address(),
             points: Points(30),
             purchase: None,
@@ -1036,6 +1040,7 @@ fn block_events_skip_blocks_a_filter_empties() {
         author: shop.address(),
         nonce: Nonce(0),
         body: TxBody::Earn {
+            reason: guild_ledger::Memo::new("goodwill").unwrap(),
             customer: customer_key().address(),
             points: Points(5),
             purchase: None,

@@ -212,6 +212,7 @@ impl Chain {
             .map(|i| Keypair::from_secret(&[i as u8 + 1; 32]))
             .collect();
         let genesis = Genesis {
+            programme: Default::default(),
             chain_id: ChainId::new("sim").unwrap(),
             time: Timestamp(GENESIS_MS),
             members: keys
@@ -246,6 +247,7 @@ impl Chain {
             author: key.address(),
             nonce: Nonce(nonce),
             body: TxBody::Earn {
+                reason: guild_ledger::Memo::new("goodwill").unwrap(),
                 customer: *customer,
                 points: Points(points),
                 purchase: None,

@@ -111,6 +111,7 @@ impl Net {
             });
         }
         let genesis = Genesis {
+            programme: Default::default(),
             chain_id: chain_id.clone(),
             time: Timestamp(now_ms() - 1000),
             members: genesis_members,
@@ -337,6 +338,7 @@ impl Net {
             author: key.address(),
             nonce: Nonce(nonce),
             body: TxBody::Earn {
+                reason: guild_ledger::Memo::new("goodwill").unwrap(),
                 customer: *customer,
                 points: Points(points),
                 purchase: None,
@@ -445,6 +447,7 @@ impl Net {
             key,
             nonce,
             TxBody::Reverse {
+                amount: None,
                 receipt: ReceiptHash::new(&key.address(), receipt),
             },
         )

@@ -322,6 +322,7 @@ async fn bench(
     }
 
     // Funding: each shop earns to its customers, in nonce order.
+    let reason = guild_ledger::Memo::new("bench funding")?;
     let mut shop_senders: Vec<Sender> = (0..shops).map(Sender::new).collect();
     let earns: Vec<(usize, Prepared)> = (0..customers)
         .into_par_iter()
@@ -333,6 +334,7 @@ async fn bench(
                 author: key.address(),
                 nonce: Nonce(nonce),
                 body: TxBody::Earn {
+                    reason: reason.clone(),
                     customer: addresses[c],
                     points: Points(funding_points),
                     purchase: None,

@@ -139,6 +139,7 @@ pub(super) fn create_network(
         });
     }
     let genesis = Genesis {
+        programme: Default::default(),
         chain_id: chain_id.clone(),
         time: Timestamp(now_ms().saturating_sub(1_000)),
         members,

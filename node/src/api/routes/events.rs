@@ -95,7 +95,16 @@ impl Filter {
 pub fn at_shop(tx: &Transaction, shop: &Address) -> bool {
     match &tx.body {
         TxBody::Redeem { shop: at, .. } => at == shop,
-        TxBody::Earn { .. } | TxBody::Reverse { .. } | TxBody::Approve { .. } => tx.author == *shop,
+        TxBody::Earn { .. }
+        | TxBody::Reverse { .. }
+        | TxBody::Approve { .. }
+        | TxBody::Sale { .. }
+        | TxBody::Birthday { .. }
+        | TxBody::SetEarnRule { .. }
+        | TxBody::ApproveCampaign { .. }
+        | TxBody::StopCampaign { .. } => tx.author == *shop,
+        TxBody::PublishCampaign { campaign } => campaign.funded_by(shop),
+        TxBody::Refer { .. } => false,
         TxBody::Transfer { to, .. } => tx.author == *shop || to == shop,
         TxBody::Settle { debtor, .. } => tx.author == *shop || debtor == shop,
         TxBody::Propose { action } => {
@@ -103,7 +112,7 @@ pub fn at_shop(tx: &Transaction, shop: &Address) -> bool {
                 || match action {
                     GovernanceAction::AddMember { address, .. }
                     | GovernanceAction::RemoveMember { address } => address == shop,
-                    GovernanceAction::SetParam { .. } => false,
+                    GovernanceAction::SetParam { .. } | GovernanceAction::SetTiers { .. } => false,
                 }
         }
     }

@@ -1,0 +1,288 @@
+//! Money and local time, pinned in the ledger so every node agrees.
+//!
+//! Day-of-week and hour-of-day filters ("double points before 9") must give
+//! the same answer on every node, so the network's time zone is not the
+//! host's time-zone database but a table of fixed UTC offsets with the
+//! instant each takes effect (summer time is two entries a year), fixed at
+//! genesis. The currency says how amounts in minor units are shown.
+
+use crate::types::{Cents, MS_PER_DAY, Timestamp};
+
+/// The network's currency and time zone.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Locale {
+    /// The currency amounts are in.
+    pub currency: Currency,
+    /// Offsets from UTC, each from an instant on, sorted by `from`. Before
+    /// the first entry (or with none) local time is UTC.
+    pub zone: Vec<ZoneOffset>,
+}
+
+/// A currency: ISO 4217 code, symbol, and digits after the decimal point.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Currency {
+    /// ISO 4217 code, e.g. `GBP`.
+    pub code: String,
+    /// Symbol, e.g. `£`.
+    pub symbol: String,
+    /// Minor units per major unit as a power of ten (2 for pence).
+    pub minor_units: u8,
+}
+
+/// A fixed UTC offset in force from an instant on.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    bincode::Encode,
+    bincode::Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ZoneOffset {
+    /// The first instant (UTC) the offset applies.
+    pub from: Timestamp,
+    /// Minutes east of UTC (60 for UTC+1, -300 for UTC-5).
+    pub offset_minutes: i16,
+}
+
+/// One instant in the network's local time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalTime {
+    /// Local day number (days since 1970-01-01 in local time).
+    pub day: u64,
+    /// Day of the week, Monday = 0 … Sunday = 6.
+    pub weekday: u8,
+    /// Hour of the day, 0 to 23.
+    pub hour: u8,
+}
+
+/// Why a locale was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocaleError {
+    /// The currency code is not three upper-case letters.
+    #[error("currency code {0:?} must be three upper-case letters, e.g. GBP")]
+    BadCurrencyCode(String),
+    /// The symbol is empty or too long.
+    #[error("currency symbol must be 1 to 4 characters")]
+    BadSymbol,
+    /// Too many digits after the decimal point.
+    #[error("minor units must be 0 to 4, got {0}")]
+    BadMinorUnits(u8),
+    /// The zone table is not sorted, too long, or an offset is beyond ±14 h.
+    #[error("time zone table must have at most 256 entries, sorted by time, offsets within ±14 hours")]
+    BadZone,
+}
+
+/// Most entries in a zone table (a century of summer time).
+pub const MAX_ZONE_ENTRIES: usize = 256;
+
+impl Default for Locale {
+    /// Pounds sterling, UTC.
+    fn default() -> Locale {
+        Locale {
+            currency: Currency {
+                code: "GBP".into(),
+                symbol: "£".into(),
+                minor_units: 2,
+            },
+            zone: Vec::new(),
+        }
+    }
+}
+
+impl Locale {
+    /// Checks the currency and the zone table.
+    pub fn validate(&self) -> Result<(), LocaleError> {
+        let code = &self.currency.code;
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(LocaleError::BadCurrencyCode(code.clone()));
+        }
+        let symbol = self.currency.symbol.chars().count();
+        if symbol == 0 || symbol > 4 || self.currency.symbol.chars().any(char::is_control) {
+            return Err(LocaleError::BadSymbol);
+        }
+        if self.currency.minor_units > 4 {
+            return Err(LocaleError::BadMinorUnits(self.currency.minor_units));
+        }
+        let sorted = self.zone.windows(2).all(|w| w[0].from < w[1].from);
+        let in_range = self.zone.iter().all(|z| z.offset_minutes.abs() <= 14 * 60);
+        if self.zone.len() > MAX_ZONE_ENTRIES || !sorted || !in_range {
+            return Err(LocaleError::BadZone);
+        }
+        Ok(())
+    }
+
+    /// The UTC offset in force at `time`, in minutes.
+    pub fn offset_at(&self, time: Timestamp) -> i16 {
+        self.zone
+            .iter()
+            .take_while(|z| z.from <= time)
+            .last()
+            .map_or(0, |z| z.offset_minutes)
+    }
+
+    /// `time` in local time.
+    pub fn local(&self, time: Timestamp) -> LocalTime {
+        let offset_ms = i64::from(self.offset_at(time)) * 60_000;
+        let local = if offset_ms >= 0 {
+            time.0.saturating_add(offset_ms.unsigned_abs())
+        } else {
+            time.0.saturating_sub(offset_ms.unsigned_abs())
+        };
+        let day = local / MS_PER_DAY;
+        LocalTime {
+            day,
+            // 1970-01-01 was a Thursday (Monday = 0, so Thursday = 3).
+            weekday: ((day + 3) % 7) as u8,
+            hour: ((local % MS_PER_DAY) / 3_600_000) as u8,
+        }
+    }
+
+    /// An amount as people write it: `£12.50`.
+    pub fn money(&self, amount: Cents) -> String {
+        let digits = u32::from(self.currency.minor_units);
+        let unit = 10u64.pow(digits);
+        if digits == 0 {
+            return format!("{}{}", self.currency.symbol, amount.0);
+        }
+        format!(
+            "{}{}.{:0width$}",
+            self.currency.symbol,
+            amount.0 / unit,
+            amount.0 % unit,
+            width = digits as usize
+        )
+    }
+
+    /// Parses an amount in major units (`12.50`, `12`, `0.5`) into minor
+    /// units, refusing more decimals than the currency has.
+    pub fn parse_money(&self, text: &str) -> Option<Cents> {
+        parse_minor(text, self.currency.minor_units)
+    }
+}
+
+/// Parses `12.50` into minor units with `digits` decimals.
+pub fn parse_minor(text: &str, digits: u8) -> Option<Cents> {
+    let text = text.trim();
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || !all_digits(frac) || frac.len() > usize::from(digits) {
+        return None;
+    }
+    let unit = 10u64.checked_pow(u32::from(digits))?;
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut minor: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    for _ in frac.len()..usize::from(digits) {
+        minor = minor.checked_mul(10)?;
+    }
+    whole.checked_mul(unit)?.checked_add(minor).map(Cents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn london() -> Locale {
+        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        Locale {
+            zone: vec![
+                ZoneOffset {
+                    from: Timestamp(1_774_746_000_000),
+                    offset_minutes: 60,
+                },
+                ZoneOffset {
+                    from: Timestamp(1_792_890_000_000),
+                    offset_minutes: 0,
+                },
+            ],
+            ..Locale::default()
+        }
+    }
+
+    #[test]
+    fn weekdays_and_hours_follow_the_offset_table() {
+        let l = london();
+        // 2026-07-01 07:30 UTC is a Wednesday, 08:30 in London.
+        let t = Timestamp(1_782_891_000_000);
+        assert_eq!(l.local(t).weekday, 2);
+        assert_eq!(l.local(t).hour, 8);
+        // 2026-12-01 08:30 UTC, winter: 08:30 local, a Tuesday.
+        let t = Timestamp(1_796_113_800_000);
+        assert_eq!(l.local(t).hour, 8);
+        assert_eq!(l.local(t).weekday, 1);
+        // 1970-01-01 was a Thursday.
+        assert_eq!(Locale::default().local(Timestamp(0)).weekday, 3);
+    }
+
+    #[test]
+    fn a_negative_offset_moves_the_day_back() {
+        let l = Locale {
+            zone: vec![ZoneOffset {
+                from: Timestamp(0),
+                offset_minutes: -300,
+            }],
+            ..Locale::default()
+        };
+        let t = Timestamp(MS_PER_DAY * 10 + 3_600_000); // 01:00 UTC on day 10
+        assert_eq!(l.local(t).day, 9);
+        assert_eq!(l.local(t).hour, 20);
+    }
+
+    #[test]
+    fn money_parses_and_prints_in_minor_units() {
+        let l = Locale::default();
+        assert_eq!(l.parse_money("12.50"), Some(Cents(1250)));
+        assert_eq!(l.parse_money("12.5"), Some(Cents(1250)));
+        assert_eq!(l.parse_money("12"), Some(Cents(1200)));
+        assert_eq!(l.parse_money(".5"), Some(Cents(50)));
+        assert_eq!(l.parse_money("12.505"), None);
+        assert_eq!(l.parse_money("-1"), None);
+        assert_eq!(l.parse_money("1e3"), None);
+        assert_eq!(l.parse_money(""), None);
+        assert_eq!(l.parse_money("."), None);
+        assert_eq!(l.money(Cents(1250)), "£12.50");
+        assert_eq!(l.money(Cents(5)), "£0.05");
+    }
+
+    #[test]
+    fn bad_locales_are_refused() {
+        let mut l = Locale::default();
+        l.currency.code = "gbp".into();
+        assert!(matches!(l.validate(), Err(LocaleError::BadCurrencyCode(_))));
+        let mut l = london();
+        l.zone.reverse();
+        assert_eq!(l.validate(), Err(LocaleError::BadZone));
+        assert_eq!(london().validate(), Ok(()));
+    }
+}
