@@ -90,7 +90,7 @@ pub struct NewToken {
 pub enum TokenError {
     /// The data directory does not exist.
     #[error(
-        "there is no data directory {path}: give the node's --data directory (the one `guild node --data` uses)"
+        "there is no data directory {path}: give the directory the node runs with (`guild node --data DIR`; the node creates it when it first starts)"
     )]
     NoDataDir {
         /// The directory given.
