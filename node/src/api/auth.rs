@@ -11,10 +11,20 @@
 //! request.
 //!
 //! ```ignore
-//! async fn sale(auth: Authorized<Sale>, JsonBody(sale): JsonBody<SaleRequest>) -> … {
+//! async fn sale(
+//!     auth: Authorized<Sale>,
+//!     State(api): State<ApiState>,
+//!     JsonBody(sale): JsonBody<SaleRequest>,
+//! ) -> Result<Json<SaleAnswer>, ApiError> {
 //!     tracing::info!(till = %auth.token.name, "sale");
+//!     // …
 //! }
 //! ```
+//!
+//! The extractor reads only the request's head, so it can come before a
+//! body extractor; give the handler's `#[utoipa::path]` a
+//! `security(("bearer" = []))` and its 401/403 answers (see
+//! `routes/auth.rs`).
 
 use super::{ApiError, ApiState};
 use crate::tokens::{Scope, Secret, TokenInfo};
