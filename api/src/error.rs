@@ -64,6 +64,12 @@ pub mod code {
     pub const UNKNOWN_BLOCK: &str = "unknown_block";
     /// 404: height 0 is the genesis header, not a final block.
     pub const GENESIS_HAS_NO_BLOCK: &str = "genesis_has_no_block";
+    /// 401 (with `WWW-Authenticate: Bearer`): the endpoint needs an API
+    /// token and the request has none, or one the node does not know (never
+    /// made, revoked, or mistyped).
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// 403: the request's token lacks the scope the endpoint needs.
+    pub const FORBIDDEN: &str = "forbidden";
     /// 404: no such endpoint.
     pub const NOT_FOUND: &str = "not_found";
     /// 405: the endpoint exists, but not for this method.

@@ -68,6 +68,7 @@
 )]
 
 pub mod account;
+pub mod auth;
 pub mod chain;
 pub mod client;
 pub mod error;
@@ -75,6 +76,7 @@ pub mod events;
 pub mod tx;
 
 pub use account::{AccountInfo, LotInfo, ProofInfo};
+pub use auth::{BearerAuth, Scope, UnknownScope, WhoAmI};
 pub use chain::{
     BlockInfo, BlockTx, DebtInfo, Head, MemberInfo, Members, ParamsInfo, ProposalInfo,
     ProposalState, Proposals, Settlement, SupplyInfo, SyncInfo,
@@ -96,6 +98,7 @@ blocks, members and settlement, follow final blocks as Server-Sent Events. Amoun
 integers, addresses bech32 text (guild1…), hashes and ids lower-case hex, times milliseconds since \
 the Unix epoch. Every error is {\"error\":{\"code\",\"message\"}} with a stable code. See docs/api.md."
     ),
-    components(schemas(ErrorBody, ErrorDetail, BlockEvent, LaggedEvent))
+    components(schemas(ErrorBody, ErrorDetail, BlockEvent, LaggedEvent)),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -101,10 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         passphrase_file: cli.passphrase_file.clone(),
     };
     match cli.command {
-        Command::Node(args) => {
-            init_logging(&cli.log);
-            cmd::node::run(args)
-        }
+        Command::Node(args) => cmd::node::run(args, &globals, &cli.log),
         Command::Devnet(args) => {
             init_logging(&cli.log);
             cmd::devnet::run(args, cli.json)

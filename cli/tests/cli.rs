@@ -62,3 +62,55 @@ fn devnet_refuses_a_directory_that_is_not_a_devnet() {
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(text.contains("is not a devnet"), "{text}");
 }
+
+#[test]
+fn node_tokens_are_made_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| guild().args(args).output().unwrap();
+
+    let made = run(&[
+        "node", "token", "create", "--data", data, "--name", "till-1",
+    ]);
+    assert!(made.status.success(), "{made:?}");
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("gld_") && token.len() == 68, "{token}");
+    let said = String::from_utf8_lossy(&made.stderr);
+    assert!(said.contains("cannot show it again"), "{said}");
+    assert!(
+        said.contains(&format!("Authorization: Bearer {token}")),
+        "{said}"
+    );
+
+    let again = run(&[
+        "node", "token", "create", "--data", data, "--name", "till-1",
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let bad_scope = run(&[
+        "node", "token", "create", "--data", data, "--name", "t", "--scope", "root",
+    ]);
+    assert_eq!(bad_scope.status.code(), Some(2));
+
+    let listed = run(&["--json", "node", "token", "list", "--data", data]);
+    assert!(listed.status.success(), "{listed:?}");
+    let json: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(json["tokens"][0]["name"], "till-1");
+    assert_eq!(json["tokens"][0]["scopes"], serde_json::json!(["sale"]));
+    assert_eq!(json["tokens"][0]["prefix"], &token[..12]);
+
+    let revoked = run(&["node", "token", "revoke", "--data", data, "till-1"]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    let unknown = run(&["node", "token", "revoke", "--data", data, "till-1"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no token is named 'till-1'"));
+
+    let missing = dir.path().join("nope");
+    let output = guild()
+        .args(["node", "token", "list", "--data"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("there is no data directory"));
+}

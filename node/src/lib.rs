@@ -19,6 +19,8 @@
 //!   connection limits, block list). It knows nothing of the rules.
 //! - [`api`]: HTTP/JSON for wallets and tills.
 //! - [`signer`]: the durable signing record that prevents double votes.
+//! - [`tokens`]: the API tokens of tills (hashes in `tokens.json`), which
+//!   the API's authenticated endpoints check.
 //!
 //! The audit (`guild-audit`) and the storage layout (`guild-store`) are
 //! crates of their own: an auditor embeds verification without linking the
@@ -36,6 +38,7 @@ pub mod mempool;
 pub mod node;
 pub mod p2p;
 pub mod signer;
+pub mod tokens;
 pub mod wire;
 
 /// The node's storage: the `guild-store` crate.

@@ -6,6 +6,7 @@ use crate::handle::NodeHandle;
 use crate::p2p::{self, NetConfig, NetError};
 use crate::signer::{FileSigner, SignerError};
 use crate::store::{Store, StoreError};
+use crate::tokens::{TokenError, TokenStore};
 use guild_ledger::block::{BlockHeader, CommitCertificate};
 use guild_ledger::crypto::Keypair;
 use guild_ledger::error::GenesisError;
@@ -56,7 +57,8 @@ impl GenesisFile {
 
 /// How to run a node.
 pub struct NodeConfig {
-    /// The data directory (sled database, signing record, network key).
+    /// The data directory (sled database, signing record, network key, API
+    /// tokens).
     pub data_dir: PathBuf,
     /// The network's genesis.
     pub genesis: GenesisFile,
@@ -134,6 +136,9 @@ pub enum NodeError {
     /// The signing record is unusable.
     #[error(transparent)]
     Signer(#[from] SignerError),
+    /// The API token store is unusable.
+    #[error(transparent)]
+    Tokens(#[from] TokenError),
     /// The engine stopped on a failure it cannot go on from.
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
@@ -380,6 +385,7 @@ impl Node {
                 source,
             })?;
         let store = Store::open(&config.data_dir, config.cache_bytes)?;
+        let tokens = TokenStore::open(&config.data_dir)?;
         store.init(&genesis_header, &genesis_state)?;
         let checked = check_chain(&store, &genesis_header)?;
         let chain_id = genesis.chain_id.clone();
@@ -504,9 +510,14 @@ impl Node {
         };
         let (stop_engine, engine) = spawn_engine(parts, request_rx, engine_net_rx)?;
         let (stop_api, api_stopped) = oneshot::channel::<()>();
-        let api = tokio::spawn(crate::api::serve(listener, handle.clone(), async move {
-            let _ = api_stopped.await;
-        }));
+        let api = tokio::spawn(crate::api::serve(
+            listener,
+            handle.clone(),
+            tokens,
+            async move {
+                let _ = api_stopped.await;
+            },
+        ));
         tracing::info!(%peer_id, api = %api_addr, "node started");
         Ok(Node {
             handle,

@@ -1,22 +1,32 @@
-//! `guild node`: run one peer node until Ctrl-C or SIGTERM.
+//! `guild node`: run one peer node until Ctrl-C or SIGTERM; `guild node
+//! token …`: the API tokens of its tills.
 
+mod token;
+
+use crate::Globals;
 use crate::passphrase;
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 use guild_node::{GenesisFile, Multiaddr, Node, NodeConfig, PeerId};
 use guild_wallet::keystore::Keystore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Options of `guild node`.
+/// Options of `guild node` (without a subcommand: run the node).
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct NodeArgs {
-    /// Data directory (created if missing): chain database, signing record.
-    #[arg(long)]
-    pub data: PathBuf,
+    #[command(subcommand)]
+    command: Option<NodeCommand>,
+    /// Data directory (created if missing): chain database, signing record,
+    /// API tokens.
+    // (`Option` only because a subcommand needs neither: clap requires
+    // both when there is no subcommand.)
+    #[arg(long, required = true)]
+    pub data: Option<PathBuf>,
     /// The network's genesis file (JSON).
-    #[arg(long)]
-    pub genesis: PathBuf,
+    #[arg(long, required = true)]
+    pub genesis: Option<PathBuf>,
     /// Address to listen on for peers (repeatable).
     #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4700")]
     pub listen: Vec<Multiaddr>,
@@ -53,6 +63,12 @@ pub struct NodeArgs {
     pub cache_mb: u64,
 }
 
+#[derive(Subcommand)]
+enum NodeCommand {
+    /// Make, list or revoke the API tokens tills use to call this node.
+    Token(token::TokenArgs),
+}
+
 /// Unlocks the member key from a wallet file.
 pub fn member_key(
     path: &std::path::Path,
@@ -69,9 +85,23 @@ pub fn member_key(
     Ok(keystore.keypair(info.name())?)
 }
 
+/// Runs `guild node token …`, or else the node until a signal.
+pub fn run(args: NodeArgs, globals: &Globals, log: &str) -> anyhow::Result<()> {
+    match args.command {
+        Some(NodeCommand::Token(token)) => token::run(token, globals),
+        None => {
+            crate::init_logging(log);
+            run_node(args)
+        }
+    }
+}
+
 /// Runs the node until a signal.
-pub fn run(args: NodeArgs) -> anyhow::Result<()> {
-    let genesis = GenesisFile::read(&args.genesis)?;
+fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    let (Some(data), Some(genesis)) = (args.data, args.genesis) else {
+        anyhow::bail!("`guild node` needs --data DIR and --genesis FILE");
+    };
+    let genesis = GenesisFile::read(&genesis)?;
     let key = match (&args.key, args.observer) {
         (Some(path), false) => Some(member_key(
             path,
@@ -80,7 +110,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         )?),
         _ => None,
     };
-    let mut config = NodeConfig::new(args.data.clone(), genesis, key);
+    let mut config = NodeConfig::new(data, genesis, key);
     config.listen = args.listen;
     config.peers = args.peer;
     config.api = args.api;

@@ -1,8 +1,10 @@
 //! Every way a request can fail, as one enum that renders itself as
 //! `{"error":{"code","message"}}` with the right HTTP status.
 
+use super::auth::AuthFailure;
 use crate::handle::SubmitError;
 use crate::store::StoreError;
+use crate::tokens::{Scope, TokenError};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -100,6 +102,25 @@ pub enum ApiError {
         /// The path asked for.
         path: String,
     },
+    /// The endpoint needs an API token and the request has no token the
+    /// node knows (answered with `WWW-Authenticate: Bearer`).
+    #[error(transparent)]
+    Unauthorized(AuthFailure),
+    /// The request's token lacks the scope the endpoint needs.
+    #[error(
+        "the API token '{name}' may not do this: the endpoint needs the scope {needed}; make a token with `guild node token create --scope {needed}`"
+    )]
+    Forbidden {
+        /// The token's name.
+        name: String,
+        /// The scope needed.
+        needed: Scope,
+    },
+    /// The node's token file cannot be read.
+    #[error(
+        "the node could not read its API tokens; the node operator should check the node's log"
+    )]
+    Tokens(#[source] TokenError),
     /// Reading the node's storage failed.
     #[error("the node could not read its storage; the node operator should check the node's log")]
     Storage(#[source] StoreError),
@@ -135,8 +156,10 @@ impl ApiError {
             ApiError::GenesisHasNoBlock => code::GENESIS_HAS_NO_BLOCK,
             ApiError::NotFound { .. } => code::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => code::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(_) => code::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => code::FORBIDDEN,
             ApiError::Storage(_) => code::STORAGE,
-            ApiError::Internal { .. } => code::INTERNAL,
+            ApiError::Tokens(_) | ApiError::Internal { .. } => code::INTERNAL,
         }
     }
 
@@ -161,7 +184,11 @@ impl ApiError {
             | ApiError::GenesisHasNoBlock
             | ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Storage(_) | ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Storage(_) | ApiError::Tokens(_) | ApiError::Internal { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
@@ -173,6 +200,9 @@ impl IntoResponse for ApiError {
             ApiError::Storage(source) => {
                 tracing::error!(error = %source, "API: storage read failed");
             }
+            ApiError::Tokens(source) => {
+                tracing::error!(error = %source, "API: the token file cannot be read");
+            }
             ApiError::Internal { what } => tracing::error!(%what, "API: internal error"),
             _ => tracing::debug!(code = self.code(), error = %self, "API: request refused"),
         }
@@ -182,6 +212,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -19,6 +19,11 @@
 //! - Every answer is a [`guild_api`] type, built by `guild_api`'s pure
 //!   builders where the answer is a function of ledger values: the wire
 //!   shapes are defined once, for this server and every client.
+//! - Endpoints for tills take an [`Authorized`](auth::Authorized)
+//!   extractor: the request must carry `Authorization: Bearer gld_…` with a
+//!   token of the node's [`TokenStore`] that has the endpoint's scope
+//!   (`Authorized<Sale>`), else `401 unauthorized` / `403 forbidden`. The
+//!   store is re-read when `guild node token` changes it.
 //! - Each handler carries its OpenAPI description (`#[utoipa::path]`); the
 //!   router is assembled from those descriptions, so the document served at
 //!   `GET /v1/openapi.json` ([`openapi`]) lists exactly the routes served.
@@ -36,6 +41,7 @@
 //!
 //! [`ChainView`]: crate::ChainView
 
+pub mod auth;
 mod error;
 mod extract;
 mod listener;
@@ -46,6 +52,7 @@ mod tests;
 pub use error::ApiError;
 
 use crate::handle::NodeHandle;
+use crate::tokens::TokenStore;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
 use axum::{Extension, Router};
@@ -65,11 +72,14 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// included); further clients wait to be accepted.
 pub const MAX_CONNECTIONS: usize = 512;
 
-/// What every handler can reach: the node and the server's stop signal.
+/// What every handler can reach: the node, its API tokens and the
+/// server's stop signal.
 #[derive(Clone)]
 pub(crate) struct ApiState {
     /// The node.
     pub(crate) handle: NodeHandle,
+    /// The API tokens of the node's data directory.
+    pub(crate) tokens: TokenStore,
     /// Becomes `true` when the server starts shutting down.
     pub(crate) shutdown: watch::Receiver<bool>,
 }
@@ -85,26 +95,32 @@ impl ApiState {
     }
 }
 
-/// The API's routes over `handle`. Event streams served by this router end
-/// only when the node's event channel closes; use [`serve`] to have them
-/// end on shutdown too.
-pub fn router(handle: NodeHandle) -> Router {
+/// The API's routes over `handle`, authenticating tills with `tokens`.
+/// Event streams served by this router end only when the node's event
+/// channel closes; use [`serve`] to have them end on shutdown too.
+pub fn router(handle: NodeHandle, tokens: TokenStore) -> Router {
     let (stop, shutdown) = watch::channel(false);
     drop(stop);
-    build(ApiState { handle, shutdown })
+    build(ApiState {
+        handle,
+        tokens,
+        shutdown,
+    })
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then stops
+/// Serves the API on `listener` (authenticating tills with `tokens`) until `shutdown` completes, then stops
 /// accepting connections, ends event streams and waiting submissions, and
 /// returns once the open requests are answered. Tests bind port 0.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     handle: NodeHandle,
+    tokens: TokenStore,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let app = build(ApiState {
         handle,
+        tokens,
         shutdown: stopping,
     });
     if let Ok(addr) = listener.local_addr() {
@@ -135,7 +151,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route with its OpenAPI description; one `routes!` per path.
 fn routes() -> OpenApiRouter<ApiState> {
-    use routes::{accounts, blocks, chain, docs, events, tx};
+    use routes::{accounts, auth, blocks, chain, docs, events, tx};
     OpenApiRouter::with_openapi(guild_api::ApiDoc::openapi())
         .routes(routes!(tx::submit))
         .routes(routes!(tx::lookup))
@@ -152,13 +168,14 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(chain::settlement))
         .routes(routes!(events::events))
         .routes(routes!(docs::openapi_json))
+        .routes(routes!(auth::whoami))
 }
 
 fn build(state: ApiState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
     let (router, document) = routes().split_for_parts();
     router
         .method_not_allowed_fallback(routes::method_not_allowed)

@@ -5,6 +5,7 @@
 use super::routes::events::{Filter, at_shop, block_event};
 use crate::handle::{ChainEvent, ChainView, NodeHandle, Request, SubmitError, Submitted};
 use crate::store::{Commit, Store, TxLocation};
+use crate::tokens::{Scope, TokenStore};
 use guild_api::account::account_info as account_json;
 use guild_api::chain::members as members_json;
 use guild_ledger::block::{BlockHeader, CommitCertificate, CommitSignature, FinalBlock};
@@ -51,6 +52,7 @@ struct TestNode {
     head: BlockHeader,
     view: watch::Sender<Arc<ChainView>>,
     events: broadcast::Sender<ChainEvent>,
+    tokens: TokenStore,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
@@ -100,10 +102,11 @@ impl TestNode {
             events: events.clone(),
             requests,
         };
+        let tokens = TokenStore::open(dir.path()).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(super::serve(listener, handle, async move {
+        let server = tokio::spawn(super::serve(listener, handle, tokens.clone(), async move {
             let _ = stopped.await;
         }));
         TestNode {
@@ -115,6 +118,7 @@ impl TestNode {
             head,
             view,
             events,
+            tokens,
             stop: Some(stop),
             server,
             _dir: dir,
@@ -200,6 +204,12 @@ impl TestNode {
         http(self.addr, "POST", path, Some(body)).await
     }
 
+    /// GET with `Authorization: Bearer {token}`.
+    async fn get_as(&self, token: &str, path: &str) -> Reply {
+        let header = format!("Authorization: Bearer {token}");
+        http_with(self.addr, "GET", path, &[&header], None).await
+    }
+
     async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -254,10 +264,22 @@ impl Reply {
 
 /// A minimal HTTP/1.1 client (`Connection: close`, reads to the end).
 async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Reply {
+    http_with(addr, method, path, &[], body).await
+}
+
+/// [`http`] with extra header lines such as `Authorization: Bearer …`.
+async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: Option<&str>,
+) -> Reply {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let body = body.unwrap_or("");
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -889,9 +911,14 @@ async fn shutdown_ends_a_waiting_submission() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(super::serve(listener, handle, async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(super::serve(
+        listener,
+        handle,
+        node.tokens.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     let body = format!(
         r#"{{"tx":"{}","wait":true,"timeout_ms":60000}}"#,
         tx_hex(&node.earn(5, "R-1"))
@@ -1098,6 +1125,149 @@ async fn the_listener_holds_at_most_its_limit_of_connections() {
         .expect("accepted once the first connection closed");
 }
 
+// ---- authentication of tills ----------------------------------------------------
+
+/// Asserts a `401 unauthorized` with `WWW-Authenticate: Bearer`.
+fn assert_unauthorized(reply: &Reply) -> String {
+    let message = reply.error(401, "unauthorized");
+    assert_eq!(
+        reply.headers.get("www-authenticate").map(String::as_str),
+        Some("Bearer"),
+        "{:?}",
+        reply.headers
+    );
+    message
+}
+
+#[tokio::test]
+async fn whoami_needs_a_token_the_node_knows() {
+    let node = TestNode::start(pending).await;
+    let message = assert_unauthorized(&node.get("/v1/whoami").await);
+    assert!(message.contains("guild node token create"), "{message}");
+    // Made after the server started: counts at once.
+    let till = node.tokens.create("till-1", &[Scope::Sale]).unwrap();
+    let token = till.secret.reveal();
+
+    let reply = node.get_as(&token, "/v1/whoami").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({ "name": "till-1", "scopes": ["sale"] })
+    );
+    // The scheme is case-insensitive.
+    let header = format!("Authorization: bearer {token}");
+    let reply = http_with(node.addr, "GET", "/v1/whoami", &[&header], None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let unknown = format!("gld_{}", "ab".repeat(32));
+    let message = assert_unauthorized(&node.get_as(&unknown, "/v1/whoami").await);
+    assert!(message.contains("revoked"), "{message}");
+    let message = assert_unauthorized(&node.get_as(&token[..20], "/v1/whoami").await);
+    assert!(message.contains("not a Guild API token"), "{message}");
+    let basic = format!("Authorization: Basic {token}");
+    let reply = http_with(node.addr, "GET", "/v1/whoami", &[&basic], None).await;
+    assert_unauthorized(&reply);
+    // The error never echoes the token.
+    assert!(!reply.body.contains(&token[4..]), "{}", reply.body);
+
+    node.tokens.revoke("till-1").unwrap();
+    assert_unauthorized(&node.get_as(&token, "/v1/whoami").await);
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_token_has_the_sale_scope_and_a_sale_token_not_admin() {
+    use super::auth::{Admin, Authorized, Sale};
+    use axum::extract::FromRequestParts;
+
+    let node = TestNode::start(pending).await;
+    let admin = node.tokens.create("console", &[Scope::Admin]).unwrap();
+    let reply = node.get_as(&admin.secret.reveal(), "/v1/whoami").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({ "name": "console", "scopes": ["admin"] })
+    );
+
+    // No endpoint needs admin yet: check the extractor itself.
+    let till = node.tokens.create("till-1", &[Scope::Sale]).unwrap();
+    let (requests, _mailbox) = mpsc::channel(1);
+    let (_stop, shutdown) = watch::channel(false);
+    let state = super::ApiState {
+        handle: NodeHandle {
+            chain_id: node.chain_id.clone(),
+            genesis: node.genesis.clone(),
+            store: node.store.clone(),
+            view: node.view.subscribe(),
+            events: node.events.clone(),
+            requests,
+        },
+        tokens: node.tokens.clone(),
+        shutdown,
+    };
+    let parts = |token: &str| {
+        axum::http::Request::builder()
+            .header("authorization", format!("Bearer {token}"))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    };
+    let error = Authorized::<Admin>::from_request_parts(&mut parts(&till.secret.reveal()), &state)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!((error.status().as_u16(), error.code()), (403, "forbidden"));
+    assert!(error.to_string().contains("--scope admin"), "{error}");
+    let ok = Authorized::<Admin>::from_request_parts(&mut parts(&admin.secret.reveal()), &state)
+        .await
+        .ok()
+        .unwrap();
+    assert_eq!(ok.token.name, "console");
+    let ok = Authorized::<Sale>::from_request_parts(&mut parts(&till.secret.reveal()), &state)
+        .await
+        .ok()
+        .unwrap();
+    assert_eq!(ok.token.name, "till-1");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_damaged_token_file_is_an_internal_error_not_a_login() {
+    let node = TestNode::start(pending).await;
+    let till = node.tokens.create("till-1", &[Scope::Sale]).unwrap();
+    std::fs::write(node.tokens.path(), "{ not json").unwrap();
+    let reply = node.get_as(&till.secret.reveal(), "/v1/whoami").await;
+    let message = reply.error(500, "internal");
+    assert!(message.contains("API tokens"), "{message}");
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn browsers_may_send_the_authorization_header() {
+    let node = TestNode::start(pending).await;
+    let reply = http_with(
+        node.addr,
+        "OPTIONS",
+        "/v1/whoami",
+        &[
+            "Origin: http://till.example",
+            "Access-Control-Request-Method: GET",
+            "Access-Control-Request-Headers: authorization",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let allowed = reply
+        .headers
+        .get("access-control-allow-headers")
+        .cloned()
+        .unwrap_or_default();
+    assert!(allowed.contains("authorization"), "{:?}", reply.headers);
+    node.stop().await;
+}
+
 // ---- the OpenAPI document against the live routes ---------------------------------
 
 /// The `#/components/schemas/…` schema a `$ref` points at.
@@ -1281,6 +1451,7 @@ async fn the_openapi_document_matches_the_live_routes() {
         ("GET", "/v1/settlement"),
         ("GET", "/v1/events"),
         ("GET", "/v1/openapi.json"),
+        ("GET", "/v1/whoami"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -1355,7 +1526,20 @@ async fn the_openapi_document_matches_the_live_routes() {
             panic!("GET {url} does not fit its schema: {error}\n{}", reply.body);
         }
     }
-    assert_eq!(statuses, BTreeSet::from([200, 400, 404]));
+    // (GET /v1/whoami without a token: its documented 401.)
+    assert_eq!(statuses, BTreeSet::from([200, 400, 401, 404]));
+    let till = node.tokens.create("till-1", &[Scope::Sale]).unwrap();
+    let reply = node.get_as(&till.secret.reveal(), "/v1/whoami").await;
+    let schema = response_schema(&doc, "/v1/whoami", "get", 200);
+    validate(&doc, schema, &reply.json(), true, "GET /v1/whoami").unwrap();
+    assert_eq!(
+        doc["paths"]["/v1/whoami"]["get"]["security"][0]["bearer"],
+        Value::Array(vec![])
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
 
     // The submission answers, pending and refused.
     let next = node.earn(5, "R-2");

@@ -1,6 +1,7 @@
 //! The handlers, one module per group of endpoints, and what they share.
 
 pub mod accounts;
+pub mod auth;
 pub mod blocks;
 pub mod chain;
 pub mod docs;
