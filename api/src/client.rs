@@ -233,6 +233,68 @@ impl NodeClient {
         self.get("/v1/settlement").await
     }
 
+    /// `GET /v1/programme`.
+    pub async fn programme(&self) -> Result<crate::ProgrammeInfo> {
+        self.get("/v1/programme").await
+    }
+
+    /// `GET /v1/receipts/{shop}/{receipt hash}`: where one earn's receipt
+    /// stands.
+    pub async fn receipt(
+        &self,
+        shop: &Address,
+        receipt: &guild_ledger::types::ReceiptHash,
+    ) -> Result<crate::ReceiptState> {
+        self.get(&format!("/v1/receipts/{shop}/{}", receipt.0)).await
+    }
+
+    /// `POST /v1/sale` with a till's bearer `token`.
+    pub async fn sale(
+        &self,
+        token: &str,
+        request: &crate::SaleRequest,
+    ) -> Result<crate::SaleAnswer> {
+        self.post_bearer("/v1/sale", token, request, request.timeout_ms)
+            .await
+    }
+
+    /// `POST /v1/sale/preview` with a till's bearer `token`.
+    pub async fn sale_preview(
+        &self,
+        token: &str,
+        request: &crate::SaleRequest,
+    ) -> Result<crate::SaleAnswer> {
+        self.post_bearer("/v1/sale/preview", token, request, None)
+            .await
+    }
+
+    /// `POST /v1/refund` with a till's bearer `token`.
+    pub async fn refund(
+        &self,
+        token: &str,
+        request: &crate::RefundRequest,
+    ) -> Result<crate::RefundAnswer> {
+        self.post_bearer("/v1/refund", token, request, request.timeout_ms)
+            .await
+    }
+
+    async fn post_bearer<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &str,
+        body: &B,
+        wait_ms: Option<u64>,
+    ) -> Result<T> {
+        let wait = Duration::from_millis(wait_ms.unwrap_or(crate::tx::DEFAULT_WAIT_MS));
+        let request = self
+            .http
+            .post(self.full(path))
+            .bearer_auth(token)
+            .json(body)
+            .timeout(wait.min(MAX_NODE_WAIT) + READ_TIMEOUT);
+        self.send(path, request).await
+    }
+
     /// `GET /v1/blocks/{height}`.
     pub async fn block(&self, height: Height) -> Result<BlockInfo> {
         self.get(&format!("/v1/blocks/{height}")).await

@@ -58,6 +58,10 @@ pub mod code {
     pub const BUSY: &str = "busy";
     /// 503: the node is shutting down.
     pub const STOPPED: &str = "stopped";
+    /// The node has no shop key (an observer) and cannot sign sales.
+    pub const NO_SHOP_KEY: &str = "no_shop_key";
+    /// No such receipt of this shop.
+    pub const UNKNOWN_RECEIPT: &str = "unknown_receipt";
     /// 404: no transaction with this id is final or waiting on the node.
     pub const UNKNOWN_TX: &str = "unknown_tx";
     /// 404: no block at this height yet.

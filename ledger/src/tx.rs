@@ -137,8 +137,9 @@ pub enum TxBody {
     SetEarnRule {
         /// The rule.
         rule: EarnRuleSpec,
-        /// The first height it applies at (after the block it is in).
-        effective: Height,
+        /// The first height it applies at, after the block it is in
+        /// (`None`: the block right after it).
+        effective: Option<Height>,
     },
     /// A member shop (the author) publishes a campaign; it runs once every
     /// funding shop has approved it.

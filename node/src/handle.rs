@@ -13,7 +13,8 @@ use guild_ledger::crypto::Address;
 use guild_ledger::error::TxError;
 use guild_ledger::state::State;
 use guild_ledger::tx::{SignedTransaction, TxId};
-use guild_ledger::types::{ChainId, Height};
+use guild_ledger::programme::{Basket, Breakdown};
+use guild_ledger::types::{Cents, ChainId, Height, ReceiptHash};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -108,6 +109,10 @@ pub enum SubmitError {
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Stopped,
+    /// The node has no shop key (it runs as an observer), so it cannot sign
+    /// sales or refunds.
+    #[error("this node runs without the shop's key (as an observer), so it cannot record sales; start it with --key")]
+    NoShopKey,
 }
 
 impl SubmitError {
@@ -118,8 +123,63 @@ impl SubmitError {
             SubmitError::Busy { .. } => guild_api::code::BUSY,
             SubmitError::Rejected(e) | SubmitError::Dropped(e) => e.code(),
             SubmitError::Stopped => guild_api::code::STOPPED,
+            SubmitError::NoShopKey => guild_api::code::NO_SHOP_KEY,
         }
     }
+}
+
+/// A sale a till reports: the customer, the receipt and the basket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleOrder {
+    /// The customer.
+    pub customer: Address,
+    /// The receipt, hashed with the shop's address.
+    pub receipt: ReceiptHash,
+    /// What was bought.
+    pub basket: Basket,
+}
+
+/// What to do with a sale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaleMode {
+    /// Only compute the points.
+    Preview,
+    /// Sign and submit.
+    Submit,
+}
+
+/// An answer now, and (for something submitted) the answer once it is
+/// final or dropped.
+#[derive(Debug)]
+pub struct Ticket<T> {
+    /// The answer at admission.
+    pub now: T,
+    /// Completes when it is final (or dropped).
+    pub done: Option<oneshot::Receiver<Result<T, SubmitError>>>,
+}
+
+impl<T> Ticket<T> {
+    /// Waits up to `limit` for the final answer; the answer at admission if
+    /// it does not come in time.
+    async fn settle(self, wait: Option<Duration>) -> Result<T, SubmitError> {
+        match (wait, self.done) {
+            (Some(limit), Some(done)) => match tokio::time::timeout(limit, done).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => Err(SubmitError::Stopped),
+                Err(_) => Ok(self.now),
+            },
+            _ => Ok(self.now),
+        }
+    }
+}
+
+/// A sale's points and where its transaction is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleOutcome {
+    /// The points, line by line.
+    pub breakdown: Breakdown,
+    /// The transaction (`None` for a preview): pending or final.
+    pub submitted: Option<Submitted>,
 }
 
 /// A request to the engine.
@@ -134,6 +194,27 @@ pub enum Request {
         wait: bool,
         /// Where to reply.
         reply: oneshot::Sender<Result<Submitted, SubmitError>>,
+    },
+    /// Compute a sale's points by the rules in force and, unless it is a
+    /// preview, sign it with the shop's key and submit it (re-signing by
+    /// itself if the rules move before it is included).
+    Sale {
+        /// What was sold to whom.
+        order: SaleOrder,
+        /// Preview or submit.
+        mode: SaleMode,
+        /// Where to reply: at once, with a way to wait for finality.
+        reply: oneshot::Sender<Result<Ticket<SaleOutcome>, SubmitError>>,
+    },
+    /// Sign and submit a refund (a full or partial reversal) of one of the
+    /// shop's receipts.
+    Refund {
+        /// The receipt.
+        receipt: ReceiptHash,
+        /// The amount refunded (`None`: all that is left).
+        amount: Option<Cents>,
+        /// Where to reply: at once, with a way to wait for finality.
+        reply: oneshot::Sender<Result<Ticket<Submitted>, SubmitError>>,
     },
     /// Is `id` waiting in the mempool?
     IsPending {
@@ -201,6 +282,51 @@ impl NodeHandle {
                 Ok(result) => result.map_err(|_| SubmitError::Stopped)?,
                 Err(_) => Ok(Submitted::Pending { id }),
             },
+        }
+    }
+
+    /// Asks the engine to preview or record a sale. With `wait`, waits up
+    /// to that long for it to be final (the answer says pending if not).
+    pub async fn sale(
+        &self,
+        order: SaleOrder,
+        mode: SaleMode,
+        wait: Option<Duration>,
+    ) -> Result<SaleOutcome, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .try_send(Request::Sale { order, mode, reply })
+            .map_err(|error| self.mailbox_error(error))?;
+        let ticket = answer.await.map_err(|_| SubmitError::Stopped)??;
+        ticket.settle(wait).await
+    }
+
+    /// Asks the engine to sign and submit a refund of one of the shop's
+    /// receipts. With `wait`, waits up to that long for it to be final.
+    pub async fn refund(
+        &self,
+        receipt: ReceiptHash,
+        amount: Option<Cents>,
+        wait: Option<Duration>,
+    ) -> Result<Submitted, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .try_send(Request::Refund {
+                receipt,
+                amount,
+                reply,
+            })
+            .map_err(|error| self.mailbox_error(error))?;
+        let ticket = answer.await.map_err(|_| SubmitError::Stopped)??;
+        ticket.settle(wait).await
+    }
+
+    fn mailbox_error<T>(&self, error: mpsc::error::TrySendError<T>) -> SubmitError {
+        match error {
+            mpsc::error::TrySendError::Full(_) => SubmitError::Busy {
+                waiting: self.view.borrow().mempool,
+            },
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
         }
     }
 

@@ -119,6 +119,12 @@ impl Mempool {
         self.order.values()
     }
 
+    /// The speculative block everything waiting is applied to, if any: its
+    /// state (the head's with the waiting transactions), height and time.
+    pub fn speculative(&self) -> Option<&BlockBuilder> {
+        self.builder.as_ref()
+    }
+
     /// Admits `tx` if it would be valid after everything already waiting.
     pub fn admit(&mut self, tx: VerifiedTx) -> Result<Admission, MempoolError> {
         if self.contains(&tx.id()) {

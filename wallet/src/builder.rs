@@ -372,10 +372,16 @@ pub fn describe_with(tx: &Transaction, label: &dyn Fn(&Address) -> String) -> St
         TxBody::Refer { referrer } => {
             format!("{} accepts a referral from {}", who(&tx.author), who(referrer))
         }
-        TxBody::SetEarnRule { effective, .. } => format!(
-            "{} publishes a new earn rule from block {effective}",
-            who(&tx.author)
-        ),
+        TxBody::SetEarnRule { effective, .. } => match effective {
+            Some(height) => format!(
+                "{} publishes a new earn rule from block {height}",
+                who(&tx.author)
+            ),
+            None => format!(
+                "{} publishes a new earn rule from the next block",
+                who(&tx.author)
+            ),
+        },
         TxBody::PublishCampaign { campaign } => format!(
             "{} publishes the campaign {:?}",
             who(&tx.author),

@@ -10,9 +10,20 @@ use super::node::shutdown_signal;
 use anyhow::{Context, bail};
 use clap::Args;
 use guild_ledger::crypto::Address;
-use guild_ledger::genesis::{Genesis, GenesisMember};
+use guild_api::Scope;
+use guild_ledger::crypto::Keypair;
+use guild_ledger::genesis::{Genesis, GenesisMember, GenesisProgramme};
 use guild_ledger::params::Params;
-use guild_ledger::types::{ChainId, ShopName};
+use guild_ledger::programme::{
+    CampaignSpec, CategoryMultiplier, EarnRuleSpec, Locale, Reward, Share, Tier, TierTable,
+    ZoneOffset,
+};
+use guild_ledger::tx::{Transaction, TxBody};
+use guild_ledger::types::{
+    CampaignName, Category, Cents, ChainId, MS_PER_DAY, Nonce, Permille, Points, ShopName,
+    TierName, Timestamp,
+};
+use guild_node::tokens::TokenStore;
 use guild_node::{GenesisFile, Multiaddr, Node, NodeConfig};
 use guild_wallet::keystore::{KdfParams, Keystore};
 use std::net::SocketAddr;
@@ -116,7 +127,7 @@ fn create(args: &DevnetArgs, dir: &Path) -> anyhow::Result<DevnetFile> {
     }
     let genesis = GenesisFile {
         genesis: Genesis {
-            programme: Default::default(),
+            programme: example_programme()?,
             chain_id: ChainId::new(&chain_id).map_err(|e| anyhow::anyhow!("{e}"))?,
             time: guild_node::engine::now_ms(),
             members,
@@ -187,10 +198,12 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let mut configs = Vec::new();
+        let mut keys = Vec::new();
         for node in &file.nodes {
             let key = Keystore::open(&node.wallet)?
                 .unlock(&passphrase)?
                 .keypair(&node.name)?;
+            keys.push(key.clone());
             let mut config = NodeConfig::new(node.data.clone(), genesis.clone(), Some(key));
             let listen: Multiaddr = node.p2p.parse().context("bad p2p address in devnet.json")?;
             config.listen = vec![listen];
@@ -215,6 +228,18 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot start {}'s node", info.name))?;
             nodes.push(node);
         }
+        if !resumed {
+            for ((node, key), info) in nodes.iter().zip(&keys).zip(&file.nodes) {
+                seed_shop(node, key, &info.name)
+                    .await
+                    .with_context(|| format!("cannot set up {}'s example rules", info.name))?;
+                let token = TokenStore::open(&info.data)?.create("till-1", &[Scope::Sale])?;
+                write_private(
+                    &till_token_path(info),
+                    format!("{}\n", token.secret.reveal()).as_bytes(),
+                )?;
+            }
+        }
         let height = nodes
             .first()
             .map(|n| n.handle().view().head.height.0)
@@ -232,6 +257,138 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
         eprintln!("stopped; run the same command again to resume this chain");
         Ok(())
     })
+}
+
+/// Where a devnet shop's till token is kept.
+fn till_token_path(node: &DevnetNode) -> PathBuf {
+    node.wallet
+        .parent()
+        .map_or_else(|| PathBuf::from("till-token.txt"), |d| d.join("till-token.txt"))
+}
+
+/// The devnet's programme: pounds, London time (summer time 2026–2030),
+/// silver and gold tiers.
+fn example_programme() -> anyhow::Result<GenesisProgramme> {
+    let tiers = TierTable {
+        window_days: 365,
+        tiers: vec![
+            Tier {
+                name: TierName::new("silver").map_err(|e| anyhow::anyhow!("{e}"))?,
+                threshold: Points(500),
+                multiplier: Permille(1250),
+            },
+            Tier {
+                name: TierName::new("gold").map_err(|e| anyhow::anyhow!("{e}"))?,
+                threshold: Points(2000),
+                multiplier: Permille(1500),
+            },
+        ],
+    };
+    // UK summer time: from 01:00 UTC on the last Sunday of March to 01:00
+    // UTC on the last Sunday of October.
+    let changes: [(u64, i16); 10] = [
+        (1_774_746_000_000, 60),
+        (1_792_890_000_000, 0),
+        (1_806_195_600_000, 60),
+        (1_824_944_400_000, 0),
+        (1_837_645_200_000, 60),
+        (1_856_394_000_000, 0),
+        (1_869_094_800_000, 60),
+        (1_887_843_600_000, 0),
+        (1_901_149_200_000, 60),
+        (1_919_293_200_000, 0),
+    ];
+    Ok(GenesisProgramme {
+        locale: Locale {
+            zone: changes
+                .iter()
+                .map(|&(from, offset_minutes)| ZoneOffset {
+                    from: Timestamp(from),
+                    offset_minutes,
+                })
+                .collect(),
+            ..Locale::default()
+        },
+        tiers,
+    })
+}
+
+/// Publishes a new devnet shop's example earn rule (and the café's "double
+/// points before 9" campaign), so the first sale has something to show.
+async fn seed_shop(node: &Node, key: &Keypair, name: &str) -> anyhow::Result<()> {
+    let category = |c: &str| Category::new(c).map_err(|e| anyhow::anyhow!("{e}"));
+    let mut rule = EarnRuleSpec {
+        points: 1,
+        per: Cents(10),
+        min_spend: Cents(0),
+        multipliers: Vec::new(),
+        excluded: vec![category("gift-card")?],
+        cap: None,
+        birthday: Points::ZERO,
+    };
+    match name {
+        "bakery" => rule.birthday = Points(50),
+        "cafe" => {
+            rule.multipliers = vec![CategoryMultiplier {
+                category: category("coffee")?,
+                multiplier: Permille(2000),
+            }]
+        }
+        "bookshop" => {
+            rule.per = Cents(20);
+            rule.cap = Some(Points(500));
+        }
+        _ => {}
+    }
+    let mut bodies = vec![TxBody::SetEarnRule {
+        rule,
+        effective: None,
+    }];
+    let now = guild_node::engine::now_ms();
+    if name == "cafe" {
+        bodies.push(TxBody::PublishCampaign {
+            campaign: CampaignSpec {
+                name: CampaignName::new("Double points before 9")
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                funders: vec![Share {
+                    shop: key.address(),
+                    percent: 100,
+                }],
+                reward: Reward::Multiplier {
+                    multiplier: Permille(2000),
+                },
+                start: now,
+                end: Timestamp(now.0 + 90 * MS_PER_DAY),
+                days: 0,
+                hours: Some((0, 9)),
+                categories: Vec::new(),
+                tiers: Vec::new(),
+                first_purchase: false,
+                min_spend: Cents(0),
+                budget: Points(50_000),
+                per_customer: None,
+                holdout: Permille(0),
+            },
+        });
+    }
+    let handle = node.handle();
+    let chain_id = handle.chain_id.clone();
+    let start = handle
+        .view()
+        .state
+        .account(&key.address())
+        .map(|a| a.nonce.0)
+        .unwrap_or(0);
+    for (i, body) in bodies.into_iter().enumerate() {
+        let tx = Transaction {
+            author: key.address(),
+            nonce: Nonce(start + i as u64),
+            body,
+        }
+        .sign(key, &chain_id);
+        handle.submit(tx, None).await?;
+    }
+    Ok(())
 }
 
 fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
@@ -261,6 +418,11 @@ fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
             "  export GUILD_NODE={} GUILD_PASSPHRASE_FILE={}",
             first.api,
             file.passphrase_file.display()
+        );
+        println!(
+            "  curl -H \"Authorization: Bearer $(cat {})\" {}/v1/programme",
+            till_token_path(first).display(),
+            first.api
         );
     }
     if file.nodes.len() < 4 {

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod devnet;
 pub mod node;
+pub mod programme;
 pub mod shop;
 pub mod submit;
 pub mod wallet;

@@ -58,11 +58,16 @@ enum ShopCommand {
         #[command(flatten)]
         tx: TxOptions,
     },
-    /// Take back the points of an earn (a refund or a voided sale).
+    /// Take back the points of a sale or grant (a refund or a voided sale),
+    /// in full or, with --amount, the part of a sale refunded.
     Reverse {
         /// The receipt id the points were issued for.
         #[arg(long)]
         receipt: String,
+        /// The amount refunded, e.g. 4.00 (default: everything not yet
+        /// refunded).
+        #[arg(long)]
+        amount: Option<String>,
         #[command(flatten)]
         tx: TxOptions,
     },
@@ -110,6 +115,27 @@ enum ShopCommand {
     },
     /// List the network's proposals and where they stand.
     Proposals,
+    /// Record a sale: the points come from the shop's earn rule, the
+    /// customer's tier and the running campaigns.
+    Sale(super::programme::SaleArgs),
+    /// This shop's earn rule: publish a new version, or show what is in
+    /// force.
+    Rules {
+        #[command(subcommand)]
+        command: super::programme::RulesCommand,
+    },
+    /// The campaigns on the ledger and where they stand.
+    Campaigns,
+    /// Publish, approve or stop a campaign.
+    Campaign {
+        #[command(subcommand)]
+        command: super::programme::CampaignCommand,
+    },
+    /// The group's tiers.
+    Tiers(super::programme::TiersArgs),
+    /// Give this shop's birthday reward (once per customer per 365 days
+    /// across the group).
+    Birthday(super::programme::BirthdayArgs),
 }
 
 #[derive(Subcommand)]
@@ -128,6 +154,16 @@ enum ProposeCommand {
     RemoveMember {
         /// The shop (name or address).
         shop: String,
+    },
+    /// Replace the group's tiers, e.g. --tier silver:500:1.25 --tier
+    /// gold:2000:1.5 (no --tier: remove all tiers).
+    SetTiers {
+        /// The rolling window over which earned points count, in days.
+        #[arg(long, default_value_t = 365)]
+        window_days: u32,
+        /// A tier NAME:FROM:MULTIPLIER (repeatable).
+        #[arg(long = "tier")]
+        tiers: Vec<String>,
     },
     /// Change a network parameter.
     SetParam {
@@ -152,7 +188,11 @@ pub fn run(args: ShopArgs, globals: &Globals) -> anyhow::Result<()> {
             reason,
             tx,
         } => earn(&ctx, &to, &points, purchase.as_deref(), receipt, &reason, &tx),
-        ShopCommand::Reverse { receipt, tx } => reverse(&ctx, &receipt, &tx),
+        ShopCommand::Reverse {
+            receipt,
+            amount,
+            tx,
+        } => reverse(&ctx, &receipt, amount.as_deref(), &tx),
         ShopCommand::Redemptions {
             follow,
             count,
@@ -163,6 +203,12 @@ pub fn run(args: ShopArgs, globals: &Globals) -> anyhow::Result<()> {
         ShopCommand::Propose { action, tx } => propose(&ctx, action, &tx),
         ShopCommand::Approve { proposal, tx } => approve(&ctx, &proposal, &tx),
         ShopCommand::Proposals => proposals(&ctx),
+        ShopCommand::Sale(args) => super::programme::sale(&ctx, args),
+        ShopCommand::Rules { command } => super::programme::rules(&ctx, command),
+        ShopCommand::Campaigns => super::programme::campaigns(&ctx),
+        ShopCommand::Campaign { command } => super::programme::campaign(&ctx, command),
+        ShopCommand::Tiers(args) => super::programme::tiers(&ctx, args),
+        ShopCommand::Birthday(args) => super::programme::birthday(&ctx, args),
     })
 }
 
@@ -187,7 +233,7 @@ fn ensure_member<'a>(
 }
 
 /// The client and member list for an online command; `None` offline.
-fn online(ctx: &Ctx, options: &TxOptions) -> anyhow::Result<Option<(NodeClient, Vec<MemberInfo>)>> {
+pub(super) fn online(ctx: &Ctx, options: &TxOptions) -> anyhow::Result<Option<(NodeClient, Vec<MemberInfo>)>> {
     if options.offline {
         return Ok(None);
     }
@@ -197,7 +243,7 @@ fn online(ctx: &Ctx, options: &TxOptions) -> anyhow::Result<Option<(NodeClient, 
 }
 
 /// The shop's key: unlocked, and checked to be a member when online.
-fn shop_key(
+pub(super) fn shop_key(
     ctx: &Ctx,
     online: Option<&(NodeClient, Vec<MemberInfo>)>,
 ) -> anyhow::Result<(Keypair, String)> {
@@ -212,7 +258,7 @@ fn shop_key(
     Ok((key, name))
 }
 
-fn finish(ctx: &Ctx, sent: &Sent, extra: Value, human: impl FnOnce()) -> anyhow::Result<()> {
+pub(super) fn finish(ctx: &Ctx, sent: &Sent, extra: Value, human: impl FnOnce()) -> anyhow::Result<()> {
     if ctx.json {
         let mut out = sent.json();
         if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), extra) {
@@ -307,8 +353,14 @@ fn earn(
 }
 
 /// `guild shop reverse`.
-fn reverse(ctx: &Ctx, receipt: &str, options: &TxOptions) -> anyhow::Result<()> {
+fn reverse(
+    ctx: &Ctx,
+    receipt: &str,
+    amount: Option<&str>,
+    options: &TxOptions,
+) -> anyhow::Result<()> {
     let receipt_id = builder::check_receipt_id(receipt)?;
+    let amount = amount.map(builder::parse_money).transpose()?;
     let online = online(ctx, options)?;
     let (key, shop_name) = shop_key(ctx, online.as_ref())?;
     let hash = ReceiptHash::new(&key.address(), &receipt_id);
@@ -325,18 +377,39 @@ fn reverse(ctx: &Ctx, receipt: &str, options: &TxOptions) -> anyhow::Result<()> 
                 } if receipt == hash && entry.tx.author == key.address() => {
                     Some((customer, points, entry.height))
                 }
+                TxBody::Sale {
+                    customer,
+                    claim,
+                    receipt,
+                    ..
+                } if receipt == hash && entry.tx.author == key.address() => {
+                    Some((customer, claim.total, entry.height))
+                }
+                TxBody::Birthday {
+                    customer,
+                    points,
+                    receipt,
+                } if receipt == hash && entry.tx.author == key.address() => {
+                    Some((customer, points, entry.height))
+                }
                 _ => None,
             })
         }
         None => None,
     };
+    let part = amount
+        .map(|a| format!(" for a refund of {a}"))
+        .unwrap_or_default();
     let summary = match earn {
         Some((customer, points, _)) => format!(
-            "{shop_name} reverses its earn of {points} points to {customer} (receipt {receipt_id:?})"
+            "{shop_name} reverses its earn of {points} points to {customer}{part} (receipt {receipt_id:?})"
         ),
-        None => format!("{shop_name} reverses its earn for receipt {receipt_id:?}"),
+        None => format!("{shop_name} reverses its earn for receipt {receipt_id:?}{part}"),
     };
-    let body = TxBody::Reverse { receipt: hash, amount: None };
+    let body = TxBody::Reverse {
+        receipt: hash,
+        amount,
+    };
     let sent = super::wallet::common::send(
         ctx,
         options,
@@ -345,6 +418,12 @@ fn reverse(ctx: &Ctx, receipt: &str, options: &TxOptions) -> anyhow::Result<()> 
         summary,
         online.as_ref().map(|(c, _)| c),
     )?;
+    let state = match (&online, &sent) {
+        (Some((client, _)), Sent::Final { .. }) => {
+            block_on(client.receipt(&key.address(), &hash))?.ok()
+        }
+        _ => None,
+    };
     finish(
         ctx,
         &sent,
@@ -353,15 +432,23 @@ fn reverse(ctx: &Ctx, receipt: &str, options: &TxOptions) -> anyhow::Result<()> 
             "customer": earn.map(|(c, _, _)| c),
             "points": earn.map(|(_, p, _)| p),
             "earned_at": earn.map(|(_, _, h)| h),
+            "refunded_cents": state.as_ref().map(|s| s.refunded),
+            "taken": state.as_ref().map(|s| s.taken),
+            "shortfall": state.as_ref().map(|s| s.shortfall),
         }),
-        || match earn {
-            Some((customer, points, height)) => {
+        || {
+            match earn {
+                Some((customer, points, height)) => println!(
+                    "Reversed receipt {receipt_id} (block {height}, {points} points to {customer}){part}."
+                ),
+                None => println!("Reversed receipt {receipt_id}{part}."),
+            }
+            if let Some(s) = &state {
                 println!(
-                    "Reversed the earn of receipt {receipt_id} (block {height}): up to {points} \
-                     points taken back from {customer} (fewer if some were already spent)."
+                    "So far: {} of the purchase refunded, {} points taken back, {} already spent (shortfall); {} points of it left with the customer.",
+                    s.refunded, s.taken, s.shortfall, s.remaining
                 );
             }
-            None => println!("Reversed the earn of receipt {receipt_id}."),
         },
     )
 }
@@ -717,6 +804,9 @@ fn propose(ctx: &Ctx, command: ProposeCommand, options: &TxOptions) -> anyhow::R
             let (address, _) = shop_arg(online.as_ref().map(|(_, m)| m.as_slice()), &shop)?;
             GovernanceAction::RemoveMember { address }
         }
+        ProposeCommand::SetTiers { window_days, tiers } => GovernanceAction::SetTiers {
+            tiers: super::programme::tier_table(window_days, &tiers)?,
+        },
         ProposeCommand::SetParam { name, value } => GovernanceAction::SetParam {
             change: builder::parse_param(&name, &value)?,
         },

@@ -240,10 +240,11 @@ impl Pending {
         &mut self,
         shop: Address,
         spec: &EarnRuleSpec,
-        effective: Height,
+        effective: Option<Height>,
     ) -> Result<(), TxError> {
         self.member(&shop, "publish earn rules")?;
         spec.validate()?;
+        let effective = effective.unwrap_or(Height(self.height.0.saturating_add(1)));
         if effective <= self.height {
             return Err(RuleError::NotInFuture {
                 effective,

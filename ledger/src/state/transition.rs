@@ -253,6 +253,18 @@ impl BlockBuilder {
         self.height
     }
 
+    /// The block's time.
+    pub fn time(&self) -> Timestamp {
+        self.pending.time
+    }
+
+    /// The state with the transactions accepted so far applied (its root
+    /// is not recomputed until [`BlockBuilder::finish`]): what the next
+    /// transaction is checked against, e.g. to compute a sale's points.
+    pub fn state(&self) -> &State {
+        &self.pending.state
+    }
+
     /// Transactions accepted so far.
     pub fn len(&self) -> usize {
         self.txs.len()

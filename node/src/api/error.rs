@@ -73,6 +73,9 @@ pub enum ApiError {
         /// The id asked for.
         id: TxId,
     },
+    /// No earn of this shop has that receipt.
+    #[error("this shop has no earn with that receipt")]
+    UnknownReceipt,
     /// No block at this height yet.
     #[error("there is no block at height {height}: the chain's head is at height {head}")]
     UnknownBlock {
@@ -152,6 +155,7 @@ impl ApiError {
             ApiError::Submit(e) => e.code(),
             ApiError::ShuttingDown { .. } => code::STOPPED,
             ApiError::UnknownTx { .. } => code::UNKNOWN_TX,
+            ApiError::UnknownReceipt => code::UNKNOWN_RECEIPT,
             ApiError::UnknownBlock { .. } => code::UNKNOWN_BLOCK,
             ApiError::GenesisHasNoBlock => code::GENESIS_HAS_NO_BLOCK,
             ApiError::NotFound { .. } => code::NOT_FOUND,
@@ -177,9 +181,11 @@ impl ApiError {
                 SubmitError::Busy { .. } | SubmitError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
                 SubmitError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 SubmitError::Dropped(_) => StatusCode::CONFLICT,
+                SubmitError::NoShopKey => StatusCode::CONFLICT,
             },
             ApiError::ShuttingDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UnknownTx { .. }
+            | ApiError::UnknownReceipt
             | ApiError::UnknownBlock { .. }
             | ApiError::GenesisHasNoBlock
             | ApiError::NotFound { .. } => StatusCode::NOT_FOUND,

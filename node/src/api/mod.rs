@@ -151,7 +151,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route with its OpenAPI description; one `routes!` per path.
 fn routes() -> OpenApiRouter<ApiState> {
-    use routes::{accounts, auth, blocks, chain, docs, events, tx};
+    use routes::{accounts, auth, blocks, chain, docs, events, programme, sale, tx};
     OpenApiRouter::with_openapi(guild_api::ApiDoc::openapi())
         .routes(routes!(tx::submit))
         .routes(routes!(tx::lookup))
@@ -168,6 +168,11 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(chain::settlement))
         .routes(routes!(events::events))
         .routes(routes!(docs::openapi_json))
+        .routes(routes!(sale::sale))
+        .routes(routes!(sale::preview))
+        .routes(routes!(sale::refund))
+        .routes(routes!(programme::programme))
+        .routes(routes!(programme::receipt))
         .routes(routes!(auth::whoami))
 }
 

@@ -9,6 +9,12 @@ impl<N: Network> Engine<N> {
     pub fn on_request(&mut self, request: Request) -> Result<(), EngineError> {
         match request {
             Request::Submit { tx, wait, reply } => self.submit(tx, wait, reply),
+            Request::Sale { order, mode, reply } => self.on_sale(order, mode, reply),
+            Request::Refund {
+                receipt,
+                amount,
+                reply,
+            } => self.on_refund(receipt, amount, reply),
             Request::IsPending { id, reply } => {
                 let _ = reply.send(self.mempool.contains(&id));
                 Ok(())

@@ -66,19 +66,35 @@ impl<N: Network> Engine<N> {
         self.last_block_at = self.clock.now();
         self.last_block_txs = ids.len();
         for (index, id) in ids.iter().enumerate() {
+            let location = TxLocation {
+                height,
+                index: index as u32,
+            };
             if let Some(waiters) = self.waiters.remove(id) {
-                let location = TxLocation {
-                    height,
-                    index: index as u32,
-                };
                 for waiter in waiters {
                     let _ = waiter.send(Ok(Submitted::Final { id: *id, location }));
                 }
             }
+            self.sale_final(*id, location);
         }
+        self.rebuild_mempool(&ids)?;
+        let _ = self.events.send(ChainEvent::Final {
+            block: Arc::new(final_block),
+            ids: Arc::new(ids),
+        });
+        self.announce();
+        self.publish_view();
+        Ok(())
+    }
+
+    /// Rebuilds the mempool on the current state at the current time
+    /// (`included` left in the last block): transactions that became
+    /// invalid are dropped and their submitters told; a sale of ours whose
+    /// rules moved is signed again.
+    pub(super) fn rebuild_mempool(&mut self, included: &[TxId]) -> Result<(), EngineError> {
         let dropped = self
             .mempool
-            .rebuild(&self.state, &self.head, self.clock.wall_ms(), &ids);
+            .rebuild(&self.state, &self.head, self.clock.wall_ms(), included);
         for (id, error) in dropped {
             tracing::info!(%id, %error, "transaction dropped from the mempool");
             if let Some(waiters) = self.waiters.remove(&id) {
@@ -86,13 +102,8 @@ impl<N: Network> Engine<N> {
                     let _ = waiter.send(Err(SubmitError::Dropped(error.clone())));
                 }
             }
+            self.sale_dropped(id, &error)?;
         }
-        let _ = self.events.send(ChainEvent::Final {
-            block: Arc::new(final_block),
-            ids: Arc::new(ids),
-        });
-        self.announce();
-        self.publish_view();
         Ok(())
     }
 }

@@ -69,6 +69,7 @@ mod commit;
 pub use commit::BlockRefused;
 mod driving;
 mod network;
+mod sale;
 mod signer;
 #[cfg(test)]
 mod sim;
@@ -200,6 +201,8 @@ pub struct Engine<N: Network> {
     timers: BTreeMap<(Instant, u64), (Height, Step, u32)>,
     timer_seq: u64,
     waiters: HashMap<TxId, Vec<oneshot::Sender<Result<Submitted, SubmitError>>>>,
+    /// Sales this node signed for its tills, not final yet.
+    sales: HashMap<TxId, sale::SaleInFlight>,
     sync_in_flight: Option<(N::Peer, Instant)>,
     /// Blocks asked for per sync request: halved when an answer is too
     /// large for us, grown back after answers that arrive.
@@ -280,6 +283,7 @@ impl<N: Network> Engine<N> {
             timers: BTreeMap::new(),
             timer_seq: 0,
             waiters: HashMap::new(),
+            sales: HashMap::new(),
             sync_in_flight: None,
             sync_batch: MAX_SYNC_BLOCKS,
             sync_failures: 0,

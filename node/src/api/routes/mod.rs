@@ -6,6 +6,8 @@ pub mod blocks;
 pub mod chain;
 pub mod docs;
 pub mod events;
+pub mod programme;
+pub mod sale;
 pub mod tx;
 
 use super::ApiError;
