@@ -12,7 +12,7 @@
 //! 3. **Campaign multipliers**, by campaign id: each adds
 //!    `(multiplier − 1)` × the tiered points of the part of the basket it
 //!    covers.
-//! 4. **Fixed bonuses** (bonus campaigns, then referral), by campaign id.
+//! 4. **Fixed bonuses** (bonus and referral campaigns), by campaign id.
 //! 5. Every component above is exact (a fraction); the points of each are
 //!    the running total rounded down minus the running total before it,
 //!    so the sum is the exact total rounded down **once**.
