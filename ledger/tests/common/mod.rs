@@ -21,6 +21,8 @@ pub struct TestChain {
     pub time: u64,
     /// Every block applied so far, in order.
     pub blocks: Vec<Block>,
+    /// The genesis it started from (to replay `blocks`).
+    pub genesis: Genesis,
 }
 
 pub fn key(seed: u8) -> Keypair {
@@ -61,12 +63,13 @@ impl TestChain {
         };
         let (state, header) = genesis.build().unwrap();
         TestChain {
-            chain_id: genesis.chain_id,
+            chain_id: genesis.chain_id.clone(),
             state,
             header,
             shops: keys,
             time: T0,
             blocks: Vec::new(),
+            genesis,
         }
     }
 
@@ -337,6 +340,18 @@ impl TestChain {
                 amount: amount.map(Cents),
             },
         )
+    }
+
+    /// The state replayed from genesis over every block so far.
+    pub fn replay(&self) -> State {
+        let (mut state, mut header) = self.genesis.build().unwrap();
+        for block in &self.blocks {
+            let verified = block.clone().verify_signatures(&self.chain_id).unwrap();
+            let applied = state.apply_block(&header, &verified).unwrap();
+            state = applied.state;
+            header = applied.block.header().clone();
+        }
+        state
     }
 
     /// The earn record of shop `shop`'s receipt.
