@@ -10,8 +10,8 @@ use crate::programme::evaluate::{ClaimMismatch, EvalOverflow, RulesChange};
 use crate::programme::locale::LocaleError;
 use crate::programme::rule::{BasketError, RuleError};
 use crate::programme::tier::TierError;
-use crate::types::{CampaignId, Cents};
 use crate::tx::TxId;
+use crate::types::{CampaignId, Cents};
 use crate::types::{Height, Nonce, Points, ProposalId, ShopName, Timestamp};
 
 /// Why one transaction cannot be applied. Nothing is changed when a
@@ -228,7 +228,9 @@ pub enum TxError {
     #[error("the shop's rule gives no birthday reward")]
     NoBirthdayReward,
     /// A birthday reward was given less than 365 days ago.
-    #[error("a birthday reward was already given on local day {last}; the next is possible from day {next}")]
+    #[error(
+        "a birthday reward was already given on local day {last}; the next is possible from day {next}"
+    )]
     BirthdayTooSoon {
         /// Local day of the last one.
         last: u64,

@@ -12,6 +12,9 @@
 mod common;
 
 use common::*;
+use guild_ledger::programme::evaluate::CampaignCost;
+use guild_ledger::programme::*;
+use guild_ledger::types::{CampaignId, CampaignName, Category, Permille, TierName};
 use guild_ledger::*;
 
 fn vectors() -> String {
@@ -133,6 +136,161 @@ fn vectors() -> String {
     chain.earn(0, &alice.address(), 120, "till-1/0001").unwrap();
     line("block1_state_root", chain.state.root().to_hex());
     line("block1", hex::encode(encode(&chain.blocks[0])));
+
+    // The programme's transactions (docs/protocol.md §16.7), after the
+    // vectors above so that those stay as they were; format vectors only,
+    // signed with nonce 3 like the seven above, not in any block.
+    let cafe = &c.shops[1];
+    let sale_receipt = ReceiptHash::new(&bakery.address(), "till-1/0002");
+    let coffee = Category::new("coffee").unwrap();
+    let gift_card = Category::new("gift-card").unwrap();
+    let silver = TierName::new("silver").unwrap();
+    let programme: Vec<(&str, &Keypair, TxBody)> = vec![
+        (
+            "sale",
+            bakery,
+            TxBody::Sale {
+                customer: alice.address(),
+                receipt: sale_receipt,
+                basket: Basket::new(
+                    Cents(1_250),
+                    vec![
+                        BasketLine {
+                            category: coffee.clone(),
+                            amount: Cents(300),
+                        },
+                        BasketLine {
+                            category: gift_card.clone(),
+                            amount: Cents(200),
+                        },
+                    ],
+                ),
+                claim: Claim {
+                    rule_version: 1,
+                    tier: Some(silver.clone()),
+                    campaigns: vec![CampaignCost {
+                        campaign: CampaignId(1),
+                        points: Points(125),
+                    }],
+                    total: Points(281),
+                },
+            },
+        ),
+        (
+            "reverse_partial",
+            bakery,
+            TxBody::Reverse {
+                receipt: sale_receipt,
+                amount: Some(Cents(500)),
+            },
+        ),
+        (
+            "birthday",
+            bakery,
+            TxBody::Birthday {
+                customer: alice.address(),
+                receipt: ReceiptHash::new(&bakery.address(), "birthday/2026"),
+                points: Points(200),
+            },
+        ),
+        (
+            "refer",
+            &alice,
+            TxBody::Refer {
+                referrer: customer(2).address(),
+            },
+        ),
+        (
+            "set_earn_rule",
+            bakery,
+            TxBody::SetEarnRule {
+                rule: EarnRuleSpec {
+                    points: 1,
+                    per: Cents(10),
+                    min_spend: Cents(200),
+                    multipliers: vec![CategoryMultiplier {
+                        category: coffee.clone(),
+                        multiplier: Permille(2_000),
+                    }],
+                    excluded: vec![gift_card],
+                    cap: Some(Points(500)),
+                    birthday: Points(200),
+                },
+                effective: Height(10),
+            },
+        ),
+        (
+            "publish_campaign",
+            bakery,
+            TxBody::PublishCampaign {
+                campaign: CampaignSpec {
+                    name: CampaignName::new("Double before nine").unwrap(),
+                    // Sorted by address: the cafe's (0x81…) before the bakery's (0x8a…).
+                    funders: vec![
+                        Share {
+                            shop: cafe.address(),
+                            percent: 40,
+                        },
+                        Share {
+                            shop: bakery.address(),
+                            percent: 60,
+                        },
+                    ],
+                    reward: Reward::Multiplier {
+                        multiplier: Permille(2_000),
+                    },
+                    start: Timestamp(T0),
+                    end: Timestamp(T0 + 30 * DAY),
+                    days: 0b001_1111,
+                    hours: Some((0, 9)),
+                    categories: vec![coffee],
+                    tiers: vec![silver],
+                    first_purchase: false,
+                    min_spend: Cents(500),
+                    budget: Points(10_000),
+                    per_customer: Some(CustomerLimit {
+                        max_sales: 1,
+                        max_points: Points(100),
+                        period_days: 1,
+                    }),
+                    holdout: Permille(100),
+                },
+            },
+        ),
+        (
+            "approve_campaign",
+            cafe,
+            TxBody::ApproveCampaign {
+                campaign: CampaignId(1),
+            },
+        ),
+        (
+            "stop_campaign",
+            cafe,
+            TxBody::StopCampaign {
+                campaign: CampaignId(1),
+            },
+        ),
+        (
+            "propose_set_tiers",
+            bakery,
+            TxBody::Propose {
+                action: GovernanceAction::SetTiers {
+                    tiers: silver_gold(),
+                },
+            },
+        ),
+    ];
+    for (name, author, body) in programme {
+        let tx = Transaction {
+            author: author.address(),
+            nonce: Nonce(3),
+            body,
+        };
+        let signed = tx.clone().sign(author, &c.chain_id);
+        line(&format!("tx_{name}"), hex::encode(signed.to_bytes()));
+        line(&format!("txid_{name}"), tx.id(&c.chain_id).to_string());
+    }
     out
 }
 

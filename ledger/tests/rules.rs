@@ -442,7 +442,14 @@ fn reversing_takes_back_unspent_points_and_records_the_shortfall() {
     )
     .unwrap();
     let receipt = ReceiptHash::new(&bakery.address(), "R-1");
-    c.submit(&bakery, TxBody::Reverse { receipt, amount: None }).unwrap();
+    c.submit(
+        &bakery,
+        TxBody::Reverse {
+            receipt,
+            amount: None,
+        },
+    )
+    .unwrap();
     assert_eq!(c.balance(&alice.address()), Points::ZERO);
     let record = c.state.receipt(&bakery.address(), &receipt).unwrap();
     let reversal = record.reversal.unwrap();
@@ -458,7 +465,13 @@ fn reversing_takes_back_unspent_points_and_records_the_shortfall() {
     assert_eq!(c.state.debt(&bakery.address(), &c.shop(1)), Points(60));
     assert_eq!(c.state.supply().outstanding(), c.total_balances());
     assert!(matches!(
-        c.submit(&bakery, TxBody::Reverse { receipt, amount: None }),
+        c.submit(
+            &bakery,
+            TxBody::Reverse {
+                receipt,
+                amount: None
+            }
+        ),
         Err(TxError::AlreadyReversed { .. })
     ));
 }

@@ -191,7 +191,9 @@ pub const MAX_FUNDERS: usize = 16;
 pub enum CampaignError {
     /// No funders, too many, not sorted, a share of 0 or the shares not
     /// summing to 100.
-    #[error("funders must be 1 to 16 shops, listed once, with shares of at least 1% summing to 100%")]
+    #[error(
+        "funders must be 1 to 16 shops, listed once, with shares of at least 1% summing to 100%"
+    )]
     BadShares,
     /// The publisher is not among the funders.
     #[error("the publishing shop must be one of the funders")]
@@ -260,9 +262,7 @@ impl CampaignSpec {
                 *multiplier > Permille::ONE && *multiplier <= super::rule::MAX_MULTIPLIER
             }
             Reward::Bonus { points } => !points.is_zero(),
-            Reward::Referral { referrer, referred } => {
-                !referrer.is_zero() || !referred.is_zero()
-            }
+            Reward::Referral { referrer, referred } => !referrer.is_zero() || !referred.is_zero(),
         };
         if !reward_ok {
             return Err(CampaignError::BadReward);
@@ -302,7 +302,8 @@ impl CampaignSpec {
 
     /// True if the campaign applies at local `hour`.
     pub fn at_hour(&self, hour: u8) -> bool {
-        self.hours.is_none_or(|(from, to)| hour >= from && hour < to)
+        self.hours
+            .is_none_or(|(from, to)| hour >= from && hour < to)
     }
 
     /// Each funder's part of `points` of campaign cost: shares rounded

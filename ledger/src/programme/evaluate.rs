@@ -25,7 +25,9 @@ use super::locale::LocalTime;
 use super::rule::{Basket, EarnRule};
 use super::tier::{CustomerRecord, TierTable};
 use crate::crypto::Address;
-use crate::types::{CampaignId, CampaignName, Category, Cents, Permille, Points, TierName, Timestamp};
+use crate::types::{
+    CampaignId, CampaignName, Category, Cents, Permille, Points, TierName, Timestamp,
+};
 
 /// Everything the points of a sale depend on, as read from the state
 /// before the sale.
@@ -506,7 +508,10 @@ pub fn evaluate(facts: &SaleFacts<'_>, basket: &Basket) -> Result<Breakdown, Eva
     }
     if let Some((index, points)) = referral
         && let Some(referrer) = facts.record.referred_by
-        && matches!(out.campaigns[index].outcome, Outcome::Given | Outcome::Limited(_))
+        && matches!(
+            out.campaigns[index].outcome,
+            Outcome::Given | Outcome::Limited(_)
+        )
     {
         out.campaigns[index].referrer_points = points;
         out.referrer = Some(ReferrerPart {
@@ -543,9 +548,10 @@ fn eligibility(
         return Some(NotGiven::NotFirstPurchase);
     }
     if !c.categories.is_empty()
-        && !c.categories.iter().any(|cat| {
-            basket.amount_in(cat).0 > 0 && facts.rule.spec.multiplier(cat).0 > 0
-        })
+        && !c
+            .categories
+            .iter()
+            .any(|cat| basket.amount_in(cat).0 > 0 && facts.rule.spec.multiplier(cat).0 > 0)
     {
         return Some(NotGiven::NoMatchingCategory);
     }
@@ -591,7 +597,8 @@ fn eligible_amount(facts: &SaleFacts<'_>, basket: &Basket) -> Cents {
 /// only its categories.
 fn covered_weight(facts: &SaleFacts<'_>, basket: &Basket, categories: &[Category]) -> u128 {
     let spec = &facts.rule.spec;
-    let weight = |cat: &Category| u128::from(basket.amount_in(cat).0) * u128::from(spec.multiplier(cat).0);
+    let weight =
+        |cat: &Category| u128::from(basket.amount_in(cat).0) * u128::from(spec.multiplier(cat).0);
     if categories.is_empty() {
         let items: u128 = basket.items.iter().map(|l| weight(&l.category)).sum();
         items + u128::from(basket.uncategorised().0) * 1000
@@ -630,7 +637,11 @@ pub enum RulesChange {
         signed: u32,
     },
     /// The customer's tier.
-    #[error("the customer's tier is {}, the sale used {}", tier_text(now), tier_text(signed))]
+    #[error(
+        "the customer's tier is {}, the sale used {}",
+        tier_text(now),
+        tier_text(signed)
+    )]
     Tier {
         /// Now.
         now: Option<TierName>,
@@ -639,7 +650,11 @@ pub enum RulesChange {
     },
     /// What campaigns give (a budget or limit was used meanwhile, or a
     /// campaign started or ended).
-    #[error("campaigns now give {}, the sale used {}", costs_text(now), costs_text(signed))]
+    #[error(
+        "campaigns now give {}, the sale used {}",
+        costs_text(now),
+        costs_text(signed)
+    )]
     Campaigns {
         /// Now.
         now: Vec<CampaignCost>,

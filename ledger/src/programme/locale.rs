@@ -93,7 +93,9 @@ pub enum LocaleError {
     #[error("minor units must be 0 to 4, got {0}")]
     BadMinorUnits(u8),
     /// The zone table is not sorted, too long, or an offset is beyond ±14 h.
-    #[error("time zone table must have at most 256 entries, sorted by time, offsets within ±14 hours")]
+    #[error(
+        "time zone table must have at most 256 entries, sorted by time, offsets within ±14 hours"
+    )]
     BadZone,
 }
 
@@ -202,7 +204,11 @@ pub fn parse_minor(text: &str, digits: u8) -> Option<Cents> {
     } else {
         whole.parse().ok()?
     };
-    let mut minor: u64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let mut minor: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     for _ in frac.len()..usize::from(digits) {
         minor = minor.checked_mul(10)?;
     }

@@ -26,6 +26,9 @@ pub mod locale;
 pub mod rule;
 pub mod tier;
 
+#[cfg(test)]
+mod tests;
+
 pub use campaign::{Campaign, CampaignSpec, CampaignUse, CustomerLimit, Reward, Share};
 pub use evaluate::{Breakdown, Claim, ClaimMismatch, RulesChange, SaleFacts, evaluate};
 pub use locale::{Currency, Locale, ZoneOffset};

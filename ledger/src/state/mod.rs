@@ -57,7 +57,8 @@ pub struct State {
     /// Derived index (not committed): receipts with points remaining, by
     /// the lot holding them: `(holder, issuer, expires_at, height,
     /// receipt)`, so spending from a lot lowers its receipts oldest first.
-    pub(crate) receipt_lots: RedBlackTreeSetSync<(Address, Address, Timestamp, Height, ReceiptHash)>,
+    pub(crate) receipt_lots:
+        RedBlackTreeSetSync<(Address, Address, Timestamp, Height, ReceiptHash)>,
     /// Derived index (not committed): every campaign by each funding shop.
     pub(crate) shop_campaigns: RedBlackTreeSetSync<(Address, CampaignId)>,
     /// Derived index (not committed): every lot by `(expires_at, holder,
@@ -175,7 +176,10 @@ impl State {
     }
 
     /// The campaigns `shop` funds, by id.
-    pub fn campaigns_of<'a>(&'a self, shop: &'a Address) -> impl Iterator<Item = &'a Campaign> + 'a {
+    pub fn campaigns_of<'a>(
+        &'a self,
+        shop: &'a Address,
+    ) -> impl Iterator<Item = &'a Campaign> + 'a {
         self.shop_campaigns
             .range((*shop, CampaignId(0))..=(*shop, CampaignId(u64::MAX)))
             .filter_map(|(_, id)| self.campaigns.get(id))

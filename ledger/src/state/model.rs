@@ -6,8 +6,7 @@ use crate::hash::Hash;
 use crate::programme::evaluate::CampaignCost;
 use crate::tx::GovernanceAction;
 use crate::types::{
-    CampaignId, Cents, ChainId, Height, Nonce, Points, ProposalId, ReceiptHash, ShopName,
-    Timestamp,
+    CampaignId, Cents, ChainId, Height, Nonce, Points, ProposalId, ReceiptHash, ShopName, Timestamp,
 };
 
 /// Where a record lives in the state tree. Its position is

@@ -85,10 +85,9 @@ impl State {
     ) -> (Option<&crate::programme::Tier>, Points) {
         let today = self.programme.locale.local(time).day;
         let tiers = &self.programme.tiers;
-        let earned = self
-            .customers
-            .get(customer)
-            .map_or(Points::ZERO, |r| r.earned_in_window(today, tiers.window_days));
+        let earned = self.customers.get(customer).map_or(Points::ZERO, |r| {
+            r.earned_in_window(today, tiers.window_days)
+        });
         (tiers.tier_for(earned), earned)
     }
 }
@@ -103,9 +102,9 @@ impl Pending {
         claim: &Claim,
     ) -> Result<(), TxError> {
         self.check_earn(&shop, &customer, &receipt, "record sales")?;
-        let breakdown = self
-            .state
-            .sale_breakdown(&shop, &customer, basket, self.height, self.time)?;
+        let breakdown =
+            self.state
+                .sale_breakdown(&shop, &customer, basket, self.height, self.time)?;
         check_claim(&breakdown, claim)?;
         let expires_at = self.issue_as(EarnKind::Sale, shop, customer, breakdown.total)?;
         if let Some(referral) = &breakdown.referrer {
@@ -126,7 +125,10 @@ impl Pending {
             campaign.spent = campaign.spent.checked_add(cost).ok_or(TxError::Overflow)?;
             let mut used = self.state.current_use(&campaign, &customer, local_day);
             used.sales = used.sales.saturating_add(1);
-            used.points = used.points.checked_add(part.points).ok_or(TxError::Overflow)?;
+            used.points = used
+                .points
+                .checked_add(part.points)
+                .ok_or(TxError::Overflow)?;
             self.put_campaign_use(campaign.id, customer, used);
             for (funder, share) in campaign.spec.split_cost(cost, &shop) {
                 if funder != shop && !share.is_zero() {
@@ -140,7 +142,12 @@ impl Pending {
             Some(())
         })?;
         let window = self.state.programme.tiers.window_days;
-        let mut record = self.state.customers.get(&customer).cloned().unwrap_or_default();
+        let mut record = self
+            .state
+            .customers
+            .get(&customer)
+            .cloned()
+            .unwrap_or_default();
         record
             .add_earned(local_day, breakdown.total, window)
             .ok_or(TxError::Overflow)?;
@@ -193,7 +200,12 @@ impl Pending {
             });
         }
         let today = self.state.programme.locale.local(self.time).day;
-        let mut record = self.state.customers.get(&customer).cloned().unwrap_or_default();
+        let mut record = self
+            .state
+            .customers
+            .get(&customer)
+            .cloned()
+            .unwrap_or_default();
         if let Some(last) = record.last_birthday {
             let next = last.saturating_add(BIRTHDAY_INTERVAL_DAYS);
             if today < next {
@@ -227,7 +239,12 @@ impl Pending {
             return Err(TxError::SelfReferral);
         }
         referrer.check_usable()?;
-        let mut record = self.state.customers.get(&customer).cloned().unwrap_or_default();
+        let mut record = self
+            .state
+            .customers
+            .get(&customer)
+            .cloned()
+            .unwrap_or_default();
         if !record.shops.is_empty() || record.referred_by.is_some() {
             return Err(TxError::ReferralTooLate);
         }
@@ -253,7 +270,10 @@ impl Pending {
             .into());
         }
         let rules = self.state.rules.get(&shop).cloned().unwrap_or_default();
-        let version = rules.latest_version().checked_add(1).ok_or(TxError::Overflow)?;
+        let version = rules
+            .latest_version()
+            .checked_add(1)
+            .ok_or(TxError::Overflow)?;
         let rule = EarnRule {
             version,
             effective,
@@ -322,7 +342,11 @@ impl Pending {
         Ok(campaign)
     }
 
-    pub(super) fn approve_campaign(&mut self, shop: Address, id: CampaignId) -> Result<(), TxError> {
+    pub(super) fn approve_campaign(
+        &mut self,
+        shop: Address,
+        id: CampaignId,
+    ) -> Result<(), TxError> {
         let mut campaign = self.open_campaign(&shop, id)?;
         match campaign.approvals.binary_search(&shop) {
             Ok(_) => return Err(TxError::CampaignAlreadyApproved { id }),
@@ -342,6 +366,13 @@ impl Pending {
     /// A refund of a sale from `refunded_before` to `refunded_after` of
     /// `total` returns each campaign's cost in the same proportion to its
     /// budget, and undoes the co-funders' shares of it.
+    ///
+    /// Each co-funder's share of the cost still standing is always
+    /// `split_cost(kept)` (`kept` = the cost less what refunds returned),
+    /// so a refund gives back the difference of the two splits: however a
+    /// sale is refunded in parts, once all of it is refunded the co-funders'
+    /// shares are returned exactly (splitting each returned part afresh
+    /// would round every part down and leave them owing).
     pub(super) fn return_campaign_costs(
         &mut self,
         shop: Address,
@@ -351,8 +382,13 @@ impl Pending {
         total: Cents,
     ) -> Result<(), TxError> {
         for cost in campaigns {
-            let returned = proportion(cost.points, refunded_after, total)
-                .saturating_sub(proportion(cost.points, refunded_before, total));
+            let kept_before =
+                cost.points
+                    .saturating_sub(proportion(cost.points, refunded_before, total));
+            let kept_after =
+                cost.points
+                    .saturating_sub(proportion(cost.points, refunded_after, total));
+            let returned = kept_before.saturating_sub(kept_after);
             if returned.is_zero() {
                 continue;
             }
@@ -360,9 +396,12 @@ impl Pending {
                 continue;
             };
             campaign.spent = campaign.spent.saturating_sub(returned);
-            for (funder, share) in campaign.spec.split_cost(returned, &shop) {
-                if funder != shop && !share.is_zero() {
-                    self.add_debt(shop, funder, share)?;
+            let before = campaign.spec.split_cost(kept_before, &shop);
+            let after = campaign.spec.split_cost(kept_after, &shop);
+            for ((funder, was), (_, now)) in before.into_iter().zip(after) {
+                let back = was.saturating_sub(now);
+                if funder != shop && !back.is_zero() {
+                    self.add_debt(shop, funder, back)?;
                 }
             }
             self.put_campaign(campaign);

@@ -21,8 +21,8 @@ use crate::block::{BlockHeader, VerifiedBlock, tx_root};
 use crate::crypto::Address;
 use crate::error::{BlockError, TxError};
 use crate::params::bounds;
-use crate::tx::{GovernanceAction, TxBody, VerifiedTx};
 use crate::programme::{Campaign, CampaignUse, CustomerRecord, ShopRules};
+use crate::tx::{GovernanceAction, TxBody, VerifiedTx};
 use crate::types::{CampaignId, Cents, Height, Memo, Points, ProposalId, ReceiptHash, Timestamp};
 
 /// One record written by a block: its key and new encoding (`None`: deleted).
@@ -494,7 +494,13 @@ impl Pending {
         expires_at: Timestamp,
         amount: Points,
     ) {
-        let from = (holder, issuer, expires_at, Height(0), ReceiptHash(crate::hash::Hash::ZERO));
+        let from = (
+            holder,
+            issuer,
+            expires_at,
+            Height(0),
+            ReceiptHash(crate::hash::Hash::ZERO),
+        );
         let to = (
             holder,
             issuer,
@@ -510,7 +516,12 @@ impl Pending {
             .collect();
         let mut records: Vec<(ReceiptHash, EarnRecord)> = receipts
             .into_iter()
-            .filter_map(|r| self.state.receipts.get(&(issuer, r)).map(|rec| (r, rec.clone())))
+            .filter_map(|r| {
+                self.state
+                    .receipts
+                    .get(&(issuer, r))
+                    .map(|rec| (r, rec.clone()))
+            })
             .collect();
         let held: u64 = records.iter().map(|(_, r)| r.remaining.0).sum();
         let mut excess = held.saturating_sub(amount.0);
@@ -562,7 +573,11 @@ impl Pending {
         Ok(())
     }
 
-    pub(super) fn member(&self, address: &Address, action: &'static str) -> Result<Member, TxError> {
+    pub(super) fn member(
+        &self,
+        address: &Address,
+        action: &'static str,
+    ) -> Result<Member, TxError> {
         self.state
             .members
             .get(address)
@@ -688,10 +703,17 @@ impl Pending {
         self.touch(StateKey::Customer(address));
     }
 
-    pub(super) fn put_campaign_use(&mut self, campaign: CampaignId, customer: Address, used: CampaignUse) {
+    pub(super) fn put_campaign_use(
+        &mut self,
+        campaign: CampaignId,
+        customer: Address,
+        used: CampaignUse,
+    ) {
         let old = self.state.campaign_uses.get(&(campaign, customer)).copied();
         self.undo.push(Undo::CampaignUse((campaign, customer), old));
-        self.state.campaign_uses.insert_mut((campaign, customer), used);
+        self.state
+            .campaign_uses
+            .insert_mut((campaign, customer), used);
         self.touch(StateKey::CampaignUse { campaign, customer });
     }
 
@@ -1176,7 +1198,12 @@ impl Pending {
             && let Some(total) = purchase
         {
             self.return_campaign_costs(shop, &campaigns, refunded_before, refunded, total)?;
-            let mut customer_record = self.state.customers.get(&customer).cloned().unwrap_or_default();
+            let mut customer_record = self
+                .state
+                .customers
+                .get(&customer)
+                .cloned()
+                .unwrap_or_default();
             customer_record.remove_earned(day, due);
             self.put_customer(customer, customer_record);
         }

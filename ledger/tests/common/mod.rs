@@ -2,6 +2,10 @@
 //! a proposer then re-applied by a second "node" to check determinism.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use guild_ledger::genesis::GenesisProgramme;
+use guild_ledger::programme::evaluate::Breakdown;
+use guild_ledger::programme::*;
+use guild_ledger::types::{CampaignId, CampaignName, Category, Permille, TierName};
 use guild_ledger::*;
 
 /// Milliseconds in a day.
@@ -17,6 +21,8 @@ pub struct TestChain {
     pub time: u64,
     /// Every block applied so far, in order.
     pub blocks: Vec<Block>,
+    /// The genesis it started from (to replay `blocks`).
+    pub genesis: Genesis,
 }
 
 pub fn key(seed: u8) -> Keypair {
@@ -34,10 +40,15 @@ impl TestChain {
     }
 
     pub fn with_params(shops: usize, params: Params) -> TestChain {
+        TestChain::with_programme(shops, params, GenesisProgramme::default())
+    }
+
+    /// A chain whose genesis sets the programme's locale and tiers.
+    pub fn with_programme(shops: usize, params: Params, programme: GenesisProgramme) -> TestChain {
         let names = ["Bakery", "Cafe", "Bookshop", "Florist", "Butcher", "Grocer"];
         let keys: Vec<Keypair> = (1..=shops as u8).map(key).collect();
         let genesis = Genesis {
-            programme: Default::default(),
+            programme,
             chain_id: ChainId::new("test-street").unwrap(),
             time: Timestamp(T0),
             members: keys
@@ -52,12 +63,13 @@ impl TestChain {
         };
         let (state, header) = genesis.build().unwrap();
         TestChain {
-            chain_id: genesis.chain_id,
+            chain_id: genesis.chain_id.clone(),
             state,
             header,
             shops: keys,
             time: T0,
             blocks: Vec::new(),
+            genesis,
         }
     }
 
@@ -154,5 +166,202 @@ impl TestChain {
     /// Sum of all balances, recomputed from accounts.
     pub fn total_balances(&self) -> Points {
         Points(self.state.accounts().map(|(_, a)| a.balance().0).sum())
+    }
+}
+
+// ----- the programme -----------------------------------------------------------
+
+/// 1 point per 10 minor units, nothing else.
+pub fn basic_rule() -> EarnRuleSpec {
+    EarnRuleSpec {
+        points: 1,
+        per: Cents(10),
+        min_spend: Cents(0),
+        multipliers: vec![],
+        excluded: vec![],
+        cap: None,
+        birthday: Points(0),
+    }
+}
+
+pub fn cat(name: &str) -> Category {
+    Category::new(name).unwrap()
+}
+
+/// A basket of `amount` with `(category, amount)` lines.
+pub fn basket(amount: u64, items: &[(&str, u64)]) -> Basket {
+    Basket::new(
+        Cents(amount),
+        items
+            .iter()
+            .map(|(c, a)| BasketLine {
+                category: cat(c),
+                amount: Cents(*a),
+            })
+            .collect(),
+    )
+}
+
+/// Silver from 500 points earned in 365 days (x1.25), gold from 2,000 (x1.5).
+pub fn silver_gold() -> TierTable {
+    TierTable {
+        window_days: 365,
+        tiers: vec![
+            Tier {
+                name: TierName::new("silver").unwrap(),
+                threshold: Points(500),
+                multiplier: Permille(1250),
+            },
+            Tier {
+                name: TierName::new("gold").unwrap(),
+                threshold: Points(2000),
+                multiplier: Permille(1500),
+            },
+        ],
+    }
+}
+
+/// A campaign of `reward` funded by `funders` (address, percent; sorted
+/// here), running from genesis for a year, with a budget of 100,000.
+pub fn campaign_spec(funders: &[(Address, u8)], reward: Reward) -> CampaignSpec {
+    let mut funders: Vec<Share> = funders
+        .iter()
+        .map(|(shop, percent)| Share {
+            shop: *shop,
+            percent: *percent,
+        })
+        .collect();
+    funders.sort_by_key(|s| s.shop);
+    CampaignSpec {
+        name: CampaignName::new("High street summer").unwrap(),
+        funders,
+        reward,
+        start: Timestamp(T0),
+        end: Timestamp(T0 + 365 * DAY),
+        days: 0,
+        hours: None,
+        categories: vec![],
+        tiers: vec![],
+        first_purchase: false,
+        min_spend: Cents(0),
+        budget: Points(100_000),
+        per_customer: None,
+        holdout: Permille(0),
+    }
+}
+
+impl TestChain {
+    /// The height of the next block.
+    pub fn next_height(&self) -> Height {
+        Height(self.state.chain().height.0 + 1)
+    }
+
+    /// The time of the next block (see [`TestChain::block`]).
+    pub fn next_time(&self) -> Timestamp {
+        Timestamp(self.time + 1_000)
+    }
+
+    /// Publishes `rule` for shop `shop`, in force from the block after.
+    pub fn set_rule(&mut self, shop: usize, rule: EarnRuleSpec) -> Result<Applied, TxError> {
+        let effective = Height(self.next_height().0 + 1);
+        let key = self.shops[shop].clone();
+        self.submit(&key, TxBody::SetEarnRule { rule, effective })
+    }
+
+    /// What a sale of `basket` at shop `shop` to `customer` would give in
+    /// the next block.
+    pub fn breakdown(&self, shop: usize, customer: &Address, basket: &Basket) -> Breakdown {
+        self.state
+            .sale_breakdown(
+                &self.shop(shop),
+                customer,
+                basket,
+                self.next_height(),
+                self.next_time(),
+            )
+            .unwrap()
+    }
+
+    /// A sale signed with the claim the rules give in the next block.
+    pub fn sale_tx(
+        &self,
+        shop: usize,
+        customer: &Address,
+        receipt: &str,
+        basket: &Basket,
+    ) -> VerifiedTx {
+        let claim = self.breakdown(shop, customer, basket).claim();
+        self.tx(
+            &self.shops[shop],
+            TxBody::Sale {
+                customer: *customer,
+                receipt: ReceiptHash::new(&self.shop(shop), receipt),
+                basket: basket.clone(),
+                claim,
+            },
+        )
+    }
+
+    /// Records a sale (in its own block) and returns its breakdown.
+    pub fn sale(
+        &mut self,
+        shop: usize,
+        customer: &Address,
+        receipt: &str,
+        basket: &Basket,
+    ) -> Result<Breakdown, TxError> {
+        let breakdown = self.breakdown(shop, customer, basket);
+        let tx = self.sale_tx(shop, customer, receipt, basket);
+        self.block(vec![tx])?;
+        Ok(breakdown)
+    }
+
+    /// Publishes a campaign by shop `shop`, returning its id.
+    pub fn publish(&mut self, shop: usize, campaign: CampaignSpec) -> Result<CampaignId, TxError> {
+        let id = self.state.programme().next_campaign;
+        let key = self.shops[shop].clone();
+        self.submit(&key, TxBody::PublishCampaign { campaign })?;
+        Ok(id)
+    }
+
+    /// Reverses (all or `amount` of) shop `shop`'s receipt.
+    pub fn refund(
+        &mut self,
+        shop: usize,
+        receipt: &str,
+        amount: Option<u64>,
+    ) -> Result<Applied, TxError> {
+        let key = self.shops[shop].clone();
+        let receipt = ReceiptHash::new(&key.address(), receipt);
+        self.submit(
+            &key,
+            TxBody::Reverse {
+                receipt,
+                amount: amount.map(Cents),
+            },
+        )
+    }
+
+    /// The state replayed from genesis over every block so far.
+    pub fn replay(&self) -> State {
+        let (mut state, mut header) = self.genesis.build().unwrap();
+        for block in &self.blocks {
+            let verified = block.clone().verify_signatures(&self.chain_id).unwrap();
+            let applied = state.apply_block(&header, &verified).unwrap();
+            state = applied.state;
+            header = applied.block.header().clone();
+        }
+        state
+    }
+
+    /// The earn record of shop `shop`'s receipt.
+    pub fn record(&self, shop: usize, receipt: &str) -> EarnRecord {
+        self.state
+            .receipt(
+                &self.shop(shop),
+                &ReceiptHash::new(&self.shop(shop), receipt),
+            )
+            .cloned()
+            .unwrap()
     }
 }
