@@ -73,6 +73,7 @@ pub mod chain;
 pub mod client;
 pub mod error;
 pub mod events;
+pub mod proofs;
 pub mod tx;
 
 pub use account::{AccountInfo, LotInfo, ProofInfo};
@@ -84,6 +85,7 @@ pub use chain::{
 pub use client::{Error as ClientError, EventStream, Finality, NodeClient};
 pub use error::{ErrorBody, ErrorDetail, code};
 pub use events::{BlockEvent, ChainEvent, EventTx, LaggedEvent};
+pub use proofs::{RecordProofEntry, RecordProofs};
 pub use tx::{FinalTx, HistoryEntry, Submission, SubmitRequest, TxAnswer, TxStatus};
 
 /// The front matter of the OpenAPI document (title, version, description,

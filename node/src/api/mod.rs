@@ -169,6 +169,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(events::events))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(auth::whoami))
+        .routes(routes!(routes::proofs::proofs))
 }
 
 fn build(state: ApiState) -> Router {

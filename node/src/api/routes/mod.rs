@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod chain;
 pub mod docs;
 pub mod events;
+pub mod proofs;
 pub mod tx;
 
 use super::ApiError;
