@@ -462,7 +462,7 @@ impl NodeClient {
         format!("{}{}", self.base, path)
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let request = self.http.get(self.full(path)).timeout(READ_TIMEOUT);
         self.send(path, request).await
     }

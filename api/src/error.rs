@@ -68,6 +68,11 @@ pub mod code {
     pub const UNKNOWN_BLOCK: &str = "unknown_block";
     /// 404: height 0 is the genesis header, not a final block.
     pub const GENESIS_HAS_NO_BLOCK: &str = "genesis_has_no_block";
+    /// 400: a state key of `GET /v1/proofs` that does not parse.
+    pub const BAD_KEY: &str = "bad_key";
+    /// 410 (older than the node keeps) or 404 (not final yet): no proofs
+    /// at the height asked for.
+    pub const PROOFS_UNAVAILABLE: &str = "proofs_unavailable";
     /// 401 (with `WWW-Authenticate: Bearer`): the endpoint needs an API
     /// token and the request has none, or one the node does not know (never
     /// made, revoked, or mistyped).

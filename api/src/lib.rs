@@ -74,6 +74,7 @@ pub mod client;
 pub mod error;
 pub mod events;
 pub mod programme;
+pub mod proofs;
 pub mod tx;
 
 pub use account::{AccountInfo, LotInfo, ProofInfo};
@@ -89,6 +90,7 @@ pub use programme::{
     CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundRequest, SaleAnswer, SaleItem,
     SaleRequest, SaleStatus, ShopProgramme,
 };
+pub use proofs::{RecordProofEntry, RecordProofs};
 pub use tx::{FinalTx, HistoryEntry, Submission, SubmitRequest, TxAnswer, TxStatus};
 
 /// The front matter of the OpenAPI document (title, version, description,

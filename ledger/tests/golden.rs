@@ -216,7 +216,7 @@ fn vectors() -> String {
                     cap: Some(Points(500)),
                     birthday: Points(200),
                 },
-                effective: Height(10),
+                effective: Some(Height(10)),
             },
         ),
         (

@@ -293,7 +293,7 @@ fn invalid_rules_and_rules_not_in_the_future_are_refused() {
             &shop,
             TxBody::SetEarnRule {
                 rule: bad,
-                effective,
+                effective: Some(effective),
             },
         )
         .unwrap_err();
@@ -310,7 +310,7 @@ fn invalid_rules_and_rules_not_in_the_future_are_refused() {
             &shop,
             TxBody::SetEarnRule {
                 rule: bad,
-                effective: Height(c.next_height().0 + 1),
+                effective: Some(Height(c.next_height().0 + 1)),
             },
         )
         .unwrap_err();
@@ -322,7 +322,7 @@ fn invalid_rules_and_rules_not_in_the_future_are_refused() {
             &shop,
             TxBody::SetEarnRule {
                 rule: bad,
-                effective: Height(c.next_height().0 + 1),
+                effective: Some(Height(c.next_height().0 + 1)),
             },
         )
         .unwrap_err();
@@ -334,7 +334,7 @@ fn invalid_rules_and_rules_not_in_the_future_are_refused() {
             &shop,
             TxBody::SetEarnRule {
                 rule: basic_rule(),
-                effective: now,
+                effective: Some(now),
             },
         )
         .unwrap_err();
@@ -351,7 +351,7 @@ fn invalid_rules_and_rules_not_in_the_future_are_refused() {
             &customer(1),
             TxBody::SetEarnRule {
                 rule: basic_rule(),
-                effective: Height(100),
+                effective: Some(Height(100)),
             },
         )
         .unwrap_err();
@@ -370,7 +370,7 @@ fn a_new_rule_version_applies_from_its_effective_height_only() {
         &c.shops[0].clone(),
         TxBody::SetEarnRule {
             rule: v2,
-            effective,
+            effective: Some(effective),
         },
     )
     .unwrap();

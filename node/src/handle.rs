@@ -40,6 +40,8 @@ pub struct ChainView {
     pub syncing: bool,
     /// How catching up goes.
     pub sync: SyncView,
+    /// The states after the last few final blocks (for `GET /v1/proofs`).
+    pub recent: crate::recent::RecentStates,
 }
 
 /// How far the peers are, and why catching up fails if it does.

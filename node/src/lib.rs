@@ -37,6 +37,7 @@ pub mod handle;
 pub mod mempool;
 pub mod node;
 pub mod p2p;
+pub mod recent;
 pub mod signer;
 pub mod tokens;
 pub mod wire;

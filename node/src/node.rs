@@ -468,6 +468,7 @@ impl Node {
             round: 0,
             syncing: false,
             sync: Default::default(),
+            recent: crate::recent::RecentStates::new(checked.state.clone()),
         }));
         let (chain_events, _) = broadcast::channel(1024);
         let handle = NodeHandle {

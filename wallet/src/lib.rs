@@ -72,8 +72,10 @@
 
 pub mod builder;
 pub mod error;
+pub mod explain;
 pub mod keystore;
 pub mod offline;
+pub mod refer;
 pub mod verify;
 
 pub use error::Error;

@@ -9,6 +9,7 @@
 pub mod common;
 mod customer;
 mod keys;
+mod programme;
 
 use crate::Globals;
 use clap::{Args, Subcommand};
@@ -130,6 +131,33 @@ enum WalletCommand {
         #[arg(long)]
         genesis: Option<PathBuf>,
     },
+    /// Explain a sale's points line by line, recomputed by this wallet
+    /// from records proven against the certified chain.
+    Explain {
+        /// The sale's transaction id (64 hex characters).
+        id: String,
+        /// Trust the network described by this genesis file.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+    /// Show the tier, the points earned in the window and what is left to
+    /// the next tier, from proven records.
+    Tier {
+        /// Look at another account instead of the wallet's.
+        #[arg(long)]
+        address: Option<String>,
+        /// Trust the network described by this genesis file.
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+    },
+    /// Accept a referral by another customer (before your first purchase).
+    Refer {
+        /// The referrer's address (guild1…).
+        #[arg(long)]
+        by: String,
+        #[command(flatten)]
+        tx: TxOptions,
+    },
 }
 
 /// Runs the command.
@@ -161,5 +189,10 @@ pub fn run(args: WalletArgs, globals: &Globals) -> anyhow::Result<()> {
         WalletCommand::Verify { address, genesis } => {
             customer::verify(&ctx, address.as_deref(), genesis.as_deref())
         }
+        WalletCommand::Explain { id, genesis } => programme::explain(&ctx, &id, genesis.as_deref()),
+        WalletCommand::Tier { address, genesis } => {
+            programme::tier(&ctx, address.as_deref(), genesis.as_deref())
+        }
+        WalletCommand::Refer { by, tx } => programme::refer(&ctx, &by, &tx),
     })
 }

@@ -12,10 +12,12 @@
 pub mod lots;
 mod model;
 mod programme;
+mod replay;
 mod transition;
 
 pub use model::*;
 pub use programme::{BIRTHDAY_INTERVAL_DAYS, MAX_OPEN_CAMPAIGNS};
+pub use replay::ReplayError;
 pub use transition::{Applied, BlockBuilder, Effect, StateChange, TxEffect};
 
 use crate::codec::{self, CodecError};

@@ -174,6 +174,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(programme::programme))
         .routes(routes!(programme::receipt))
         .routes(routes!(auth::whoami))
+        .routes(routes!(routes::proofs::proofs))
 }
 
 fn build(state: ApiState) -> Router {

@@ -90,6 +90,7 @@ impl TestNode {
             round: 0,
             syncing: false,
             sync: Default::default(),
+            recent: crate::recent::RecentStates::new(state.clone()),
         }));
         let (events, _) = broadcast::channel(event_capacity);
         let (requests, mailbox) = mpsc::channel(16);
@@ -184,6 +185,7 @@ impl TestNode {
         self.head = header.clone();
         self.view.send_modify(|view| {
             let mut next = (**view).clone();
+            next.recent = next.recent.with(state.clone());
             next.state = state;
             next.head = header;
             next.certificate = Some(certificate);
@@ -236,6 +238,13 @@ async fn fake_engine(mut mailbox: mpsc::Receiver<Request>, chain_id: ChainId, an
             }
             Request::IsPending { id, reply } => {
                 let _ = reply.send(waiting.contains(&id));
+            }
+            // The fake engine holds no shop key: it cannot sign sales.
+            Request::Sale { reply, .. } => {
+                let _ = reply.send(Err(crate::SubmitError::NoShopKey));
+            }
+            Request::Refund { reply, .. } => {
+                let _ = reply.send(Err(crate::SubmitError::NoShopKey));
             }
         }
     }
@@ -1452,6 +1461,7 @@ async fn the_openapi_document_matches_the_live_routes() {
         ("GET", "/v1/events"),
         ("GET", "/v1/openapi.json"),
         ("GET", "/v1/whoami"),
+        ("GET", "/v1/proofs"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -1589,5 +1599,117 @@ async fn head_members_and_proposals_say_when_they_are_from() {
     let proposals = node.get("/v1/proposals").await.json();
     assert_eq!(proposals["height"], 1);
     assert_eq!(proposals["proposals"], Value::Array(vec![]));
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn proofs_of_programme_records_verify_at_a_recent_height() {
+    use guild_ledger::programme::{Basket, EarnRuleSpec};
+    use guild_ledger::state::{RecordProof, StateKey};
+    use guild_ledger::types::Cents;
+
+    let mut node = TestNode::start(pending).await;
+    let shop = shop_key();
+    let customer = customer_key().address();
+    let rule = EarnRuleSpec {
+        points: 1,
+        per: Cents(100),
+        min_spend: Cents(0),
+        multipliers: vec![],
+        excluded: vec![],
+        cap: None,
+        birthday: Points(0),
+    };
+    let set = node.sign(
+        &shop,
+        0,
+        TxBody::SetEarnRule {
+            rule,
+            effective: Some(Height(2)),
+        },
+    );
+    node.commit(vec![set]);
+    let basket = Basket {
+        amount: Cents(1250),
+        items: vec![],
+    };
+    let time = Timestamp(node.state.chain().time.0 + 1_000);
+    let claim = node
+        .state
+        .sale_breakdown(&shop.address(), &customer, &basket, Height(2), time)
+        .unwrap()
+        .claim();
+    let sale = node.sign(
+        &shop,
+        1,
+        TxBody::Sale {
+            customer,
+            receipt: ReceiptHash::new(&shop.address(), "R-1"),
+            basket,
+            claim,
+        },
+    );
+    let parent_root = node.head.state_root;
+    node.commit(vec![sale]);
+
+    // At the sale's parent (height 1): the rule, and no customer record yet.
+    let reply = node
+        .get(&format!(
+            "/v1/proofs?height=1&key=programme&key=rules:{}&key=customer:{customer}",
+            shop.address()
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer: guild_api::RecordProofs = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(answer.height, Height(1));
+    assert_eq!(answer.state_root, parent_root);
+    assert_eq!(answer.next_members, vec![shop.address()]);
+    let present: Vec<bool> = answer.records.iter().map(|r| r.present).collect();
+    assert_eq!(present, [true, true, false]);
+    for entry in &answer.records {
+        let proof: RecordProof = codec::decode(&hex::decode(&entry.proof_hex).unwrap()).unwrap();
+        assert_eq!(guild_api::proofs::key_text(&proof.key), entry.key);
+        proof.verify(&parent_root).unwrap();
+    }
+    // After the sale (height 2): the customer's record exists.
+    let reply = node
+        .get(&format!("/v1/proofs?height=2&key=Customer:{customer}"))
+        .await;
+    let answer: guild_api::RecordProofs = serde_json::from_str(&reply.body).unwrap();
+    assert!(answer.records[0].present);
+    let proof: RecordProof =
+        codec::decode(&hex::decode(&answer.records[0].proof_hex).unwrap()).unwrap();
+    assert_eq!(proof.key, StateKey::Customer(customer));
+    proof.verify(&node.head.state_root).unwrap();
+
+    // Errors.
+    node.get("/v1/proofs?height=3&key=programme")
+        .await
+        .error(404, "proofs_unavailable");
+    node.get("/v1/proofs?height=1&key=wallet")
+        .await
+        .error(400, "bad_key");
+    node.get("/v1/proofs?height=1")
+        .await
+        .error(400, "bad_request");
+    node.get("/v1/proofs?key=programme")
+        .await
+        .error(400, "bad_request");
+    let many = vec!["key=chain"; 65].join("&");
+    node.get(&format!("/v1/proofs?height=1&{many}"))
+        .await
+        .error(400, "bad_request");
+    // Older than the node keeps.
+    for _ in 0..crate::recent::RECENT_STATES {
+        node.commit(vec![]);
+    }
+    let message = node
+        .get("/v1/proofs?height=1&key=programme")
+        .await
+        .error(410, "proofs_unavailable");
+    assert!(
+        message.contains("keeps the states after the last 128 blocks"),
+        "{message}"
+    );
     node.stop().await;
 }

@@ -56,6 +56,7 @@ impl<N: Network> Engine<N> {
         let height = final_block.block.header.height;
         tracing::info!(%height, txs = ids.len(), "block final");
         self.head = final_block.block.header.clone();
+        self.recent = self.recent.with(state.clone());
         self.state = state;
         self.certificate = Some(certificate);
         self.machine = None;

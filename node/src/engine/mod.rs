@@ -227,6 +227,8 @@ pub struct Engine<N: Network> {
     clock: Box<dyn Clock>,
     view: watch::Sender<Arc<ChainView>>,
     events: broadcast::Sender<ChainEvent>,
+    /// The states after the last few final blocks.
+    recent: crate::recent::RecentStates,
 }
 
 /// Most consensus messages buffered for the next height.
@@ -264,6 +266,7 @@ impl<N: Network> Engine<N> {
         } = parts;
         let now = clock.now();
         let mempool = Mempool::new(config.mempool, &state, &head, clock.wall_ms());
+        let recent = crate::recent::RecentStates::new(state.clone());
         let engine = Engine {
             config,
             chain_id,
@@ -300,6 +303,7 @@ impl<N: Network> Engine<N> {
             clock,
             view,
             events,
+            recent,
         };
         engine.publish_view();
         engine
@@ -380,6 +384,7 @@ impl<N: Network> Engine<N> {
                 best_peer_head: self.best_peer_head(),
                 problem: self.sync_problem.clone(),
             },
+            recent: self.recent.clone(),
         };
         self.view.send_replace(Arc::new(view));
     }

@@ -295,6 +295,7 @@ pub fn engine_at(
         round: 0,
         syncing: false,
         sync: SyncView::default(),
+        recent: Default::default(),
     }));
     let (events, receiver) = broadcast::channel(4096);
     let engine = Engine::new(EngineParts {

@@ -322,7 +322,7 @@ pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow:
 
 /// Reads a genesis file (a plain genesis or a node's genesis file with
 /// `peers`).
-fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+pub(super) fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read genesis file {}", path.display()))?;
     let genesis: Genesis = serde_json::from_str(&text)

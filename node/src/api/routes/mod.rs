@@ -7,6 +7,7 @@ pub mod chain;
 pub mod docs;
 pub mod events;
 pub mod programme;
+pub mod proofs;
 pub mod sale;
 pub mod tx;
 
