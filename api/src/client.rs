@@ -245,7 +245,8 @@ impl NodeClient {
         shop: &Address,
         receipt: &guild_ledger::types::ReceiptHash,
     ) -> Result<crate::ReceiptState> {
-        self.get(&format!("/v1/receipts/{shop}/{}", receipt.0)).await
+        self.get(&format!("/v1/receipts/{shop}/{}", receipt.0))
+            .await
     }
 
     /// `POST /v1/sale` with a till's bearer `token`.

@@ -197,9 +197,19 @@ pub struct CampaignInfo {
 }
 
 impl ProgrammeInfo {
-    /// Reads the programme from the head state.
+    /// Reads the programme from the head state. Each shop's rules are as
+    /// they apply to the next block: `current` is the rule a sale now gets,
+    /// `next` one published for a later block.
     pub fn new(state: &State) -> ProgrammeInfo {
         let time = state.chain().time;
+        let next_height = Height(state.chain().height.0.saturating_add(1));
+        let in_force = |rules: Option<&ShopRules>| {
+            let rules = rules.cloned().unwrap_or_default();
+            ShopRules {
+                current: rules.at(next_height).cloned(),
+                next: rules.next.filter(|n| n.effective > next_height),
+            }
+        };
         ProgrammeInfo {
             height: state.chain().height,
             time,
@@ -210,7 +220,7 @@ impl ProgrammeInfo {
                 .map(|m| ShopProgramme {
                     shop: m.address,
                     name: m.name.clone(),
-                    rules: state.rules(&m.address).cloned().unwrap_or_default(),
+                    rules: in_force(state.rules(&m.address)),
                 })
                 .collect(),
             campaigns: state

@@ -76,7 +76,7 @@ pub struct FinalTx {
 #[serde(untagged)]
 pub enum TxAnswer {
     /// In a final block.
-    Final(FinalTx),
+    Final(Box<FinalTx>),
     /// Waiting in the node's mempool.
     Pending(Submission),
 }

@@ -11,9 +11,9 @@ use crate::store::{Store, TxLocation};
 use guild_ledger::block::{BlockHeader, CommitCertificate, FinalBlock};
 use guild_ledger::crypto::Address;
 use guild_ledger::error::TxError;
+use guild_ledger::programme::{Basket, Breakdown};
 use guild_ledger::state::State;
 use guild_ledger::tx::{SignedTransaction, TxId};
-use guild_ledger::programme::{Basket, Breakdown};
 use guild_ledger::types::{Cents, ChainId, Height, ReceiptHash};
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,7 +113,9 @@ pub enum SubmitError {
     Stopped,
     /// The node has no shop key (it runs as an observer), so it cannot sign
     /// sales or refunds.
-    #[error("this node runs without the shop's key (as an observer), so it cannot record sales; start it with --key")]
+    #[error(
+        "this node runs without the shop's key (as an observer), so it cannot record sales; start it with --key"
+    )]
     NoShopKey,
 }
 

@@ -48,7 +48,11 @@ fn with_silver_tier(net: &Net) {
         },
         ..GenesisProgramme::default()
     };
-    std::fs::write(&net.genesis, serde_json::to_string_pretty(&genesis).unwrap()).unwrap();
+    std::fs::write(
+        &net.genesis,
+        serde_json::to_string_pretty(&genesis).unwrap(),
+    )
+    .unwrap();
 }
 
 /// Runs `guild --node API --wallet W --passphrase-file P --json ARGS…` as
@@ -89,7 +93,11 @@ fn till_token(net: &Net, i: usize) -> String {
         OsStr::new("--name"),
         OsStr::new("till-1"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -138,7 +146,11 @@ async fn points_come_from_the_rules_on_the_ledger_and_every_node_checks_them() {
     let cafe_token = till_token(&net, cafe);
 
     // Earn rules, through the CLI.
-    shop_cli(&net, bakery, &["rules", "set", "--per", "0.10", "--exclude", "gift-card"]);
+    shop_cli(
+        &net,
+        bakery,
+        &["rules", "set", "--per", "0.10", "--exclude", "gift-card"],
+    );
     shop_cli(
         &net,
         cafe,
@@ -148,8 +160,16 @@ async fn points_come_from_the_rules_on_the_ledger_and_every_node_checks_them() {
         &net,
         cafe,
         &[
-            "campaign", "publish", "--name", "Fifty on us", "--bonus", "50", "--budget", "120",
-            "--end", "2099-01-01",
+            "campaign",
+            "publish",
+            "--name",
+            "Fifty on us",
+            "--bonus",
+            "50",
+            "--budget",
+            "120",
+            "--end",
+            "2099-01-01",
         ],
     );
     let shown = shop_cli(&net, cafe, &["rules", "show", "--shop", "Cafe"]);
@@ -228,14 +248,35 @@ async fn points_come_from_the_rules_on_the_ledger_and_every_node_checks_them() {
     let bob = customer(2).address().to_string();
     let carol = customer(3).address().to_string();
     let dave = customer(4).address().to_string();
-    let b = sold(&net, cafe, &cafe_token, json!({"customer": bob, "amount": 100})).await;
+    let b = sold(
+        &net,
+        cafe,
+        &cafe_token,
+        json!({"customer": bob, "amount": 100}),
+    )
+    .await;
     assert_eq!(b["total"], 60, "{b}");
-    let c = sold(&net, cafe, &cafe_token, json!({"customer": carol, "amount": 100})).await;
+    let c = sold(
+        &net,
+        cafe,
+        &cafe_token,
+        json!({"customer": carol, "amount": 100}),
+    )
+    .await;
     assert_eq!(c["total"], 30, "{c}");
     let line = campaign_line(&c, "Fifty on us");
     assert_eq!(line["points"], 20);
-    assert_eq!(line["outcome"], json!({"outcome": "limited", "reason": "budget"}));
-    let d = sold(&net, cafe, &cafe_token, json!({"customer": dave, "amount": 100})).await;
+    assert_eq!(
+        line["outcome"],
+        json!({"outcome": "limited", "reason": "budget"})
+    );
+    let d = sold(
+        &net,
+        cafe,
+        &cafe_token,
+        json!({"customer": dave, "amount": 100}),
+    )
+    .await;
     assert_eq!(d["total"], 10, "{d}");
     assert_eq!(
         campaign_line(&d, "Fifty on us")["outcome"],
@@ -248,8 +289,21 @@ async fn points_come_from_the_rules_on_the_ledger_and_every_node_checks_them() {
         &net,
         bakery,
         &[
-            "campaign", "publish", "--name", "Christmas", "--multiplier", "2", "--budget",
-            "1000", "--end", "2099-01-01", "--fund", "Bakery:50", "--fund", "Cafe:30", "--fund",
+            "campaign",
+            "publish",
+            "--name",
+            "Christmas",
+            "--multiplier",
+            "2",
+            "--budget",
+            "1000",
+            "--end",
+            "2099-01-01",
+            "--fund",
+            "Bakery:50",
+            "--fund",
+            "Cafe:30",
+            "--fund",
             "Bookshop:20",
         ],
     );
@@ -261,7 +315,10 @@ async fn points_come_from_the_rules_on_the_ledger_and_every_node_checks_them() {
         json!({"customer": eve, "amount": 1000, "receipt": "B-3"}),
     )
     .await;
-    assert_eq!(early["total"], 100, "an unsigned campaign gave points: {early}");
+    assert_eq!(
+        early["total"], 100,
+        "an unsigned campaign gave points: {early}"
+    );
     let listed = shop_cli(&net, bakery, &["campaigns"]);
     let christmas = listed["campaigns"]
         .as_array()

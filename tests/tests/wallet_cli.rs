@@ -208,7 +208,9 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
             0,
             &[
                 "--json",
-                "earn", "--reason", "test grant",
+                "earn",
+                "--reason",
+                "test grant",
                 "--to",
                 &alice,
                 "--points",
@@ -410,14 +412,28 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
         )
         .fails_with("\"ten\" is not a valid number of points");
     guild
-        .shop(&net, 0, &["earn", "--reason", "test grant", "--to", &alice, "--points", "0"])
+        .shop(
+            &net,
+            0,
+            &[
+                "earn",
+                "--reason",
+                "test grant",
+                "--to",
+                &alice,
+                "--points",
+                "0",
+            ],
+        )
         .fails_with("points must be more than zero");
     guild
         .shop(
             &net,
             0,
             &[
-                "earn", "--reason", "test grant",
+                "earn",
+                "--reason",
+                "test grant",
                 "--to",
                 &alice,
                 "--points",
@@ -516,7 +532,9 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
                 "--wallet",
                 alice_wallet.to_str().unwrap(),
                 "shop",
-                "earn", "--reason", "test grant",
+                "earn",
+                "--reason",
+                "test grant",
                 "--to",
                 &bob,
                 "--points",
@@ -622,7 +640,9 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
             0,
             &[
                 "--json",
-                "earn", "--reason", "test grant",
+                "earn",
+                "--reason",
+                "test grant",
                 "--to",
                 &bob,
                 "--points",

@@ -370,7 +370,11 @@ pub fn describe_with(tx: &Transaction, label: &dyn Fn(&Address) -> String) -> St
             who(customer)
         ),
         TxBody::Refer { referrer } => {
-            format!("{} accepts a referral from {}", who(&tx.author), who(referrer))
+            format!(
+                "{} accepts a referral from {}",
+                who(&tx.author),
+                who(referrer)
+            )
         }
         TxBody::SetEarnRule { effective, .. } => match effective {
             Some(height) => format!(

@@ -76,6 +76,7 @@ pub mod explain;
 pub mod keystore;
 pub mod offline;
 pub mod refer;
+pub mod sale;
 pub mod verify;
 
 pub use error::Error;

@@ -9,8 +9,8 @@
 use super::node::shutdown_signal;
 use anyhow::{Context, bail};
 use clap::Args;
-use guild_ledger::crypto::Address;
 use guild_api::Scope;
+use guild_ledger::crypto::Address;
 use guild_ledger::crypto::Keypair;
 use guild_ledger::genesis::{Genesis, GenesisMember, GenesisProgramme};
 use guild_ledger::params::Params;
@@ -261,9 +261,10 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
 
 /// Where a devnet shop's till token is kept.
 fn till_token_path(node: &DevnetNode) -> PathBuf {
-    node.wallet
-        .parent()
-        .map_or_else(|| PathBuf::from("till-token.txt"), |d| d.join("till-token.txt"))
+    node.wallet.parent().map_or_else(
+        || PathBuf::from("till-token.txt"),
+        |d| d.join("till-token.txt"),
+    )
 }
 
 /// The devnet's programme: pounds, London time (summer time 2026–2030),
@@ -419,8 +420,9 @@ fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
             first.api,
             file.passphrase_file.display()
         );
+        println!("  curl {}/v1/programme", first.api);
         println!(
-            "  curl -H \"Authorization: Bearer $(cat {})\" {}/v1/programme",
+            "  curl -H \"Authorization: Bearer $(cat {})\" {}/v1/whoami",
             till_token_path(first).display(),
             first.api
         );

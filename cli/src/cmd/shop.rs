@@ -187,7 +187,15 @@ pub fn run(args: ShopArgs, globals: &Globals) -> anyhow::Result<()> {
             receipt,
             reason,
             tx,
-        } => earn(&ctx, &to, &points, purchase.as_deref(), receipt, &reason, &tx),
+        } => earn(
+            &ctx,
+            &to,
+            &points,
+            purchase.as_deref(),
+            receipt,
+            &reason,
+            &tx,
+        ),
         ShopCommand::Reverse {
             receipt,
             amount,
@@ -233,7 +241,10 @@ fn ensure_member<'a>(
 }
 
 /// The client and member list for an online command; `None` offline.
-pub(super) fn online(ctx: &Ctx, options: &TxOptions) -> anyhow::Result<Option<(NodeClient, Vec<MemberInfo>)>> {
+pub(super) fn online(
+    ctx: &Ctx,
+    options: &TxOptions,
+) -> anyhow::Result<Option<(NodeClient, Vec<MemberInfo>)>> {
     if options.offline {
         return Ok(None);
     }
@@ -258,7 +269,12 @@ pub(super) fn shop_key(
     Ok((key, name))
 }
 
-pub(super) fn finish(ctx: &Ctx, sent: &Sent, extra: Value, human: impl FnOnce()) -> anyhow::Result<()> {
+pub(super) fn finish(
+    ctx: &Ctx,
+    sent: &Sent,
+    extra: Value,
+    human: impl FnOnce(),
+) -> anyhow::Result<()> {
     if ctx.json {
         let mut out = sent.json();
         if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), extra) {

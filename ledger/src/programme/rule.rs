@@ -116,7 +116,7 @@ pub enum BasketError {
     #[error("the sale amount must be more than zero")]
     ZeroAmount,
     /// Beyond [`MAX_SALE_AMOUNT`].
-    #[error("the sale amount is larger than the {max} minor units one sale may have")]
+    #[error("the sale amount is larger than {max}, the most one sale may be")]
     AmountTooLarge {
         /// The limit.
         max: Cents,
@@ -137,7 +137,7 @@ pub enum BasketError {
         category: Category,
     },
     /// Lines summing to more than was paid.
-    #[error("the items add up to {items} minor units, more than the sale amount {amount}")]
+    #[error("the items add up to {items}, more than the sale amount {amount}")]
     ItemsExceedAmount {
         /// Sum of the lines.
         items: Cents,
@@ -221,8 +221,7 @@ pub struct EarnRule {
 /// Why an earn rule was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
-    /// `points` or `per` is zero, or the rate is beyond 1,000 points per
-    /// minor unit.
+    /// `points` or `per` is zero or beyond 1,000,000.
     #[error("the rate must give 1 to 1,000,000 points per 1 to 1,000,000 minor units")]
     BadRate,
     /// A multiplier outside ×0.001 … ×100.

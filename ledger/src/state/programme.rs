@@ -11,6 +11,7 @@ use crate::programme::evaluate::{Breakdown, CampaignCost, SaleFacts, check_claim
 use crate::programme::rule::RuleError;
 use crate::programme::{
     Basket, Campaign, CampaignSpec, CampaignUse, Claim, CustomerRecord, EarnRule, EarnRuleSpec,
+    Reward,
 };
 use crate::types::{CampaignId, Cents, Height, Points, ReceiptHash, Timestamp};
 
@@ -365,7 +366,8 @@ impl Pending {
 
     /// A refund of a sale from `refunded_before` to `refunded_after` of
     /// `total` returns each campaign's cost in the same proportion to its
-    /// budget, and undoes the co-funders' shares of it.
+    /// budget, and undoes the co-funders' shares of it (a referrer's reward,
+    /// never taken back, stays paid for).
     ///
     /// Each co-funder's share of the cost still standing is always
     /// `split_cost(kept)` (`kept` = the cost less what refunds returned),
@@ -382,19 +384,31 @@ impl Pending {
         total: Cents,
     ) -> Result<(), TxError> {
         for cost in campaigns {
-            let kept_before =
-                cost.points
-                    .saturating_sub(proportion(cost.points, refunded_before, total));
-            let kept_after =
-                cost.points
-                    .saturating_sub(proportion(cost.points, refunded_after, total));
+            let Some(mut campaign) = self.state.campaigns.get(&cost.campaign).cloned() else {
+                continue;
+            };
+            // A referrer's reward went to someone else and is never taken
+            // back: that part of the cost stays spent.
+            let fixed = match campaign.spec.reward {
+                Reward::Referral { referrer, .. } => referrer.min(cost.points),
+                _ => Points::ZERO,
+            };
+            let returnable = cost.points.saturating_sub(fixed);
+            let kept = |refunded: Cents| {
+                Points(
+                    fixed.0.saturating_add(
+                        returnable
+                            .saturating_sub(proportion(returnable, refunded, total))
+                            .0,
+                    ),
+                )
+            };
+            let kept_before = kept(refunded_before);
+            let kept_after = kept(refunded_after);
             let returned = kept_before.saturating_sub(kept_after);
             if returned.is_zero() {
                 continue;
             }
-            let Some(mut campaign) = self.state.campaigns.get(&cost.campaign).cloned() else {
-                continue;
-            };
             campaign.spent = campaign.spent.saturating_sub(returned);
             let before = campaign.spec.split_cost(kept_before, &shop);
             let after = campaign.spec.split_cost(kept_after, &shop);

@@ -265,7 +265,13 @@ impl TestChain {
     pub fn set_rule(&mut self, shop: usize, rule: EarnRuleSpec) -> Result<Applied, TxError> {
         let effective = Height(self.next_height().0 + 1);
         let key = self.shops[shop].clone();
-        self.submit(&key, TxBody::SetEarnRule { rule, effective: Some(effective) })
+        self.submit(
+            &key,
+            TxBody::SetEarnRule {
+                rule,
+                effective: Some(effective),
+            },
+        )
     }
 
     /// What a sale of `basket` at shop `shop` to `customer` would give in

@@ -1185,6 +1185,52 @@ async fn whoami_needs_a_token_the_node_knows() {
 }
 
 #[tokio::test]
+async fn till_endpoints_need_a_token_and_refuse_bad_bodies_clearly() {
+    let node = TestNode::start(pending).await;
+    let customer = Keypair::from_secret(&[9; 32]).address();
+    let body = format!("{{\"customer\":\"{customer}\",\"amount\":1250}}");
+    for path in ["/v1/sale", "/v1/sale/preview", "/v1/refund"] {
+        assert_unauthorized(&node.post(path, &body).await);
+    }
+    let till = node.tokens.create("till-1", &[Scope::Sale]).unwrap();
+    let auth = format!("Authorization: Bearer {}", till.secret.reveal());
+    let post = |path: &'static str, body: String| {
+        let auth = auth.clone();
+        async move { http_with(node.addr, "POST", path, &[&auth], Some(&body)).await }
+    };
+    // Not JSON of the right shape: 400, naming the field.
+    let reply = post("/v1/sale", "{\"amount\":1250}".to_string()).await;
+    let message = reply.error(400, "bad_request");
+    assert!(message.contains("customer"), "{message}");
+    let reply = post(
+        "/v1/sale",
+        format!("{{\"customer\":\"{customer}\",\"amount\":\"12.50\"}}"),
+    )
+    .await;
+    reply.error(400, "bad_request");
+    let reply = post(
+        "/v1/sale",
+        "{\"customer\":\"guild1nope\",\"amount\":1}".to_string(),
+    )
+    .await;
+    reply.error(400, "bad_address");
+    // This test node runs without the shop's key: it says so.
+    let message = post("/v1/sale", body.clone())
+        .await
+        .error(409, "no_shop_key");
+    assert!(message.contains("--key"), "{message}");
+    let message = post("/v1/refund", "{\"receipt\":\"R-1\"}".to_string())
+        .await
+        .error(409, "no_shop_key");
+    assert!(message.contains("observer"), "{message}");
+    // The programme is public.
+    let reply = node.get("/v1/programme").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["locale"]["currency"]["code"], "GBP");
+    node.stop().await;
+}
+
+#[tokio::test]
 async fn an_admin_token_has_the_sale_scope_and_a_sale_token_not_admin() {
     use super::auth::{Admin, Authorized, Sale};
     use axum::extract::FromRequestParts;
@@ -1462,6 +1508,11 @@ async fn the_openapi_document_matches_the_live_routes() {
         ("GET", "/v1/openapi.json"),
         ("GET", "/v1/whoami"),
         ("GET", "/v1/proofs"),
+        ("POST", "/v1/sale"),
+        ("POST", "/v1/sale/preview"),
+        ("POST", "/v1/refund"),
+        ("GET", "/v1/programme"),
+        ("GET", "/v1/receipts/{shop}/{receipt}"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -1473,6 +1524,8 @@ async fn the_openapi_document_matches_the_live_routes() {
             .replace("{id}", &id.to_string())
             .replace("{address}", &customer.to_string())
             .replace("{height}", "1")
+            .replace("{shop}", &customer.to_string())
+            .replace("{receipt}", &guild_ledger::Hash([9; 32]).to_hex())
     };
     let is_routing_error = |reply: &Reply| {
         (reply.status == 404 && reply.body.contains("\"not_found\"")) || reply.status == 405

@@ -66,6 +66,9 @@ impl<N: Network> Engine<N> {
         self.lock_to_keep = None;
         self.last_block_at = self.clock.now();
         self.last_block_txs = ids.len();
+        // Readers see the new head before anyone hears "final", so a client
+        // told its transaction is final reads a state that holds it.
+        self.publish_view();
         for (index, id) in ids.iter().enumerate() {
             let location = TxLocation {
                 height,

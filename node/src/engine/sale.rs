@@ -63,6 +63,9 @@ impl<N: Network> Engine<N> {
     /// The points `order` gets if it goes into the next block.
     fn price(&mut self, order: &SaleOrder) -> Result<Breakdown, SubmitError> {
         let me = self.me().ok_or(SubmitError::NoShopKey)?;
+        if order.customer == me {
+            return Err(SubmitError::Rejected(TxError::SelfEarn));
+        }
         self.refresh_speculative()?;
         let (state, height, time) = self.speculative_at();
         state
@@ -88,7 +91,8 @@ impl<N: Network> Engine<N> {
             .speculative()
             .is_some_and(|b| now.0.saturating_sub(b.time().0) > STALE_AFTER_MS);
         if stale {
-            self.rebuild_mempool(&[]).map_err(|_| SubmitError::Stopped)?;
+            self.rebuild_mempool(&[])
+                .map_err(|_| SubmitError::Stopped)?;
         }
         Ok(())
     }

@@ -12,6 +12,8 @@ use guild_ledger::types::{CampaignId, CampaignName, Cents, Permille, Points};
 use serde_json::json;
 
 /// `guild shop campaign …`.
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum CampaignCommand {
     /// Publish a campaign (it runs once every funding shop approved it).
@@ -225,7 +227,13 @@ pub fn campaign(ctx: &Ctx, command: CampaignCommand) -> anyhow::Result<()> {
             };
             spec.validate(&me, now)
                 .map_err(|e| anyhow!("the campaign is not valid: {e}"))?;
-            let next = info.campaigns.iter().map(|c| c.campaign.id.0).max().unwrap_or(0) + 1;
+            let next = info
+                .campaigns
+                .iter()
+                .map(|c| c.campaign.id.0)
+                .max()
+                .unwrap_or(0)
+                + 1;
             let co_funded = spec.funders.len() > 1;
             let name = spec.name.to_string();
             send_as_shop(
@@ -237,7 +245,9 @@ pub fn campaign(ctx: &Ctx, command: CampaignCommand) -> anyhow::Result<()> {
                 |shop| format!("{shop} publishes the campaign {name:?}"),
                 json!({ "campaign": spec, "expected_id": next }),
                 |_| {
-                    println!("Published campaign {name:?} (probably number {next}; see `guild shop campaigns`).");
+                    println!(
+                        "Published campaign {name:?} (probably number {next}; see `guild shop campaigns`)."
+                    );
                     if co_funded {
                         println!(
                             "It runs once every funding shop has approved it: guild shop campaign approve {next}"

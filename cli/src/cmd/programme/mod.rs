@@ -11,7 +11,7 @@ mod time;
 
 pub use campaigns::CampaignCommand;
 pub use rules::{RulesCommand, TiersArgs, tier_table};
-pub use sale::{BirthdayArgs, SaleArgs};
+pub use sale::{BirthdayArgs, SaleArgs, limit_text, why_text};
 
 use super::shop::{finish, online, shop_key};
 use super::wallet::common::{Ctx, Sent, TxOptions, block_on};

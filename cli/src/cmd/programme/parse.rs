@@ -88,8 +88,14 @@ pub fn hours(text: &str) -> anyhow::Result<(u8, u8)> {
     let (from, to) = text
         .split_once('-')
         .ok_or_else(|| anyhow!("{text:?}: write hours as FROM-TO, e.g. 0-9 for before 9"))?;
-    let from: u8 = from.trim().parse().map_err(|_| anyhow!("{text:?}: bad hour"))?;
-    let to: u8 = to.trim().parse().map_err(|_| anyhow!("{text:?}: bad hour"))?;
+    let from: u8 = from
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("{text:?}: bad hour"))?;
+    let to: u8 = to
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("{text:?}: bad hour"))?;
     if from >= to || to > 24 {
         bail!("{text:?}: hours must be FROM-TO with FROM < TO <= 24");
     }

@@ -14,6 +14,8 @@ use guild_ledger::types::{Cents, Height, Points};
 use serde_json::json;
 
 /// `guild shop rules …`.
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum RulesCommand {
     /// Publish a new version of this shop's earn rule (it applies from the
@@ -112,7 +114,8 @@ pub fn rules(ctx: &Ctx, command: RulesCommand) -> anyhow::Result<()> {
                     .transpose()?
                     .unwrap_or(Points::ZERO),
             };
-            spec.validate().map_err(|e| anyhow!("the rule is not valid: {e}"))?;
+            spec.validate()
+                .map_err(|e| anyhow!("the rule is not valid: {e}"))?;
             let described = describe_rule(&spec, &locale);
             let effective = from_block.map(Height);
             send_as_shop(
@@ -230,7 +233,9 @@ pub fn tiers(ctx: &Ctx, _args: TiersArgs) -> anyhow::Result<()> {
     }
     let t = &info.tiers;
     if t.tiers.is_empty() {
-        println!("No tiers: every customer earns at x1 (propose some with `guild shop propose set-tiers`).");
+        println!(
+            "No tiers: every customer earns at x1 (propose some with `guild shop propose set-tiers`)."
+        );
         return Ok(());
     }
     println!(

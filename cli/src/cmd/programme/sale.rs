@@ -1,13 +1,13 @@
 //! `guild shop sale` and `guild shop birthday`.
 
 use super::{parse, programme, send_as_shop};
-use crate::cmd::wallet::common::{Ctx, TxOptions, now};
+use crate::cmd::wallet::common::{Ctx, TxOptions, block_on, error_code, now, print_json};
 use anyhow::{anyhow, bail};
 use clap::Args;
 use guild_ledger::programme::evaluate::Outcome;
 use guild_ledger::programme::{Basket, BasketLine, Breakdown, Locale};
 use guild_ledger::tx::TxBody;
-use guild_ledger::types::ReceiptHash;
+use guild_ledger::types::{Height, ReceiptHash};
 use guild_wallet::builder;
 use serde_json::json;
 
@@ -70,48 +70,70 @@ pub fn basket(amount: &str, items: &[String], locale: &Locale) -> anyhow::Result
     Ok(basket)
 }
 
-/// Prints a breakdown for people.
+/// Prints a breakdown for people: one line per source of points.
 pub fn print_breakdown(b: &Breakdown, locale: &Locale) {
-    println!("  spent {} ({} earns)", locale.money(b.amount), locale.money(b.eligible));
-    if let Some(min) = b.below_minimum {
-        println!("  below the minimum spend of {}: no points", locale.money(min));
-    }
+    let line = |label: String, points: String| println!("  {label:<52} {points:>8}");
+    println!(
+        "  spent {} ({} earns points)",
+        locale.money(b.amount),
+        locale.money(b.eligible)
+    );
     for part in &b.categories {
-        let name = part
-            .category
-            .as_ref()
-            .map_or("uncategorised".to_string(), |c| c.to_string());
         if part.multiplier.0 != 1000 {
-            println!("    {name}: {} at {}", locale.money(part.amount), part.multiplier);
+            let name = part
+                .category
+                .as_ref()
+                .map_or("uncategorised".to_string(), |c| c.to_string());
+            println!(
+                "    {name}: {} at {}",
+                locale.money(part.amount),
+                part.multiplier
+            );
         }
     }
-    println!("  base (rule v{}):{:>10}", b.rule_version, b.base.to_string());
+    if let Some(min) = b.below_minimum {
+        line(
+            format!("below the minimum spend of {}", locale.money(min)),
+            "0".into(),
+        );
+    }
+    line(
+        format!("base (rule v{})", b.rule_version),
+        b.base.to_string(),
+    );
     if let Some(t) = &b.tier {
-        println!(
-            "  tier {} {}:{:>10}   ({} points earned in the window)",
-            t.name, t.multiplier, format!("+{}", t.points), t.earned_in_window
+        line(
+            format!(
+                "tier {} {} ({} points earned in the window)",
+                t.name, t.multiplier, t.earned_in_window
+            ),
+            format!("+{}", t.points),
         );
     }
     for c in &b.campaigns {
-        let line = format!("  campaign {} {:?}", c.campaign, c.name.as_str());
+        let name = format!("campaign {} {:?}", c.campaign, c.name.as_str());
         match c.outcome {
-            Outcome::Given => println!("{line}: +{}", c.points),
-            Outcome::Limited(limit) => {
-                println!("{line}: +{} (limited: {})", c.points, limit_text(limit))
-            }
-            Outcome::NotGiven(why) => println!("{line}: nothing ({})", why_text(why)),
+            Outcome::Given => line(name, format!("+{}", c.points)),
+            Outcome::Limited(limit) => line(
+                format!("{name} (limited: {})", limit_text(limit)),
+                format!("+{}", c.points),
+            ),
+            Outcome::NotGiven(why) => line(format!("{name}: {}", why_text(why)), "0".into()),
         }
     }
     if let Some(cap) = &b.capped {
-        println!("  capped at {} points a sale (cut {})", cap.cap, cap.cut);
+        line(
+            format!("cap of {} points a sale", cap.cap),
+            format!("-{}", cap.cut),
+        );
     }
+    line("total".into(), b.total.to_string());
     if let Some(r) = &b.referrer {
-        println!("  referral: {} points to {}", r.points, r.referrer);
+        println!("  (and {} points to the referrer {})", r.points, r.referrer);
     }
-    println!("  total:{:>18}", b.total.to_string());
 }
 
-fn limit_text(limit: guild_ledger::programme::evaluate::Limit) -> &'static str {
+pub fn limit_text(limit: guild_ledger::programme::evaluate::Limit) -> &'static str {
     use guild_ledger::programme::evaluate::Limit;
     match limit {
         Limit::Budget => "the last of its budget",
@@ -139,10 +161,89 @@ pub fn why_text(why: guild_ledger::programme::evaluate::NotGiven) -> &'static st
     }
 }
 
-/// Runs `guild shop sale`.
+/// Most times `guild shop sale` prices and signs a sale again when the
+/// rules moved before it was included (`rules_changed`).
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Runs `guild shop sale`: prices the sale from proven records at the head
+/// with the ledger's own rules, signs it with the shop's key and sends it;
+/// if the rules moved before it was included, prices and signs it again.
 pub fn sale(ctx: &Ctx, args: SaleArgs) -> anyhow::Result<()> {
-    let _ = (ctx, args);
-    bail!("guild shop sale is not wired yet")
+    let customer = builder::parse_address(&args.to)?;
+    let me = ctx.key_info()?.address();
+    if customer == me {
+        bail!("a shop cannot sell to itself; give the customer's address with --to");
+    }
+    let (receipt_id, generated) = match &args.receipt {
+        Some(text) => (builder::check_receipt_id(text)?, false),
+        None => (builder::new_receipt_id(now())?, true),
+    };
+    let client = ctx.client()?;
+    let mut attempt = 1;
+    loop {
+        let (state, height) = block_on(guild_wallet::sale::sale_state(&client, &me, &customer))??;
+        let locale = state.programme().locale.clone();
+        let basket = basket(&args.amount, &args.items, &locale)?;
+        let breakdown = state
+            .sale_breakdown(&me, &customer, &basket, Height(height.0 + 1), now())
+            .map_err(|e| anyhow!(e).context("this sale cannot be recorded"))?;
+        if args.preview {
+            if ctx.json {
+                return print_json(&json!({
+                    "status": "preview",
+                    "total": breakdown.total,
+                    "breakdown": breakdown,
+                }));
+            }
+            println!(
+                "A sale of {} to {customer} would earn {} points now:",
+                locale.money(basket.amount),
+                breakdown.total
+            );
+            print_breakdown(&breakdown, &locale);
+            return Ok(());
+        }
+        let body = TxBody::Sale {
+            customer,
+            receipt: ReceiptHash::new(&me, &receipt_id),
+            basket: basket.clone(),
+            claim: breakdown.claim(),
+        };
+        let total = breakdown.total;
+        let amount = locale.money(basket.amount);
+        let result = send_as_shop(
+            ctx,
+            &args.tx,
+            body,
+            |shop| format!("{shop} records a sale of {amount} to {customer}: {total} points"),
+            json!({
+                "status": "final",
+                "total": total,
+                "breakdown": breakdown,
+                "receipt": receipt_id,
+                "receipt_generated": generated,
+            }),
+            |_| {
+                println!("Sale of {amount} to {customer}: {total} points.");
+                print_breakdown(&breakdown, &locale);
+                println!("Receipt id: {receipt_id}");
+                if generated {
+                    println!(
+                        "(A new receipt id was made up; keep it for a refund: guild shop reverse --receipt {receipt_id})"
+                    );
+                }
+            },
+        );
+        match result {
+            Err(e) if error_code(&e) == "rules_changed" && attempt < MAX_ATTEMPTS => {
+                eprintln!(
+                    "note: the rules moved before the sale was included ({e:#}); pricing it again"
+                );
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Runs `guild shop birthday`.
@@ -157,13 +258,16 @@ pub fn birthday(ctx: &Ctx, args: BirthdayArgs) -> anyhow::Result<()> {
         .find(|s| s.shop == me)
         .ok_or_else(|| anyhow!("this wallet's key is not a member shop"))?;
     let next = guild_ledger::types::Height(info.height.0 + 1);
-    let rule = shop
-        .rules
-        .at(next)
-        .ok_or_else(|| anyhow!("this shop has no earn rule yet: set one with `guild shop rules set --birthday N …`"))?;
+    let rule = shop.rules.at(next).ok_or_else(|| {
+        anyhow!(
+            "this shop has no earn rule yet: set one with `guild shop rules set --birthday N …`"
+        )
+    })?;
     let points = rule.spec.birthday;
     if points.is_zero() {
-        bail!("this shop's rule gives no birthday reward: publish one with `guild shop rules set --birthday N …`");
+        bail!(
+            "this shop's rule gives no birthday reward: publish one with `guild shop rules set --birthday N …`"
+        );
     }
     let (receipt_id, _) = match args.receipt {
         Some(text) => (builder::check_receipt_id(&text)?, false),
@@ -179,6 +283,10 @@ pub fn birthday(ctx: &Ctx, args: BirthdayArgs) -> anyhow::Result<()> {
         },
         |shop| format!("{shop} gives a birthday reward of {points} points to {customer}"),
         json!({ "customer": customer, "points": points, "receipt": receipt_id }),
-        |_| println!("Birthday reward of {points} points given to {customer} (receipt {receipt_id})."),
+        |_| {
+            println!(
+                "Birthday reward of {points} points given to {customer} (receipt {receipt_id})."
+            )
+        },
     )
 }

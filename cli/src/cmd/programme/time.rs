@@ -25,7 +25,11 @@ pub fn parse_local(text: &str, locale: &Locale, now: Timestamp) -> anyhow::Resul
     if text.eq_ignore_ascii_case("now") {
         return Ok(now);
     }
-    let bad = || format!("{text:?} is not a date: write 2026-12-24 or 2026-12-24T09:00 (network local time) or now");
+    let bad = || {
+        format!(
+            "{text:?} is not a date: write 2026-12-24 or 2026-12-24T09:00 (network local time) or now"
+        )
+    };
     let (date, clock) = match text.split_once(['T', ' ']) {
         Some((d, c)) => (d, Some(c)),
         None => (text, None),
@@ -72,7 +76,11 @@ pub fn show_local(time: Timestamp, locale: &Locale) -> String {
     let local = Timestamp(u64::try_from(local).unwrap_or(0));
     let (y, m, d) = guild_wallet::builder::civil_date(local);
     let minutes = (local.0 % MS_PER_DAY) / 60_000;
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
 }
 
 #[cfg(test)]
@@ -96,6 +104,9 @@ mod tests {
         assert_eq!(show_local(t, &Locale::default()), "2026-01-01 00:00");
         assert!(parse_local("2026-13-01", &london, Timestamp(0)).is_err());
         assert!(parse_local("tomorrow", &london, Timestamp(0)).is_err());
-        assert_eq!(parse_local("now", &london, Timestamp(5)).unwrap(), Timestamp(5));
+        assert_eq!(
+            parse_local("now", &london, Timestamp(5)).unwrap(),
+            Timestamp(5)
+        );
     }
 }

@@ -202,6 +202,8 @@ pub fn error_code(error: &anyhow::Error) -> String {
         .find_map(|cause| {
             if let Some(e) = cause.downcast_ref::<guild_wallet::Error>() {
                 Some(e.code().to_string())
+            } else if let Some(e) = cause.downcast_ref::<guild_ledger::TxError>() {
+                Some(e.code().to_string())
             } else {
                 cause
                     .downcast_ref::<ClientError>()

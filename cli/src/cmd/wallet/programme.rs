@@ -180,11 +180,18 @@ fn print_explanation(id: &TxId, e: &SaleExplanation, from_genesis: bool) {
                     Outcome::Given => println!("  {line:<44} {:>8}", format!("+{}", c.points)),
                     Outcome::Limited(why) => println!(
                         "  {:<44} {:>8}",
-                        format!("{line} (limited: {why:?})"),
+                        format!(
+                            "{line} (limited: {})",
+                            crate::cmd::programme::limit_text(why)
+                        ),
                         format!("+{}", c.points)
                     ),
                     Outcome::NotGiven(why) => {
-                        println!("  {:<44} {:>8}", format!("{line} not given: {why:?}"), 0)
+                        println!(
+                            "  {:<44} {:>8}",
+                            format!("{line} not given: {}", crate::cmd::programme::why_text(why)),
+                            0
+                        )
                     }
                 }
             }

@@ -22,8 +22,21 @@ use tokio::sync::broadcast::error::RecvError;
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Every transaction kind, as `TxBody::kind` names them.
-pub const KINDS: [&str; 7] = [
-    "earn", "reverse", "transfer", "redeem", "settle", "propose", "approve",
+pub const KINDS: [&str; 14] = [
+    "earn",
+    "reverse",
+    "transfer",
+    "redeem",
+    "settle",
+    "propose",
+    "approve",
+    "sale",
+    "birthday",
+    "refer",
+    "set_earn_rule",
+    "publish_campaign",
+    "approve_campaign",
+    "stop_campaign",
 ];
 
 /// The query of `GET /v1/events`.

@@ -175,9 +175,11 @@ fn order(api: &ApiState, request: &SaleRequest) -> Result<(SaleOrder, String), A
         })
         .collect();
     let mut basket = Basket::new(request.amount, items);
-    basket.items.dedup_by(|a, b| a.category == b.category && {
-        b.amount.0 = b.amount.0.saturating_add(a.amount.0);
-        true
+    basket.items.dedup_by(|a, b| {
+        a.category == b.category && {
+            b.amount.0 = b.amount.0.saturating_add(a.amount.0);
+            true
+        }
     });
     Ok((
         SaleOrder {

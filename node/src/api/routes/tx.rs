@@ -96,14 +96,14 @@ pub async fn lookup(
 ) -> Result<Json<TxAnswer>, ApiError> {
     let id = parse_id(&text)?;
     if let Some(found) = final_tx(&api, id).await? {
-        return Ok(Json(TxAnswer::Final(found)));
+        return Ok(Json(TxAnswer::Final(Box::new(found))));
     }
     if api.handle.is_pending(id).await {
         return Ok(Json(TxAnswer::Pending(Submission::pending(id))));
     }
     // It may have left the mempool for a block between the two looks.
     match final_tx(&api, id).await? {
-        Some(found) => Ok(Json(TxAnswer::Final(found))),
+        Some(found) => Ok(Json(TxAnswer::Final(Box::new(found)))),
         None => Err(ApiError::UnknownTx { id }),
     }
 }
