@@ -187,9 +187,15 @@ fn check(c: &TestChain, model: &Model) -> Result<(), TestCaseError> {
                 prop_assert_eq!(r.remaining, Points(0));
             }
             for cost in &r.campaigns {
-                let left = cost.points.0 - proportion(cost.points.0, refunded, total);
-                *kept.entry(cost.campaign).or_default() += left;
                 let spec = &s.campaign(cost.campaign).unwrap().spec;
+                // A referrer's reward is never taken back: it stays spent.
+                let fixed = match spec.reward {
+                    Reward::Referral { referrer, .. } => referrer.0.min(cost.points.0),
+                    _ => 0,
+                };
+                let returnable = cost.points.0 - fixed;
+                let left = fixed + returnable - proportion(returnable, refunded, total);
+                *kept.entry(cost.campaign).or_default() += left;
                 for (funder, share) in spec.split_cost(Points(left), &shop) {
                     if funder != shop {
                         *owed.entry((funder, shop)).or_default() += i128::from(share.0);

@@ -130,7 +130,11 @@ impl Pending {
                 .points
                 .checked_add(part.points)
                 .ok_or(TxError::Overflow)?;
-            self.put_campaign_use(campaign.id, customer, used);
+            // Only a per-customer limit reads the counts: without one,
+            // nothing is written (a sale touches fewer records).
+            if campaign.spec.per_customer.is_some() {
+                self.put_campaign_use(campaign.id, customer, used);
+            }
             for (funder, share) in campaign.spec.split_cost(cost, &shop) {
                 if funder != shop && !share.is_zero() {
                     self.add_debt(funder, shop, share)?;

@@ -202,10 +202,13 @@ fn show(ctx: &Ctx, only: Option<&str>) -> anyhow::Result<()> {
             })
         };
         match (at(&s.rules.current), at(&s.rules.next)) {
-            (None, None) => println!("  {:<20} no rule yet: its sales earn nothing", s.name),
+            (None, None) => println!(
+                "  {:<20} no rule yet: its sales earn nothing",
+                s.name.as_str()
+            ),
             (current, next) => {
                 if let Some(c) = current {
-                    println!("  {:<20} {c}", s.name);
+                    println!("  {:<20} {c}", s.name.as_str());
                 }
                 if let Some(n) = next {
                     println!("  {:<20} next {n}", if_first(&s.rules.current, &s.name));
