@@ -9,9 +9,11 @@
 //! All maps are persistent (structure-sharing), so cloning a `State` is O(1)
 //! and applying a block yields a new state while the old one stays valid.
 
+mod earn;
 pub mod lots;
 mod model;
 mod programme;
+mod records;
 mod replay;
 mod transition;
 
