@@ -467,6 +467,12 @@ pub fn refused(error: ClientError, kind: &str) -> anyhow::Error {
         "settle" => "settlement",
         "propose" => "proposal",
         "approve" => "approval",
+        "approve_campaign" => "campaign approval",
+        "stop_campaign" => "campaign stop",
+        "publish_campaign" => "campaign",
+        "set_earn_rule" => "earn rule",
+        "refer" => "referral",
+        "birthday" => "birthday reward",
         other => other,
     };
     match &error {
