@@ -64,6 +64,8 @@ pub struct SettlementEvent {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Totals {
     pub issued: u64,
+    pub granted: u64,
+    pub campaign_points: u64,
     pub reversed: u64,
     pub reversal_shortfall: u64,
     pub redeemed_issued: u64,
@@ -77,6 +79,8 @@ impl Totals {
         let d = |a: Points, b: Points| a.0.checked_sub(b.0);
         Some(Totals {
             issued: d(after.issued, before.issued)?,
+            granted: d(after.granted, before.granted)?,
+            campaign_points: d(after.campaign_points, before.campaign_points)?,
             reversed: d(after.reversed, before.reversed)?,
             reversal_shortfall: d(after.reversal_shortfall, before.reversal_shortfall)?,
             redeemed_issued: d(after.redeemed_issued, before.redeemed_issued)?,
@@ -87,6 +91,8 @@ impl Totals {
 
     fn add(&mut self, other: &Totals) {
         self.issued += other.issued;
+        self.granted += other.granted;
+        self.campaign_points += other.campaign_points;
         self.reversed += other.reversed;
         self.reversal_shortfall += other.reversal_shortfall;
         self.redeemed_issued += other.redeemed_issued;

@@ -70,6 +70,12 @@ pub struct ShopFigures {
     pub opening_outstanding: u64,
     /// Points it issued.
     pub issued: u64,
+    /// Of `issued`, points granted by hand (`guild shop earn --reason`), not
+    /// computed from a sale by the rules.
+    pub granted: u64,
+    /// Of `issued`, points its campaigns gave at its sales (their cost,
+    /// before co-funders' shares).
+    pub campaign_points: u64,
     /// Points of its issue taken back by its reversals.
     pub reversed: u64,
     /// Points its reversals could not take back (already spent).
@@ -337,6 +343,8 @@ impl Activity {
                     member: self.closing.member(address).is_some(),
                     opening_outstanding: outstanding(&self.opening, address),
                     issued: totals.issued,
+                    granted: totals.granted,
+                    campaign_points: totals.campaign_points,
                     reversed: totals.reversed,
                     reversal_shortfall: totals.reversal_shortfall,
                     redeemed_at_shop: at_shop,

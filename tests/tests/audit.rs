@@ -202,6 +202,9 @@ async fn a_live_network_is_audited_and_every_tamper_case_is_located() {
     assert_eq!(figures(&r, "Cafe"), [0, 50, 30, 20, 0, 20, 110, 110, 0, 0]);
     assert_eq!(figures(&r, "Bookshop"), [0, 40, 0, 0, 0, 40, 0, 0, 0, 0]);
     assert_eq!(shop(&r, "Bakery")["outstanding_cents"], 30);
+    // Every issue here is a manual grant (`Earn`), none from a sale's rules.
+    assert_eq!(shop(&r, "Bakery")["granted"], 110);
+    assert_eq!(shop(&r, "Bakery")["campaign_points"], 0);
     assert_eq!(
         triples(&r["flows"], "issuer", "redeemed_at", "points"),
         vec![

@@ -171,6 +171,7 @@ pub fn report_table(r: &Report) -> String {
                 },
                 s.opening_outstanding.to_string(),
                 s.issued.to_string(),
+                s.granted.to_string(),
                 s.reversed.to_string(),
                 s.redeemed_at_shop.to_string(),
                 s.redeemed_elsewhere.to_string(),
@@ -187,6 +188,7 @@ pub fn report_table(r: &Report) -> String {
             "shop",
             "opening",
             "issued",
+            "of it granted",
             "reversed",
             "redeemed at it",
             "redeemed elsewhere",
@@ -195,7 +197,7 @@ pub fn report_table(r: &Report) -> String {
             "liability",
             "others' redeemed at it",
         ],
-        "lrrrrrrrrr",
+        "lrrrrrrrrrr",
         &rows,
     );
 
@@ -439,6 +441,8 @@ pub fn report_csv(r: &Report) -> String {
         for (figure, value) in [
             ("opening_outstanding", s.opening_outstanding),
             ("issued", s.issued),
+            ("granted", s.granted),
+            ("campaign_points", s.campaign_points),
             ("reversed", s.reversed),
             ("reversal_shortfall", s.reversal_shortfall),
             ("redeemed_at_shop", s.redeemed_at_shop),
