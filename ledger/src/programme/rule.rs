@@ -54,9 +54,18 @@ pub const MAX_SALE_AMOUNT: Cents = Cents(1_000_000_000);
 pub const MAX_MULTIPLIER: Permille = Permille(100_000);
 
 impl Basket {
-    /// A basket of `amount` with `items` (sorted here).
+    /// A basket of `amount` with `items`, sorted by category here, a
+    /// category given twice added up (as a till lists lines). The result
+    /// is still to be checked with [`Basket::validate`].
     pub fn new(amount: Cents, mut items: Vec<BasketLine>) -> Basket {
         items.sort_by(|a, b| a.category.cmp(&b.category));
+        items.dedup_by(|later, kept| {
+            let same = later.category == kept.category;
+            if same {
+                kept.amount.0 = kept.amount.0.saturating_add(later.amount.0);
+            }
+            same
+        });
         Basket { amount, items }
     }
 

@@ -53,15 +53,10 @@ pub fn basket(amount: &str, items: &[String], locale: &Locale) -> anyhow::Result
     let mut lines: Vec<BasketLine> = Vec::new();
     for item in items {
         let (cat, value) = parse::pair(item, "CATEGORY:AMOUNT, e.g. coffee:3.20")?;
-        let category = parse::category(&cat)?;
-        let value = parse::money(&value, locale)?;
-        match lines.iter_mut().find(|l| l.category == category) {
-            Some(line) => line.amount.0 = line.amount.0.saturating_add(value.0),
-            None => lines.push(BasketLine {
-                category,
-                amount: value,
-            }),
-        }
+        lines.push(BasketLine {
+            category: parse::category(&cat)?,
+            amount: parse::money(&value, locale)?,
+        });
     }
     let basket = Basket::new(amount, lines);
     basket

@@ -174,13 +174,7 @@ fn order(api: &ApiState, request: &SaleRequest) -> Result<(SaleOrder, String), A
             amount: i.amount,
         })
         .collect();
-    let mut basket = Basket::new(request.amount, items);
-    basket.items.dedup_by(|a, b| {
-        a.category == b.category && {
-            b.amount.0 = b.amount.0.saturating_add(a.amount.0);
-            true
-        }
-    });
+    let basket = Basket::new(request.amount, items);
     Ok((
         SaleOrder {
             customer,
