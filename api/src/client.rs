@@ -296,6 +296,27 @@ impl NodeClient {
         self.send(path, request).await
     }
 
+    /// A request with the shop's `admin` bearer `token` (the customer
+    /// directory, automations): `method` on `path`, with a JSON `body` for
+    /// the methods that take one.
+    pub async fn admin<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
+        let mut request = self
+            .http
+            .request(method, self.full(path))
+            .bearer_auth(token)
+            .timeout(READ_TIMEOUT);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(path, request).await
+    }
+
     /// `GET /v1/blocks/{height}`.
     pub async fn block(&self, height: Height) -> Result<BlockInfo> {
         self.get(&format!("/v1/blocks/{height}")).await

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin_token;
 pub mod audit;
 pub mod bench;
 pub mod devnet;
