@@ -224,6 +224,28 @@ pub enum TxError {
         /// The limit.
         max: usize,
     },
+    /// The campaign's points are given at sales, not by `TxBody::Offer`.
+    #[error("campaign {id} is not an offer: its points are given at sales")]
+    NotAnOffer {
+        /// The campaign.
+        id: CampaignId,
+    },
+    /// The campaign does not run now.
+    #[error(
+        "campaign {id} is not running now (not yet signed by every funder, not started, ended or stopped)"
+    )]
+    CampaignNotRunning {
+        /// The campaign.
+        id: CampaignId,
+    },
+    /// The offer gives nothing to this customer now.
+    #[error("campaign {id} gives nothing to this customer now: {why}")]
+    OfferNotGiven {
+        /// The campaign.
+        id: CampaignId,
+        /// Why.
+        why: crate::programme::evaluate::NotGiven,
+    },
     /// The shop's rule gives no birthday reward.
     #[error("the shop's rule gives no birthday reward")]
     NoBirthdayReward,
@@ -323,6 +345,9 @@ impl TxError {
             TxError::CampaignAlreadyApproved { .. } => "campaign_already_approved",
             TxError::CampaignEnded { .. } => "campaign_ended",
             TxError::TooManyCampaigns { .. } => "too_many_campaigns",
+            TxError::NotAnOffer { .. } => "not_an_offer",
+            TxError::CampaignNotRunning { .. } => "campaign_not_running",
+            TxError::OfferNotGiven { .. } => "offer_not_given",
             TxError::NoBirthdayReward => "no_birthday_reward",
             TxError::BirthdayTooSoon { .. } => "birthday_too_soon",
             TxError::SelfReferral => "self_referral",

@@ -191,6 +191,20 @@ pub enum TxBody {
         /// Which proposal.
         proposal: ProposalId,
     },
+    /// A member shop (the author, one of the campaign's funders) gives a
+    /// customer the points of an offer (a campaign whose reward is
+    /// `Reward::Offer`), e.g. a win-back offer sent by its automation; the
+    /// campaign's conditions, budget, per-customer limit and holdout apply
+    /// as at a sale.
+    Offer {
+        /// The campaign.
+        campaign: CampaignId,
+        /// The customer.
+        customer: Address,
+        /// A receipt id for the reward (an automation uses its event id),
+        /// hashed with the shop's address: the same cause is refused twice.
+        receipt: ReceiptHash,
+    },
 }
 
 impl TxBody {
@@ -211,6 +225,7 @@ impl TxBody {
             TxBody::PublishCampaign { .. } => "publish_campaign",
             TxBody::ApproveCampaign { .. } => "approve_campaign",
             TxBody::StopCampaign { .. } => "stop_campaign",
+            TxBody::Offer { .. } => "offer",
         }
     }
 }

@@ -272,6 +272,15 @@ fn vectors() -> String {
             },
         ),
         (
+            "offer",
+            cafe,
+            TxBody::Offer {
+                campaign: CampaignId(2),
+                customer: customer(1).address(),
+                receipt: ReceiptHash::new(&cafe.address(), "evt_winback_1"),
+            },
+        ),
+        (
             "propose_set_tiers",
             bakery,
             TxBody::Propose {

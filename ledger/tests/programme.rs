@@ -8,11 +8,12 @@ mod common;
 use common::*;
 use guild_ledger::genesis::GenesisProgramme;
 use guild_ledger::programme::campaign::CampaignError;
+use guild_ledger::programme::campaign::held_out;
 use guild_ledger::programme::evaluate::{CampaignCost, Limit, NotGiven, Outcome, RulesChange};
 use guild_ledger::programme::rule::{BasketError, RuleError};
 use guild_ledger::programme::*;
 use guild_ledger::state::{EarnKind, MAX_OPEN_CAMPAIGNS};
-use guild_ledger::types::{CampaignId, Permille};
+use guild_ledger::types::{CampaignId, CampaignName, Permille, TierName};
 use guild_ledger::*;
 
 /// Two shops (bakery 0, cafe 1), both with the basic rule in force.
@@ -1255,4 +1256,224 @@ fn effects_report_what_a_sale_issued() {
         issued,
         vec![(alice.address(), Points(110)), (bob.address(), Points(20))]
     );
+}
+
+// ----- offers (a campaign's reward given by a grant) -------------------------
+
+fn offer(
+    c: &mut TestChain,
+    shop: usize,
+    id: CampaignId,
+    to: &Address,
+    receipt: &str,
+) -> Result<Applied, TxError> {
+    let key = c.shops[shop].clone();
+    let body = TxBody::Offer {
+        campaign: id,
+        customer: *to,
+        receipt: ReceiptHash::new(&key.address(), receipt),
+    };
+    c.submit(&key, body)
+}
+
+fn offer_spec(c: &TestChain, funders: &[(usize, u8)], points: u64) -> CampaignSpec {
+    let funders: Vec<(Address, u8)> = funders.iter().map(|&(i, p)| (c.shop(i), p)).collect();
+    campaign_spec(
+        &funders,
+        Reward::Offer {
+            points: Points(points),
+        },
+    )
+}
+
+#[test]
+fn an_offer_gives_its_points_from_its_budget_and_is_never_given_at_a_sale() {
+    let mut c = two_shops();
+    let mut spec = offer_spec(&c, &[(0, 100)], 100);
+    spec.budget = Points(250);
+    let id = c.publish(0, spec).unwrap();
+    let (alice, bob, carol) = (
+        customer(1).address(),
+        customer(2).address(),
+        customer(3).address(),
+    );
+    // Not at a sale: the sale gets its rule's points only.
+    let b = c.sale(0, &alice, "S-1", &basket(1250, &[])).unwrap();
+    assert_eq!((b.total, b.campaigns.len()), (Points(125), 0));
+    offer(&mut c, 0, id, &alice, "W-1").unwrap();
+    assert_eq!(c.balance(&alice), Points(225));
+    let r = c.record(0, "W-1");
+    assert_eq!(
+        (r.kind, r.points, r.purchase),
+        (EarnKind::Offer, Points(100), None)
+    );
+    assert_eq!(
+        r.campaigns,
+        vec![CampaignCost {
+            campaign: id,
+            points: Points(100)
+        }]
+    );
+    assert_eq!(c.state.campaign(id).unwrap().spent, Points(100));
+    assert_eq!(
+        c.state.member(&c.shop(0)).unwrap().stats.campaign_points,
+        Points(100)
+    );
+    // The same cause (receipt) twice is refused.
+    assert_eq!(
+        code(offer(&mut c, 0, id, &alice, "W-1")),
+        "duplicate_receipt"
+    );
+    offer(&mut c, 0, id, &bob, "W-2").unwrap();
+    // 50 left of the budget: all or nothing.
+    let err = offer(&mut c, 0, id, &carol, "W-3").unwrap_err();
+    assert_eq!(
+        err,
+        TxError::OfferNotGiven {
+            id,
+            why: NotGiven::BudgetSpent
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("campaign {id} gives nothing to this customer now: its budget is spent")
+    );
+    assert_eq!(c.balance(&carol), Points(0));
+    // A full reversal returns the budget; then carol can have it.
+    c.refund(0, "W-2", None).unwrap();
+    assert_eq!(c.state.campaign(id).unwrap().spent, Points(100));
+    offer(&mut c, 0, id, &carol, "W-3").unwrap();
+    assert_eq!(c.balance(&carol), Points(100));
+    // Offers are not earned from sales: the tier window does not count them.
+    let day = c.record(0, "W-3").day;
+    assert_eq!(
+        c.state
+            .customer(&carol)
+            .map(|r| r.earned_in_window(day, 365)),
+        None
+    );
+}
+
+#[test]
+fn offer_errors() {
+    let mut c = two_shops();
+    let alice = customer(1).address();
+    // A campaign given at sales is not an offer.
+    let sales = c
+        .publish(0, campaign_spec(&[(c.shop(0), 100)], double()))
+        .unwrap();
+    assert_eq!(code(offer(&mut c, 0, sales, &alice, "X-1")), "not_an_offer");
+    assert_eq!(
+        code(offer(&mut c, 0, CampaignId(99), &alice, "X-2")),
+        "unknown_campaign"
+    );
+    // Only a funder gives it, and only while it runs.
+    let id = c.publish(0, offer_spec(&c, &[(0, 100)], 40)).unwrap();
+    assert_eq!(code(offer(&mut c, 1, id, &alice, "X-3")), "not_a_funder");
+    let shared = c
+        .publish(0, offer_spec(&c, &[(0, 50), (1, 50)], 40))
+        .unwrap();
+    assert_eq!(
+        code(offer(&mut c, 0, shared, &alice, "X-4")),
+        "campaign_not_running"
+    );
+    c.submit(&c.shops[0].clone(), TxBody::StopCampaign { campaign: id })
+        .unwrap();
+    assert_eq!(
+        code(offer(&mut c, 0, id, &alice, "X-5")),
+        "campaign_not_running"
+    );
+    // An offer cannot be limited by what a sale has.
+    let mut bad = offer_spec(&c, &[(0, 100)], 40);
+    bad.min_spend = Cents(500);
+    let err = c.publish(0, bad).unwrap_err();
+    assert_eq!(err, TxError::InvalidCampaign(CampaignError::OfferFilters));
+    let mut zero = offer_spec(&c, &[(0, 100)], 0);
+    zero.name = CampaignName::new("Nothing").unwrap();
+    assert_eq!(
+        c.publish(0, zero).unwrap_err(),
+        TxError::InvalidCampaign(CampaignError::BadReward)
+    );
+}
+
+#[test]
+fn an_offer_keeps_its_per_customer_limit_tiers_and_holdout() {
+    let mut c = with_tiers();
+    let alice = customer(1).address();
+    let mut spec = offer_spec(&c, &[(0, 100)], 30);
+    spec.per_customer = Some(CustomerLimit {
+        max_sales: 1,
+        max_points: Points(0),
+        period_days: 30,
+    });
+    let id = c.publish(0, spec).unwrap();
+    offer(&mut c, 0, id, &alice, "L-1").unwrap();
+    let err = offer(&mut c, 0, id, &alice, "L-2").unwrap_err();
+    assert_eq!(
+        err,
+        TxError::OfferNotGiven {
+            id,
+            why: NotGiven::CustomerLimit
+        }
+    );
+    c.wait_days(30);
+    offer(&mut c, 0, id, &alice, "L-3").unwrap();
+    assert_eq!(c.balance(&alice), Points(60));
+    // For gold customers only: alice (no tier) is refused.
+    let mut gold = offer_spec(&c, &[(0, 100)], 30);
+    gold.name = CampaignName::new("Gold thanks").unwrap();
+    gold.tiers = vec![TierName::new("gold").unwrap()];
+    let gold = c.publish(0, gold).unwrap();
+    let err = offer(&mut c, 0, gold, &alice, "G-1").unwrap_err();
+    assert_eq!(
+        err,
+        TxError::OfferNotGiven {
+            id: gold,
+            why: NotGiven::TierNotIncluded
+        }
+    );
+    // A holdout of half: the held-out customers are refused, the others get it.
+    let mut ab = offer_spec(&c, &[(0, 100)], 10);
+    ab.name = CampaignName::new("Win-back test").unwrap();
+    ab.holdout = Permille(500);
+    let ab = c.publish(0, ab).unwrap();
+    let (mut given, mut held) = (0, 0);
+    for n in 10..50u8 {
+        let who = customer(n).address();
+        match offer(&mut c, 0, ab, &who, &format!("H-{n}")) {
+            Ok(_) => given += 1,
+            Err(TxError::OfferNotGiven {
+                why: NotGiven::HeldOut,
+                ..
+            }) => {
+                assert!(held_out(ab, &who, Permille(500)));
+                held += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(given + held, 40);
+    assert!(given > 10 && held > 10, "given {given}, held out {held}");
+}
+
+#[test]
+fn a_co_funded_offer_splits_its_cost_as_debts() {
+    let mut c = two_shops();
+    let (bakery, cafe) = (c.shop(0), c.shop(1));
+    let id = c
+        .publish(0, offer_spec(&c, &[(0, 60), (1, 40)], 50))
+        .unwrap();
+    c.submit(
+        &c.shops[1].clone(),
+        TxBody::ApproveCampaign { campaign: id },
+    )
+    .unwrap();
+    let alice = customer(1).address();
+    offer(&mut c, 1, id, &alice, "C-1").unwrap();
+    // Given at the cafe: the bakery owes its 60%.
+    assert_eq!(c.state.debt(&bakery, &cafe), Points(30));
+    assert_eq!(c.state.debt(&cafe, &bakery), Points(0));
+    c.refund(1, "C-1", None).unwrap();
+    assert_eq!(c.state.debts().count(), 0);
+    assert_eq!(c.state.campaign(id).unwrap().spent, Points(0));
 }

@@ -10,7 +10,7 @@ use guild_ledger::tx::{GovernanceAction, Transaction, TxBody};
 pub fn involved(tx: &Transaction, state: &State) -> Vec<Address> {
     let mut out = vec![tx.author];
     match &tx.body {
-        TxBody::Earn { customer, .. } => out.push(*customer),
+        TxBody::Earn { customer, .. } | TxBody::Offer { customer, .. } => out.push(*customer),
         TxBody::Reverse { receipt, .. } => {
             if let Some(record) = state.receipt(&tx.author, receipt) {
                 out.push(record.customer);

@@ -369,6 +369,13 @@ pub fn describe_with(tx: &Transaction, label: &dyn Fn(&Address) -> String) -> St
             who(&tx.author),
             who(customer)
         ),
+        TxBody::Offer {
+            campaign, customer, ..
+        } => format!(
+            "{} gives {} the offer of campaign {campaign}",
+            who(&tx.author),
+            who(customer)
+        ),
         TxBody::Refer { referrer } => {
             format!(
                 "{} accepts a referral from {}",

@@ -264,6 +264,26 @@ pub fn needed_keys(block: &FinalBlock, index: usize, proven: &Proven) -> Vec<Sta
                     }
                 }
             }
+            TxBody::Offer {
+                campaign,
+                customer,
+                receipt,
+            } => {
+                keys.insert(StateKey::Receipt {
+                    shop: author,
+                    receipt: *receipt,
+                });
+                customer_keys(&mut keys, *customer);
+                if let Some(c) = record::<guild_ledger::programme::Campaign>(
+                    proven,
+                    &StateKey::Campaign(*campaign),
+                ) {
+                    for share in &c.spec.funders {
+                        keys.insert(StateKey::Member(share.shop));
+                        debts(&mut keys, share.shop, author);
+                    }
+                }
+            }
             TxBody::Refer { referrer } => {
                 keys.insert(StateKey::Customer(author));
                 keys.insert(StateKey::Account(*referrer));

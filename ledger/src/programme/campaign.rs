@@ -40,6 +40,15 @@ pub enum Reward {
         /// Points to the referred customer.
         referred: Points,
     },
+    /// A fixed number of points given to a customer the shop chooses (a
+    /// win-back offer sent by an automation), one [`TxBody::Grant`] at a
+    /// time; never given at a sale.
+    ///
+    /// [`TxBody::Grant`]: crate::tx::TxBody::Grant
+    Offer {
+        /// The points.
+        points: Points,
+    },
 }
 
 /// A limit per customer.
@@ -228,6 +237,12 @@ pub enum CampaignError {
     /// A referral campaign with category, tier or first-purchase filters.
     #[error("a referral campaign may only be limited by time and minimum spend")]
     ReferralFilters,
+    /// An offer with category, first-purchase or minimum-spend filters
+    /// (it is not given at a sale).
+    #[error(
+        "an offer is not given at a sale: it may be limited by time, days, hours, tiers and per customer, not by categories, first purchase or minimum spend"
+    )]
+    OfferFilters,
 }
 
 impl CampaignSpec {
@@ -263,6 +278,7 @@ impl CampaignSpec {
             }
             Reward::Bonus { points } => !points.is_zero(),
             Reward::Referral { referrer, referred } => !referrer.is_zero() || !referred.is_zero(),
+            Reward::Offer { points } => !points.is_zero(),
         };
         if !reward_ok {
             return Err(CampaignError::BadReward);
@@ -287,7 +303,18 @@ impl CampaignSpec {
         {
             return Err(CampaignError::ReferralFilters);
         }
+        if matches!(self.reward, Reward::Offer { .. })
+            && (!self.categories.is_empty() || self.first_purchase || self.min_spend.0 != 0)
+        {
+            return Err(CampaignError::OfferFilters);
+        }
         Ok(())
+    }
+
+    /// True if the reward is given by [`TxBody::Grant`](crate::tx::TxBody::Grant)
+    /// rather than at sales.
+    pub fn is_offer(&self) -> bool {
+        matches!(self.reward, Reward::Offer { .. })
     }
 
     /// True if `shop` funds the campaign (and so it applies to its sales).

@@ -187,6 +187,32 @@ pub enum NotGiven {
     SaleCap,
 }
 
+impl NotGiven {
+    /// Why, in words (`its budget is spent`).
+    pub fn text(self) -> &'static str {
+        match self {
+            NotGiven::BudgetSpent => "its budget is spent",
+            NotGiven::CustomerLimit => "the customer reached its limit",
+            NotGiven::HeldOut => "the customer is in its holdout group",
+            NotGiven::NotThisDay => "not on this day",
+            NotGiven::NotThisHour => "not at this hour",
+            NotGiven::NoMatchingCategory => "none of its categories in the basket",
+            NotGiven::TierNotIncluded => "not for the customer's tier",
+            NotGiven::NotFirstPurchase => "only for a first purchase here",
+            NotGiven::BelowMinimumSpend => "below its minimum spend",
+            NotGiven::BelowRuleMinimum => "below the shop's minimum spend",
+            NotGiven::NoReferral => "no referral to pay",
+            NotGiven::SaleCap => "the shop's cap per sale",
+        }
+    }
+}
+
+impl std::fmt::Display for NotGiven {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
 /// The cap per sale and how much it cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -409,6 +435,9 @@ pub fn evaluate(facts: &SaleFacts<'_>, basket: &Basket) -> Result<Breakdown, Eva
                     points: 0,
                 });
             }
+            // An offer is given by a grant, never at a sale (the state
+            // leaves offers out of a sale's campaigns).
+            Reward::Offer { .. } => {}
         }
     }
     components.extend(bonuses);
@@ -534,15 +563,8 @@ fn eligibility(
     tier: Option<&TierName>,
 ) -> Option<NotGiven> {
     let c = &campaign.spec;
-    let eligible = eligible_amount(facts, basket);
-    if !c.on_day(facts.local.weekday) {
-        return Some(NotGiven::NotThisDay);
-    }
-    if !c.at_hour(facts.local.hour) {
-        return Some(NotGiven::NotThisHour);
-    }
-    if !c.tiers.is_empty() && tier.is_none_or(|t| !c.tiers.contains(t)) {
-        return Some(NotGiven::TierNotIncluded);
+    if let Some(why) = when_and_who(campaign, facts.local, tier) {
+        return Some(why);
     }
     if c.first_purchase && facts.record.has_bought_at(&facts.shop) {
         return Some(NotGiven::NotFirstPurchase);
@@ -555,7 +577,7 @@ fn eligibility(
     {
         return Some(NotGiven::NoMatchingCategory);
     }
-    if eligible < c.min_spend {
+    if eligible_amount(facts, basket) < c.min_spend {
         return Some(NotGiven::BelowMinimumSpend);
     }
     if let Reward::Referral { .. } = c.reward {
@@ -564,19 +586,69 @@ fn eligibility(
             return Some(NotGiven::NoReferral);
         }
     }
-    if campaign.budget_left().is_zero() {
+    limits(campaign, &facts.customer, used, Points::ZERO)
+}
+
+/// Why an offer (a campaign whose reward is [`Reward::Offer`]) cannot give
+/// its `points` to `customer` at `local` time, if it cannot: the checks of a
+/// sale's campaigns that need no basket (day, hour, tier, budget,
+/// per-customer limit, holdout). An offer gives all its points or nothing.
+pub fn offer_eligibility(
+    campaign: &Campaign,
+    customer: &Address,
+    used: &CampaignUse,
+    local: LocalTime,
+    tier: Option<&TierName>,
+    points: Points,
+) -> Option<NotGiven> {
+    when_and_who(campaign, local, tier).or_else(|| limits(campaign, customer, used, points))
+}
+
+/// The day, hour and tier conditions of a campaign.
+fn when_and_who(
+    campaign: &Campaign,
+    local: LocalTime,
+    tier: Option<&TierName>,
+) -> Option<NotGiven> {
+    let c = &campaign.spec;
+    if !c.on_day(local.weekday) {
+        return Some(NotGiven::NotThisDay);
+    }
+    if !c.at_hour(local.hour) {
+        return Some(NotGiven::NotThisHour);
+    }
+    if !c.tiers.is_empty() && tier.is_none_or(|t| !c.tiers.contains(t)) {
+        return Some(NotGiven::TierNotIncluded);
+    }
+    None
+}
+
+/// The budget, the per-customer limit and the holdout of a campaign that
+/// would give `points` more (zero for a sale, whose points are limited
+/// later).
+fn limits(
+    campaign: &Campaign,
+    customer: &Address,
+    used: &CampaignUse,
+    points: Points,
+) -> Option<NotGiven> {
+    let c = &campaign.spec;
+    let left = campaign.budget_left();
+    if left.is_zero() || left < points {
         return Some(NotGiven::BudgetSpent);
     }
     if let Some(limit) = c.per_customer
         && !matches!(c.reward, Reward::Referral { .. })
     {
         let count_reached = limit.max_sales > 0 && used.sales >= limit.max_sales;
-        let points_reached = !limit.max_points.is_zero() && used.points >= limit.max_points;
+        let after = used.points.0.saturating_add(points.0);
+        let points_reached = !limit.max_points.is_zero()
+            && (used.points >= limit.max_points || after > limit.max_points.0);
         if count_reached || points_reached {
             return Some(NotGiven::CustomerLimit);
         }
     }
-    if held_out(campaign.id, &facts.customer, c.holdout) {
+    if held_out(campaign.id, customer, c.holdout) {
         return Some(NotGiven::HeldOut);
     }
     None

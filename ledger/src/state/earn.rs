@@ -256,6 +256,10 @@ impl Pending {
                 .unwrap_or_default();
             customer_record.remove_earned(day, due);
             self.put_customer(customer, customer_record);
+        } else if kind == EarnKind::Offer {
+            // An offer is only reversed whole (one part of one): its whole
+            // campaign cost, and the co-funders' debts, come back.
+            self.return_campaign_costs(shop, &campaigns, Cents(0), Cents(1), Cents(1))?;
         }
         Ok(())
     }

@@ -313,6 +313,8 @@ pub enum EarnKind {
     Sale,
     /// A birthday reward.
     Birthday,
+    /// An offer given under a campaign (`TxBody::Offer`).
+    Offer,
 }
 
 /// What reversals of an earn have done, cumulatively.

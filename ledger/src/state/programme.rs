@@ -7,7 +7,9 @@ use super::model::*;
 use super::transition::{Pending, proportion};
 use crate::crypto::Address;
 use crate::error::TxError;
-use crate::programme::evaluate::{Breakdown, CampaignCost, SaleFacts, check_claim, evaluate};
+use crate::programme::evaluate::{
+    Breakdown, CampaignCost, SaleFacts, check_claim, evaluate, offer_eligibility,
+};
 use crate::programme::rule::RuleError;
 use crate::programme::{
     Basket, Campaign, CampaignSpec, CampaignUse, Claim, CustomerRecord, EarnRule, EarnRuleSpec,
@@ -47,7 +49,7 @@ impl State {
         let record = self.customers.get(customer).unwrap_or(&default_record);
         let campaigns = self
             .campaigns_of(shop)
-            .filter(|c| c.running(time))
+            .filter(|c| c.running(time) && !c.spec.is_offer())
             .map(|c| (c, self.current_use(c, customer, local.day)))
             .collect();
         let facts = SaleFacts {
@@ -233,6 +235,80 @@ impl Pending {
                 expires_at,
                 remaining: points,
                 campaigns: Vec::new(),
+                reversal: None,
+            },
+        );
+        Ok(())
+    }
+
+    pub(super) fn offer(
+        &mut self,
+        shop: Address,
+        id: CampaignId,
+        customer: Address,
+        receipt: ReceiptHash,
+    ) -> Result<(), TxError> {
+        self.check_earn(&shop, &customer, &receipt, "give offers")?;
+        let mut campaign = self
+            .state
+            .campaigns
+            .get(&id)
+            .cloned()
+            .ok_or(TxError::UnknownCampaign { id })?;
+        let Reward::Offer { points } = campaign.spec.reward else {
+            return Err(TxError::NotAnOffer { id });
+        };
+        if !campaign.spec.funded_by(&shop) {
+            return Err(TxError::NotAFunder { id });
+        }
+        if !campaign.running(self.time) {
+            return Err(TxError::CampaignNotRunning { id });
+        }
+        let local = self.state.programme.locale.local(self.time);
+        let (tier, _) = self.state.tier_of(&customer, self.time);
+        let tier = tier.map(|t| t.name.clone());
+        let mut used = self.state.current_use(&campaign, &customer, local.day);
+        if let Some(why) =
+            offer_eligibility(&campaign, &customer, &used, local, tier.as_ref(), points)
+        {
+            return Err(TxError::OfferNotGiven { id, why });
+        }
+        let expires_at = self.issue_as(EarnKind::Offer, shop, customer, points)?;
+        campaign.spent = campaign
+            .spent
+            .checked_add(points)
+            .ok_or(TxError::Overflow)?;
+        if campaign.spec.per_customer.is_some() {
+            used.sales = used.sales.saturating_add(1);
+            used.points = used.points.checked_add(points).ok_or(TxError::Overflow)?;
+            self.put_campaign_use(id, customer, used);
+        }
+        for (funder, share) in campaign.spec.split_cost(points, &shop) {
+            if funder != shop && !share.is_zero() {
+                self.add_debt(funder, shop, share)?;
+            }
+        }
+        self.put_campaign(campaign);
+        self.update_stats(&shop, |s| {
+            s.campaign_points = s.campaign_points.checked_add(points)?;
+            Some(())
+        })?;
+        self.record_earn(
+            shop,
+            receipt,
+            EarnRecord {
+                customer,
+                kind: EarnKind::Offer,
+                points,
+                purchase: None,
+                height: self.height,
+                day: local.day,
+                expires_at,
+                remaining: points,
+                campaigns: vec![CampaignCost {
+                    campaign: id,
+                    points,
+                }],
                 reversal: None,
             },
         );

@@ -656,6 +656,11 @@ impl Pending {
             TxBody::PublishCampaign { campaign } => self.publish_campaign(author, campaign),
             TxBody::ApproveCampaign { campaign } => self.approve_campaign(author, *campaign),
             TxBody::StopCampaign { campaign } => self.stop_campaign(author, *campaign),
+            TxBody::Offer {
+                campaign,
+                customer,
+                receipt,
+            } => self.offer(author, *campaign, *customer, *receipt),
         }
     }
 

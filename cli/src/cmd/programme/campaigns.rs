@@ -30,6 +30,10 @@ pub enum CampaignCommand {
         /// A referral reward REFERRER:REFERRED in points, e.g. 200:100.
         #[arg(long, group = "reward")]
         referral: Option<String>,
+        /// An offer of N points that the shop gives to customers it
+        /// chooses (`guild shop offer`, or an automation), not at sales.
+        #[arg(long, group = "reward")]
+        offer: Option<String>,
         /// When it starts (network local time): 2026-12-01, 2026-12-01T07:00
         /// or now (default).
         #[arg(long, default_value = "now")]
@@ -122,6 +126,7 @@ pub fn campaign(ctx: &Ctx, command: CampaignCommand) -> anyhow::Result<()> {
             multiplier,
             bonus,
             referral,
+            offer,
             start,
             end,
             days,
@@ -143,14 +148,17 @@ pub fn campaign(ctx: &Ctx, command: CampaignCommand) -> anyhow::Result<()> {
             let locale = &info.locale;
             let members = block_on(client.members())??.members;
             let me = ctx.key_info()?.address();
-            let reward = match (multiplier, bonus, referral) {
-                (Some(m), None, None) => Reward::Multiplier {
+            let reward = match (multiplier, bonus, referral, offer) {
+                (Some(m), None, None, None) => Reward::Multiplier {
                     multiplier: parse::multiplier(&m)?,
                 },
-                (None, Some(b), None) => Reward::Bonus {
+                (None, Some(b), None, None) => Reward::Bonus {
                     points: parse::points(&b)?,
                 },
-                (None, None, Some(r)) => {
+                (None, None, None, Some(o)) => Reward::Offer {
+                    points: parse::points(&o)?,
+                },
+                (None, None, Some(r), None) => {
                     let (referrer, referred) =
                         parse::pair(&r, "REFERRER:REFERRED points, e.g. 200:100")?;
                     Reward::Referral {
@@ -158,7 +166,9 @@ pub fn campaign(ctx: &Ctx, command: CampaignCommand) -> anyhow::Result<()> {
                         referred: parse::points(&referred)?,
                     }
                 }
-                _ => bail!("give the reward: --multiplier X, --bonus N or --referral A:B"),
+                _ => {
+                    bail!("give the reward: --multiplier X, --bonus N, --referral A:B or --offer N")
+                }
             };
             let mut funders = Vec::new();
             for f in &funds {
@@ -291,6 +301,7 @@ pub fn campaigns(ctx: &Ctx) -> anyhow::Result<()> {
             Reward::Multiplier { multiplier } => format!("{multiplier} points"),
             Reward::Bonus { points } => format!("+{points} points"),
             Reward::Referral { referrer, referred } => format!("refer {referrer}/{referred}"),
+            Reward::Offer { points } => format!("offer {points}"),
         };
         let status = if *running {
             "running"

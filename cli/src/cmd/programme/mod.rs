@@ -11,7 +11,7 @@ mod time;
 
 pub use campaigns::CampaignCommand;
 pub use rules::{RulesCommand, TiersArgs, tier_table};
-pub use sale::{BirthdayArgs, SaleArgs, limit_text, why_text};
+pub use sale::{BirthdayArgs, OfferArgs, SaleArgs, limit_text};
 
 use super::shop::{finish, online, shop_key};
 use super::wallet::common::{Ctx, Sent, TxOptions, block_on};
@@ -21,7 +21,7 @@ use serde_json::Value;
 
 pub use campaigns::{campaign, campaigns};
 pub use rules::{rules, tiers};
-pub use sale::{birthday, sale};
+pub use sale::{birthday, offer, sale};
 
 /// The programme at the head of the wallet's node.
 fn programme(client: &NodeClient) -> anyhow::Result<ProgrammeInfo> {

@@ -47,6 +47,23 @@ pub struct BirthdayArgs {
     pub tx: TxOptions,
 }
 
+/// Options of `guild shop offer`.
+#[derive(Args)]
+pub struct OfferArgs {
+    /// The offer's campaign id (see `guild shop campaign list`).
+    #[arg(long)]
+    pub campaign: u64,
+    /// The customer's address (guild1…).
+    #[arg(long)]
+    pub to: String,
+    /// A receipt id for the offer (default: a new unique id); giving the
+    /// same id twice is refused.
+    #[arg(long)]
+    pub receipt: Option<String>,
+    #[command(flatten)]
+    pub tx: TxOptions,
+}
+
 /// The basket of `--amount` and `--item`s.
 pub fn basket(amount: &str, items: &[String], locale: &Locale) -> anyhow::Result<Basket> {
     let amount = parse::money(amount, locale)?;
@@ -113,7 +130,7 @@ pub fn print_breakdown(b: &Breakdown, locale: &Locale) {
                 format!("{name} (limited: {})", limit_text(limit)),
                 format!("+{}", c.points),
             ),
-            Outcome::NotGiven(why) => line(format!("{name}: {}", why_text(why)), "0".into()),
+            Outcome::NotGiven(why) => line(format!("{name}: {}", why.text()), "0".into()),
         }
     }
     if let Some(cap) = &b.capped {
@@ -134,25 +151,6 @@ pub fn limit_text(limit: guild_ledger::programme::evaluate::Limit) -> &'static s
         Limit::Budget => "the last of its budget",
         Limit::CustomerPoints => "the customer's limit for the period",
         Limit::SaleCap => "the shop's cap per sale",
-    }
-}
-
-/// Why a campaign gave nothing, for people.
-pub fn why_text(why: guild_ledger::programme::evaluate::NotGiven) -> &'static str {
-    use guild_ledger::programme::evaluate::NotGiven as N;
-    match why {
-        N::BudgetSpent => "its budget is spent",
-        N::CustomerLimit => "the customer reached its limit",
-        N::HeldOut => "the customer is in its holdout group",
-        N::NotThisDay => "not on this day",
-        N::NotThisHour => "not at this hour",
-        N::NoMatchingCategory => "none of its categories in the basket",
-        N::TierNotIncluded => "not for the customer's tier",
-        N::NotFirstPurchase => "only for a first purchase here",
-        N::BelowMinimumSpend => "below its minimum spend",
-        N::BelowRuleMinimum => "below the shop's minimum spend",
-        N::NoReferral => "no referral to pay",
-        N::SaleCap => "the shop's cap per sale",
     }
 }
 
@@ -283,5 +281,52 @@ pub fn birthday(ctx: &Ctx, args: BirthdayArgs) -> anyhow::Result<()> {
                 "Birthday reward of {points} points given to {customer} (receipt {receipt_id})."
             )
         },
+    )
+}
+
+/// Runs `guild shop offer`: gives a customer the points of one of this
+/// shop's offers (a campaign with `--offer N`); the ledger checks its
+/// conditions, budget, per-customer limit and holdout.
+pub fn offer(ctx: &Ctx, args: OfferArgs) -> anyhow::Result<()> {
+    let customer = builder::parse_address(&args.to)?;
+    let client = ctx.client()?;
+    let info = programme(&client)?;
+    let me = ctx.key_info()?.address();
+    let id = guild_ledger::types::CampaignId(args.campaign);
+    let found = info
+        .campaigns
+        .iter()
+        .find(|c| c.campaign.id == id)
+        .ok_or_else(|| anyhow!("there is no campaign {id}: see `guild shop campaign list`"))?;
+    let guild_ledger::programme::Reward::Offer { points } = found.campaign.spec.reward else {
+        bail!(
+            "campaign {id} ({}) is not an offer: its points are given at sales",
+            found.campaign.spec.name
+        );
+    };
+    if !found.campaign.spec.funded_by(&me) {
+        bail!("this shop does not fund campaign {id}, so it cannot give it");
+    }
+    if !found.running {
+        bail!(
+            "campaign {id} is not running now (signed by every funder, within its dates, not stopped)"
+        );
+    }
+    let (receipt_id, _) = match args.receipt {
+        Some(text) => (builder::check_receipt_id(&text)?, false),
+        None => (builder::new_receipt_id(now())?, true),
+    };
+    let name = found.campaign.spec.name.clone();
+    send_as_shop(
+        ctx,
+        &args.tx,
+        TxBody::Offer {
+            campaign: id,
+            customer,
+            receipt: ReceiptHash::new(&me, &receipt_id),
+        },
+        |shop| format!("{shop} gives {customer} the offer {name} ({points} points)"),
+        json!({ "customer": customer, "campaign": id, "points": points, "receipt": receipt_id }),
+        |_| println!("Offer of {points} points given to {customer} (receipt {receipt_id})."),
     )
 }

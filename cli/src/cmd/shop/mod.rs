@@ -34,6 +34,8 @@ pub struct ShopArgs {
     command: ShopCommand,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ShopCommand {
     /// Grant points by hand (goodwill, a correction), with a reason; for a
@@ -136,6 +138,9 @@ enum ShopCommand {
     /// Give this shop's birthday reward (once per customer per 365 days
     /// across the group).
     Birthday(super::programme::BirthdayArgs),
+    /// Give a customer the points of one of this shop's offers (a campaign
+    /// published with --offer N).
+    Offer(super::programme::OfferArgs),
 }
 
 /// Runs the command.
@@ -179,6 +184,7 @@ pub fn run(args: ShopArgs, globals: &Globals) -> anyhow::Result<()> {
         ShopCommand::Campaign { command } => super::programme::campaign(&ctx, command),
         ShopCommand::Tiers(args) => super::programme::tiers(&ctx, args),
         ShopCommand::Birthday(args) => super::programme::birthday(&ctx, args),
+        ShopCommand::Offer(args) => super::programme::offer(&ctx, args),
     })
 }
 

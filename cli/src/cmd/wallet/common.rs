@@ -473,6 +473,7 @@ pub fn refused(error: ClientError, kind: &str) -> anyhow::Error {
         "set_earn_rule" => "earn rule",
         "refer" => "referral",
         "birthday" => "birthday reward",
+        "offer" => "offer",
         other => other,
     };
     match &error {

@@ -189,7 +189,7 @@ fn print_explanation(id: &TxId, e: &SaleExplanation, from_genesis: bool) {
                     Outcome::NotGiven(why) => {
                         println!(
                             "  {:<44} {:>8}",
-                            format!("{line} not given: {}", crate::cmd::programme::why_text(why)),
+                            format!("{line} not given: {}", why.text()),
                             0
                         )
                     }

@@ -22,7 +22,7 @@ use tokio::sync::broadcast::error::RecvError;
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Every transaction kind, as `TxBody::kind` names them.
-pub const KINDS: [&str; 14] = [
+pub const KINDS: [&str; 15] = [
     "earn",
     "reverse",
     "transfer",
@@ -37,6 +37,7 @@ pub const KINDS: [&str; 14] = [
     "publish_campaign",
     "approve_campaign",
     "stop_campaign",
+    "offer",
 ];
 
 /// The query of `GET /v1/events`.
@@ -115,7 +116,8 @@ pub fn at_shop(tx: &Transaction, shop: &Address) -> bool {
         | TxBody::Birthday { .. }
         | TxBody::SetEarnRule { .. }
         | TxBody::ApproveCampaign { .. }
-        | TxBody::StopCampaign { .. } => tx.author == *shop,
+        | TxBody::StopCampaign { .. }
+        | TxBody::Offer { .. } => tx.author == *shop,
         TxBody::PublishCampaign { campaign } => campaign.funded_by(shop),
         TxBody::Refer { .. } => false,
         TxBody::Transfer { to, .. } => tx.author == *shop || to == shop,
