@@ -34,9 +34,15 @@ fn fit(c: &mut Criterion) {
         .unwrap_or(25_000);
     let customers = synthetic::customers(count, PURCHASES, SPEND, 2005);
     let models = fit_models(&customers).expect("the synthetic customers fit");
+    let evaluations = (
+        BgNbd::fit(&customers).map_or(0, |e| e.evaluations),
+        GammaGamma::fit(&customers).map_or(0, |e| e.evaluations),
+    );
     eprintln!(
-        "{count} customers ({} repeat): r {:.3} alpha {:.3} a {:.3} b {:.3}; p {:.2} q {:.2} gamma {:.2}",
+        "{count} customers ({} repeat), likelihood evaluations {} + {}: r {:.3} alpha {:.3} a {:.3} b {:.3}; p {:.2} q {:.2} gamma {:.2}",
         models.repeat_customers,
+        evaluations.0,
+        evaluations.1,
         models.bgnbd.r,
         models.bgnbd.alpha,
         models.bgnbd.a,

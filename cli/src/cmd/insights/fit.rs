@@ -357,7 +357,7 @@ fn text_of(f: &Fitted) -> String {
     let share = f.outlook.active / f.customers.len().max(1) as f64;
     let _ = writeln!(
         out,
-        "  - about {:.0} of your {} customers ({:.0}%) are probably still customers (the model counts everyone who bought only once as one); they are expected to make {:.0} purchases in the next {} months",
+        "  - about {:.0} of your {} customers ({:.0}%) are probably still customers (the model counts everyone who has bought only once as still a customer); they are expected to make {:.0} purchases in the next {} months",
         f.outlook.active,
         f.customers.len(),
         share * 100.0,
