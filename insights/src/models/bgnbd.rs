@@ -23,14 +23,14 @@
 //!     · P(active | x, t_x, T)                                                              (eq. 10)
 //! ```
 //!
-//! Both brackets are computed after Euler's transformation of ₂F₁, which
-//! keeps the series small for customers with thousands of purchases
-//! ([`bracket`]). Both expectations are 0/0 at a = 1 (the limit exists);
+//! The ₂F₁ series of a customer with thousands of purchases exceeds the
+//! range of a float while its product with the power in front does not:
+//! the two are computed together ([`bracket`]). Both expectations are 0/0 at a = 1 (the limit exists);
 //! there they are interpolated linearly between a = 1 ± 10⁻⁴, which is
 //! exact to about 10⁻⁸ of the value.
 
 use super::ModelError;
-use super::special::{hyp2f1, ln_gamma, log_add_exp};
+use super::special::{hyp2f1_scaled, ln_gamma, log_add_exp};
 use crate::purchase::CustomerSummary;
 use serde::{Deserialize, Serialize};
 
@@ -137,22 +137,14 @@ impl BgNbd {
     }
 }
 
-/// The bracket of eqs. 9 (x = 0, z = t/(α+t)) and 10 (z = t/(α+T+t)),
-/// 1 − (1 − z)^(r+x) ₂F₁(r + x, b + x; a + b + x − 1; z), computed after
-/// Euler's transformation ₂F₁(A, B; C; z) = (1 − z)^(C−A−B) ₂F₁(C − A, C − B;
-/// C; z) as
-///
-/// ```text
-/// 1 − (1 − z)^(a−1) ₂F₁(a + b − 1 − r, a − 1; a + b + x − 1; z)
-/// ```
-///
-/// (1 − z is (α+T)/(α+T+t), the base of the paper's power). The two are
-/// equal; this one keeps the series' parameters small whatever x, where
-/// the direct series grows like (1 − z)^−x and overflows for customers with
-/// a few thousand purchases.
+/// The bracket of eqs. 9 (x = 0, z = t/(α+t)) and 10 (z = t/(α+T+t)):
+/// 1 − (1 − z)^(r+x) ₂F₁(r + x, b + x; a + b + x − 1; z), where 1 − z is
+/// (α+T)/(α+T+t), the base of the paper's power. The product is computed
+/// with [`hyp2f1_scaled`]: for a customer with thousands of purchases the
+/// series alone is beyond the range of a float while the product is not.
 fn bracket(r: f64, a: f64, b: f64, x: f64, z: f64) -> Result<f64, ModelError> {
-    let hyp = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)?;
-    Ok(1.0 - (1.0 - z).powf(a - 1.0) * hyp)
+    let power = (r + x) * (-z).ln_1p();
+    Ok(1.0 - hyp2f1_scaled(r + x, b + x, a + b + x - 1.0, z, power)?)
 }
 
 /// f(a), or for a within [`NEAR_ONE`] of 1 (where the formulas are 0/0)
@@ -450,12 +442,37 @@ mod tests {
     #[test]
     fn a_customer_with_thousands_of_purchases_is_computed() {
         // Almost daily for seven years: x = 2,500, the last 5 days ago,
-        // over the next three years (156 weeks). The direct series would
-        // reach (1 − z)^−2500 ≈ 3·10^382, beyond any float; mpmath (40
-        // digits, direct form) gives 878.563761 for eq. 10.
+        // over the next three years (156 weeks). The series alone grows
+        // like (1 − z)^−2500 ≈ 3·10^382, beyond any float; mpmath (40
+        // digits) gives 878.563761 for eq. 10.
         let c = customer(2_500, 2_550.0 / 7.0, 2_555.0 / 7.0);
         let e = CDNOW.expected_purchases(&c, 156.0).unwrap();
         close(e, 878.563_761, 1e-5);
+    }
+
+    #[test]
+    fn the_limit_of_equal_dropout_for_everyone_is_computed() {
+        // a and b huge with a/(a+b) fixed: p is the same for every
+        // customer. The expectations approach those of a = 0.3k, b = 0.7k
+        // as k grows; at k = 10^6 they agree with k = 10^11 to 10^-5.
+        let at = |k: f64| BgNbd {
+            r: 1.5,
+            alpha: 5.5,
+            a: 0.3 * k,
+            b: 0.7 * k,
+        };
+        let c = customer(4, 20.0, 26.0);
+        for weeks in [4.0, 52.0] {
+            let far = at(1e11).expected_purchases(&c, weeks).unwrap();
+            let near = at(1e6).expected_purchases(&c, weeks).unwrap();
+            close(far, near, 1e-5 * near);
+            let new = at(1e11).expected_purchases_new(weeks).unwrap();
+            close(
+                new,
+                at(1e6).expected_purchases_new(weeks).unwrap(),
+                1e-5 * new,
+            );
+        }
     }
 
     #[test]

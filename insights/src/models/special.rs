@@ -3,7 +3,8 @@
 //! - [`hyp2f1`]: the Gauss hypergeometric function ₂F₁(a, b; c; z), summed
 //!   as its power series for |z| < 1 with a proven bound on what is left
 //!   out, and an error instead of a wrong number when the series does not
-//!   settle within [`HYP2F1_MAX_TERMS`] terms.
+//!   settle within [`HYP2F1_MAX_TERMS`] terms; [`hyp2f1_scaled`] the same
+//!   times a factor, for series larger than a float holds.
 //! - [`ln_gamma`]: ln Γ(x) for x > 0 (`statrs`' Lanczos approximation,
 //!   about 15 significant digits).
 //! - [`log_add_exp`]: ln(eˣ + eʸ) without overflow, for the two-term
@@ -80,11 +81,23 @@ pub enum SpecialError {
 ///
 /// c must not be 0, −1, −2, … (the function has poles there), and |z| < 1.
 pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<f64, SpecialError> {
+    hyp2f1_scaled(a, b, c, z, 0.0)
+}
+
+/// e^`ln_factor` · ₂F₁(a, b; c; z), for a series whose value is beyond the
+/// range of a float while the product is not: the models multiply
+/// ₂F₁(r + x, …) by ((α + T)/(α + T + t))^(r + x), and for a customer with
+/// thousands of purchases over a long horizon the series alone exceeds
+/// 10³⁰⁸. The terms are summed with a running power-of-ten scale, so only
+/// the final product must be representable. Same series, bound and errors
+/// as [`hyp2f1`].
+pub fn hyp2f1_scaled(a: f64, b: f64, c: f64, z: f64, ln_factor: f64) -> Result<f64, SpecialError> {
     let domain = |reason: String| SpecialError::Domain {
         function: "2F1",
         reason,
     };
-    if !(a.is_finite() && b.is_finite() && c.is_finite() && z.is_finite()) {
+    if !(a.is_finite() && b.is_finite() && c.is_finite() && z.is_finite() && ln_factor.is_finite())
+    {
         return Err(domain(format!(
             "the arguments must be finite (a = {a}, b = {b}, c = {c}, z = {z})"
         )));
@@ -95,20 +108,34 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<f64, SpecialError> {
     if c <= 0.0 && c == c.round() {
         return Err(domain(format!("c = {c} is a pole (0, -1, -2, ...)")));
     }
-    let overflow = || SpecialError::Overflow { a, b, c, z };
-    let mut term = 1.0_f64;
-    let mut sum = 1.0_f64;
+    // sum · e^shift is the partial sum; term is scaled alike.
+    const RESCALE: f64 = 1e200;
+    let ln_rescale = RESCALE.ln();
+    let (mut term, mut sum, mut shift) = (1.0_f64, 1.0_f64, 0.0_f64);
+    let done = |sum: f64, shift: f64| -> Result<f64, SpecialError> {
+        let value = sum * (shift + ln_factor).exp();
+        if value.is_finite() {
+            Ok(value)
+        } else {
+            Err(SpecialError::Overflow { a, b, c, z })
+        }
+    };
     for n in 0..HYP2F1_MAX_TERMS {
         let k = n as f64;
         let (an, bn, cn) = (a + k, b + k, c + k);
         if an == 0.0 || bn == 0.0 {
             // A non-positive integer a or b: the series is a polynomial.
-            return Ok(sum);
+            return done(sum, shift);
         }
         term *= an * bn / (cn * (k + 1.0)) * z;
         sum += term;
+        if sum.abs() > RESCALE {
+            sum /= RESCALE;
+            term /= RESCALE;
+            shift += ln_rescale;
+        }
         if !sum.is_finite() {
-            return Err(overflow());
+            return Err(SpecialError::Overflow { a, b, c, z });
         }
         // The bound on what is left out holds from here on only when
         // every factor is past its sign change.
@@ -116,7 +143,7 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<f64, SpecialError> {
         if m + a > 0.0 && m + b > 0.0 && m + c > 0.0 {
             let rho = z.abs() * ((m + a) / (m + 1.0)).max(1.0) * ((m + b) / (m + c)).max(1.0);
             if rho < 1.0 && term.abs() * rho / (1.0 - rho) <= HYP2F1_TOLERANCE * sum.abs() {
-                return Ok(sum);
+                return done(sum, shift);
             }
         }
     }
@@ -188,6 +215,23 @@ mod tests {
             4.575_315_897_643_69,
             1e-12,
         );
+    }
+
+    #[test]
+    fn a_series_beyond_the_float_range_is_summed_scaled() {
+        // 2F1(a, b; b; z) = (1 − z)^−a, so (1 − z)^a · 2F1 = 1 even where
+        // the series alone is (0.5)^−2000 ≈ 10^602.
+        let (a, z) = (2000.0_f64, 0.5_f64);
+        let ln_factor = a * (-z).ln_1p();
+        close(
+            hyp2f1_scaled(a, 3.0, 3.0, z, ln_factor).unwrap(),
+            1.0,
+            1e-11,
+        );
+        assert!(matches!(
+            hyp2f1(a, 3.0, 3.0, z),
+            Err(SpecialError::Overflow { .. })
+        ));
     }
 
     #[test]
