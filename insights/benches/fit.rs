@@ -54,13 +54,13 @@ fn fit(c: &mut Criterion) {
     let mut group = c.benchmark_group("insights");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
-    group.bench_function(format!("fit_models/{count}"), |b| {
+    group.bench_function(format!("fit_models/customers={count}"), |b| {
         b.iter(|| fit_models(black_box(&customers)))
     });
-    group.bench_function(format!("bgnbd_fit/{count}"), |b| {
+    group.bench_function(format!("bgnbd_fit/customers={count}"), |b| {
         b.iter(|| BgNbd::fit(black_box(&customers)))
     });
-    group.bench_function(format!("gamma_gamma_fit/{count}"), |b| {
+    group.bench_function(format!("gamma_gamma_fit/customers={count}"), |b| {
         b.iter(|| GammaGamma::fit(black_box(&customers)))
     });
     group.finish();
