@@ -55,6 +55,9 @@ enum Command {
     Submit(cmd::submit::SubmitArgs),
     /// Re-verify the whole ledger and report who owes whom.
     Audit(cmd::audit::AuditArgs),
+    /// The shop's customer directory, off the ledger: add, show, list,
+    /// consent, export, erase.
+    Customer(cmd::customer::CustomerArgs),
 }
 
 /// Options every command can read.
@@ -111,5 +114,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shop(args) => cmd::shop::run(args, &globals),
         Command::Submit(args) => cmd::submit::run(args, &globals),
         Command::Audit(args) => cmd::audit::run(args, &globals),
+        Command::Customer(args) => cmd::customer::run(args, &globals),
     }
 }

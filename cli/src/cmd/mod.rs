@@ -3,6 +3,7 @@
 pub mod admin_token;
 pub mod audit;
 pub mod bench;
+pub mod customer;
 pub mod devnet;
 pub mod node;
 pub mod programme;

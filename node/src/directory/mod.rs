@@ -167,7 +167,7 @@ pub enum DirectoryError {
     },
     /// The customer has an entry already.
     #[error(
-        "{customer} is in the customer directory already: change the entry with `guild customer update` (PATCH), or erase it first"
+        "{customer} is in the customer directory already: change the entry with `guild customer update` (PATCH /v1/customers/{customer}), or erase it first"
     )]
     Exists {
         /// The customer.
