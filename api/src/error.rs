@@ -79,6 +79,28 @@ pub mod code {
     pub const UNAUTHORIZED: &str = "unauthorized";
     /// 403: the request's token lacks the scope the endpoint needs.
     pub const FORBIDDEN: &str = "forbidden";
+    /// 400: a customer's name that is empty, too long or holds control
+    /// characters.
+    pub const BAD_NAME: &str = "bad_name";
+    /// 400: text that is not shaped like an email address.
+    pub const BAD_EMAIL: &str = "bad_email";
+    /// 400: text that is not a birthday (`MM-DD` or `YYYY-MM-DD` of a real
+    /// date).
+    pub const BAD_BIRTHDAY: &str = "bad_birthday";
+    /// 400: a note that is empty, too long or holds control characters.
+    pub const BAD_NOTE: &str = "bad_note";
+    /// 404: the customer directory has no entry for this address.
+    pub const UNKNOWN_CUSTOMER: &str = "unknown_customer";
+    /// 409: the customer directory already has an entry for this address.
+    pub const CUSTOMER_EXISTS: &str = "customer_exists";
+    /// 409: the customer directory holds as many entries as it may.
+    pub const DIRECTORY_FULL: &str = "directory_full";
+    /// 500: the customer directory's file cannot be read or written; the
+    /// message says what the operator should do.
+    pub const DIRECTORY_UNAVAILABLE: &str = "directory_unavailable";
+    /// 500: an erasure removed the directory entry (or there was none) but
+    /// another holder of derived data failed; erase again.
+    pub const ERASURE_INCOMPLETE: &str = "erasure_incomplete";
     /// 404: no such endpoint.
     pub const NOT_FOUND: &str = "not_found";
     /// 405: the endpoint exists, but not for this method.

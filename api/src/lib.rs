@@ -14,6 +14,10 @@
 //!   [`chain::block_info`], …): no I/O and no clock (`now` is an argument),
 //!   so a reader that holds a ledger [`State`](guild_ledger::State) gets the
 //!   same figures the node would serve.
+//! - **The checked values of the shop's customer directory**
+//!   ([`customers::fields`]: a name, an email address, a birthday, a
+//!   note), so the node, the command line and the node's own file refuse
+//!   the same things with the same messages.
 //! - **The error body** `{"error":{"code","message"}}` ([`ErrorBody`]) and
 //!   the API's stable [`code`]s.
 //! - **The OpenAPI 3.1 schema** of every type (`utoipa::ToSchema`, derived
@@ -71,6 +75,7 @@ pub mod account;
 pub mod auth;
 pub mod chain;
 pub mod client;
+pub mod customers;
 pub mod error;
 pub mod events;
 pub mod programme;
@@ -84,6 +89,10 @@ pub use chain::{
     ProposalState, Proposals, Settlement, SupplyInfo, SyncInfo,
 };
 pub use client::{Error as ClientError, EventStream, Finality, NodeClient};
+pub use customers::{
+    ConsentRequest, CustomerEntry, CustomerExport, CustomerPage, CustomerSummary, CustomerUpdate,
+    ErasureReport, ImportAnswer, ImportRequest, NewCustomer, Purpose, Via,
+};
 pub use error::{ErrorBody, ErrorDetail, code};
 pub use events::{BlockEvent, ChainEvent, EventTx, LaggedEvent};
 pub use programme::{

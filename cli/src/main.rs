@@ -58,6 +58,9 @@ enum Command {
     /// What a shop can learn from its customers' purchases: fit the
     /// customer-value models on a till's purchase log.
     Insights(cmd::insights::InsightsArgs),
+    /// The shop's customer directory, off the ledger: add, show, list,
+    /// consent, export, erase.
+    Customer(cmd::customer::CustomerArgs),
 }
 
 /// Options every command can read.
@@ -115,5 +118,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Submit(args) => cmd::submit::run(args, &globals),
         Command::Audit(args) => cmd::audit::run(args, &globals),
         Command::Insights(args) => cmd::insights::run(args, &globals),
+        Command::Customer(args) => cmd::customer::run(args, &globals),
     }
 }

@@ -21,6 +21,9 @@
 //! - [`signer`]: the durable signing record that prevents double votes.
 //! - [`tokens`]: the API tokens of tills (hashes in `tokens.json`), which
 //!   the API's authenticated endpoints check.
+//! - [`directory`]: the shop's customer directory (names, emails,
+//!   birthdays, consent) in `customers.json`, off the ledger: never
+//!   gossiped, never in a block.
 //!
 //! The audit (`guild-audit`) and the storage layout (`guild-store`) are
 //! crates of their own: an auditor embeds verification without linking the
@@ -32,6 +35,7 @@
 
 pub mod api;
 pub mod consensus;
+pub mod directory;
 pub mod engine;
 pub mod handle;
 pub mod mempool;

@@ -1,6 +1,7 @@
 //! Starting and stopping a node: opens and checks storage, builds the
 //! network, and spawns the engine, the network loop and the API server.
 
+use crate::directory::Directory;
 use crate::engine::{Engine, EngineConfig, EngineParts, Libp2pNet, SharedSigner, SystemClock};
 use crate::handle::NodeHandle;
 use crate::p2p::{self, NetConfig, NetError};
@@ -58,7 +59,7 @@ impl GenesisFile {
 /// How to run a node.
 pub struct NodeConfig {
     /// The data directory (sled database, signing record, network key, API
-    /// tokens).
+    /// tokens, customer directory).
     pub data_dir: PathBuf,
     /// The network's genesis.
     pub genesis: GenesisFile,
@@ -174,6 +175,7 @@ pub struct Node {
     api: JoinHandle<std::io::Result<()>>,
     stop_api: Option<oneshot::Sender<()>>,
     store: Store,
+    directory: Directory,
 }
 
 /// Connections the API's listen queue holds before the kernel refuses more
@@ -386,6 +388,7 @@ impl Node {
             })?;
         let store = Store::open(&config.data_dir, config.cache_bytes)?;
         let tokens = TokenStore::open(&config.data_dir)?;
+        let directory = Directory::open_or_unavailable(&config.data_dir);
         store.init(&genesis_header, &genesis_state)?;
         let checked = check_chain(&store, &genesis_header)?;
         let chain_id = genesis.chain_id.clone();
@@ -515,6 +518,7 @@ impl Node {
             listener,
             handle.clone(),
             tokens,
+            directory.clone(),
             async move {
                 let _ = api_stopped.await;
             },
@@ -531,12 +535,20 @@ impl Node {
             api,
             stop_api: Some(stop_api),
             store,
+            directory,
         })
     }
 
     /// A handle for reading the chain and submitting transactions.
     pub fn handle(&self) -> &NodeHandle {
         &self.handle
+    }
+
+    /// The shop's customer directory (off the ledger): what automations
+    /// read consent, emails and birthdays from, and where they register
+    /// their derived data for erasure (`crate::directory`).
+    pub fn directory(&self) -> &Directory {
+        &self.directory
     }
 
     /// Where the HTTP API listens.

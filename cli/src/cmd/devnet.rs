@@ -2,7 +2,9 @@
 //!
 //! The first run creates `DIR`: a genesis with N shops, each shop's wallet
 //! (its member key, encrypted with the devnet passphrase in
-//! `DIR/passphrase.txt`), and `DIR/devnet.json` describing every node. It
+//! `DIR/passphrase.txt`), each shop's till token (`till-token.txt`, scope
+//! sale) and admin token (`admin-token.txt`, for `guild customer`), and
+//! `DIR/devnet.json` describing every node. It
 //! then starts the N member nodes on loopback, in this one process. Run
 //! again on the same `DIR`, it resumes the same chain.
 
@@ -240,6 +242,11 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
                 )?;
             }
         }
+        // Devnets made before the customer directory get their admin
+        // token on their next start.
+        for info in &file.nodes {
+            ensure_admin_token(info)?;
+        }
         let height = nodes
             .first()
             .map(|n| n.handle().view().head.height.0)
@@ -257,6 +264,31 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
         eprintln!("stopped; run the same command again to resume this chain");
         Ok(())
     })
+}
+
+/// Where a devnet shop's admin token (for `guild customer`) is kept.
+fn admin_token_path(node: &DevnetNode) -> PathBuf {
+    node.wallet.parent().map_or_else(
+        || PathBuf::from("admin-token.txt"),
+        |d| d.join("admin-token.txt"),
+    )
+}
+
+/// Makes the shop's `console` admin token and writes it to
+/// `admin-token.txt`, unless that file exists.
+fn ensure_admin_token(node: &DevnetNode) -> anyhow::Result<()> {
+    let path = admin_token_path(node);
+    if path.exists() {
+        return Ok(());
+    }
+    let tokens = TokenStore::open(&node.data)?;
+    let taken: Vec<String> = tokens.list()?.into_iter().map(|t| t.name).collect();
+    let name = std::iter::once("console".to_string())
+        .chain((2..).map(|i| format!("console-{i}")))
+        .find(|name| !taken.contains(name))
+        .unwrap_or_else(|| "console".to_string());
+    let token = tokens.create(&name, &[Scope::Admin])?;
+    write_private(&path, format!("{}\n", token.secret.reveal()).as_bytes())
 }
 
 /// Where a devnet shop's till token is kept.
@@ -425,6 +457,10 @@ fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
             "  curl -H \"Authorization: Bearer $(cat {})\" {}/v1/whoami",
             till_token_path(first).display(),
             first.api
+        );
+        println!(
+            "  guild customer add guild1… --name \"Mrs Lee\" --consent messages --token-file {}",
+            admin_token_path(first).display()
         );
     }
     if file.nodes.len() < 4 {

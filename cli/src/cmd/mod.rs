@@ -3,6 +3,7 @@
 pub mod admin_token;
 pub mod audit;
 pub mod bench;
+pub mod customer;
 pub mod devnet;
 pub mod insights;
 pub mod node;

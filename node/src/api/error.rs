@@ -2,12 +2,14 @@
 //! `{"error":{"code","message"}}` with the right HTTP status.
 
 use super::auth::AuthFailure;
+use crate::directory::{DirectoryError, EntryError};
 use crate::handle::SubmitError;
 use crate::store::StoreError;
 use crate::tokens::{Scope, TokenError};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use guild_api::customers::FieldError;
 use guild_api::{ErrorBody, code};
 use guild_ledger::crypto::AddressError;
 use guild_ledger::tx::TxId;
@@ -124,6 +126,22 @@ pub enum ApiError {
         "the node could not read its API tokens; the node operator should check the node's log"
     )]
     Tokens(#[source] TokenError),
+    /// A value of a customer's directory entry is not acceptable
+    /// (`bad_name`, `bad_email`, `bad_birthday`, `bad_note`).
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// The customer directory refused or failed.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// One customer of an import is refused: the import's error is that
+    /// customer's.
+    #[error("customer {position} of the import: {source}")]
+    InImport {
+        /// Its position in the import, from 1.
+        position: usize,
+        /// Why.
+        source: Box<ApiError>,
+    },
     /// Reading the node's storage failed.
     #[error("the node could not read its storage; the node operator should check the node's log")]
     Storage(#[source] StoreError),
@@ -138,6 +156,38 @@ pub enum ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         ApiError::Storage(error)
+    }
+}
+
+impl From<EntryError> for ApiError {
+    fn from(error: EntryError) -> ApiError {
+        match error {
+            EntryError::Address(e) => ApiError::BadAddress(e),
+            EntryError::Field(e) => ApiError::Field(e),
+        }
+    }
+}
+
+/// The code and status of a directory error.
+fn directory_code(error: &DirectoryError) -> (&'static str, StatusCode) {
+    match error {
+        DirectoryError::Exists { .. } => (code::CUSTOMER_EXISTS, StatusCode::CONFLICT),
+        DirectoryError::Unknown { .. } => (code::UNKNOWN_CUSTOMER, StatusCode::NOT_FOUND),
+        DirectoryError::Twice { .. } => (code::BAD_REQUEST, StatusCode::BAD_REQUEST),
+        DirectoryError::Full { .. } => (code::DIRECTORY_FULL, StatusCode::CONFLICT),
+        DirectoryError::ErasureIncomplete { .. } => {
+            (code::ERASURE_INCOMPLETE, StatusCode::INTERNAL_SERVER_ERROR)
+        }
+        DirectoryError::Unavailable { .. }
+        | DirectoryError::Corrupt { .. }
+        | DirectoryError::File(_)
+        | DirectoryError::NoDataDir { .. } => (
+            code::DIRECTORY_UNAVAILABLE,
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+        DirectoryError::Encode { .. } | DirectoryError::HolderFailed { .. } => {
+            (code::INTERNAL, StatusCode::INTERNAL_SERVER_ERROR)
+        }
     }
 }
 
@@ -162,6 +212,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => code::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => code::UNAUTHORIZED,
             ApiError::Forbidden { .. } => code::FORBIDDEN,
+            ApiError::Field(e) => e.code(),
+            ApiError::Directory(e) => directory_code(e).0,
+            ApiError::InImport { source, .. } => source.code(),
             ApiError::Storage(_) => code::STORAGE,
             ApiError::Tokens(_) | ApiError::Internal { .. } => code::INTERNAL,
         }
@@ -174,7 +227,10 @@ impl ApiError {
             | ApiError::BadRequest { .. }
             | ApiError::BadId { .. }
             | ApiError::BadAddress(_)
-            | ApiError::BadHeight { .. } => StatusCode::BAD_REQUEST,
+            | ApiError::BadHeight { .. }
+            | ApiError::Field(_) => StatusCode::BAD_REQUEST,
+            ApiError::Directory(e) => directory_code(e).1,
+            ApiError::InImport { source, .. } => source.status(),
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Submit(e) => match e {
                 SubmitError::BadSignature { .. } => StatusCode::BAD_REQUEST,
@@ -210,6 +266,9 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %source, "API: the token file cannot be read");
             }
             ApiError::Internal { what } => tracing::error!(%what, "API: internal error"),
+            ApiError::Directory(source) if status.is_server_error() => {
+                tracing::error!(error = %source, "API: the customer directory failed");
+            }
             _ => tracing::debug!(code = self.code(), error = %self, "API: request refused"),
         }
         let body = ErrorBody::new(self.code(), self.to_string());

@@ -24,6 +24,9 @@
 //!   token of the node's [`TokenStore`] that has the endpoint's scope
 //!   (`Authorized<Sale>`), else `401 unauthorized` / `403 forbidden`. The
 //!   store is re-read when `guild node token` changes it.
+//! - The shop's customer directory (`/v1/customers…`, with an `admin`
+//!   token, `Authorized<Admin>`) is the node's [`Directory`]: changes are
+//!   written to its file on the blocking pool before they are answered.
 //! - Each handler carries its OpenAPI description (`#[utoipa::path]`); the
 //!   router is assembled from those descriptions, so the document served at
 //!   `GET /v1/openapi.json` ([`openapi`]) lists exactly the routes served.
@@ -51,6 +54,7 @@ mod tests;
 
 pub use error::ApiError;
 
+use crate::directory::Directory;
 use crate::handle::NodeHandle;
 use crate::tokens::TokenStore;
 use axum::extract::DefaultBodyLimit;
@@ -80,6 +84,8 @@ pub(crate) struct ApiState {
     pub(crate) handle: NodeHandle,
     /// The API tokens of the node's data directory.
     pub(crate) tokens: TokenStore,
+    /// The shop's customer directory.
+    pub(crate) directory: Directory,
     /// Becomes `true` when the server starts shutting down.
     pub(crate) shutdown: watch::Receiver<bool>,
 }
@@ -95,32 +101,38 @@ impl ApiState {
     }
 }
 
-/// The API's routes over `handle`, authenticating tills with `tokens`.
-/// Event streams served by this router end only when the node's event
-/// channel closes; use [`serve`] to have them end on shutdown too.
-pub fn router(handle: NodeHandle, tokens: TokenStore) -> Router {
+/// The API's routes over `handle`, authenticating tills with `tokens`,
+/// serving the customer `directory`. Event streams served by this router
+/// end only when the node's event channel closes; use [`serve`] to have
+/// them end on shutdown too.
+pub fn router(handle: NodeHandle, tokens: TokenStore, directory: Directory) -> Router {
     let (stop, shutdown) = watch::channel(false);
     drop(stop);
     build(ApiState {
         handle,
         tokens,
+        directory,
         shutdown,
     })
 }
 
-/// Serves the API on `listener` (authenticating tills with `tokens`) until `shutdown` completes, then stops
-/// accepting connections, ends event streams and waiting submissions, and
-/// returns once the open requests are answered. Tests bind port 0.
+/// Serves the API on `listener` (authenticating tills with `tokens`,
+/// serving the customer `directory`) until `shutdown` completes, then
+/// stops accepting connections, ends event streams and waiting
+/// submissions, and returns once the open requests are answered. Tests
+/// bind port 0.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     handle: NodeHandle,
     tokens: TokenStore,
+    directory: Directory,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let app = build(ApiState {
         handle,
         tokens,
+        directory,
         shutdown: stopping,
     });
     if let Ok(addr) = listener.local_addr() {
@@ -151,7 +163,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route with its OpenAPI description; one `routes!` per path.
 fn routes() -> OpenApiRouter<ApiState> {
-    use routes::{accounts, auth, blocks, chain, docs, events, programme, sale, tx};
+    use routes::{accounts, auth, blocks, chain, customers, docs, events, programme, sale, tx};
+    // An import carries up to 2,000 customers: a larger body than the rest.
+    let import = OpenApiRouter::new()
+        .routes(routes!(customers::import))
+        .layer(DefaultBodyLimit::max(customers::MAX_IMPORT_BODY_BYTES));
     OpenApiRouter::with_openapi(guild_api::ApiDoc::openapi())
         .routes(routes!(tx::submit))
         .routes(routes!(tx::lookup))
@@ -175,12 +191,27 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(programme::receipt))
         .routes(routes!(auth::whoami))
         .routes(routes!(routes::proofs::proofs))
+        .routes(routes!(customers::add, customers::list))
+        .routes(routes!(
+            customers::show,
+            customers::update,
+            customers::erase
+        ))
+        .routes(routes!(customers::consent))
+        .routes(routes!(customers::export))
+        .merge(import)
 }
 
 fn build(state: ApiState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
     let (router, document) = routes().split_for_parts();
     router

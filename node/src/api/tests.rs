@@ -3,6 +3,7 @@
 //! a fake engine task answering submissions as each test chooses.
 
 use super::routes::events::{Filter, at_shop, block_event};
+use crate::directory::Directory;
 use crate::handle::{ChainEvent, ChainView, NodeHandle, Request, SubmitError, Submitted};
 use crate::store::{Commit, Store, TxLocation};
 use crate::tokens::{Scope, TokenStore};
@@ -25,6 +26,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+mod customers;
 
 const DAY: u64 = 86_400_000;
 
@@ -53,6 +56,7 @@ struct TestNode {
     view: watch::Sender<Arc<ChainView>>,
     events: broadcast::Sender<ChainEvent>,
     tokens: TokenStore,
+    directory: Directory,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
@@ -104,12 +108,19 @@ impl TestNode {
             requests,
         };
         let tokens = TokenStore::open(dir.path()).unwrap();
+        let directory = Directory::open(dir.path()).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(super::serve(listener, handle, tokens.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(super::serve(
+            listener,
+            handle,
+            tokens.clone(),
+            directory.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         TestNode {
             addr,
             genesis: Arc::new(genesis.clone()),
@@ -120,6 +131,7 @@ impl TestNode {
             view,
             events,
             tokens,
+            directory,
             stop: Some(stop),
             server,
             _dir: dir,
@@ -924,6 +936,7 @@ async fn shutdown_ends_a_waiting_submission() {
         listener,
         handle,
         node.tokens.clone(),
+        node.directory.clone(),
         async move {
             let _ = stopped.await;
         },
@@ -1258,6 +1271,7 @@ async fn an_admin_token_has_the_sale_scope_and_a_sale_token_not_admin() {
             requests,
         },
         tokens: node.tokens.clone(),
+        directory: node.directory.clone(),
         shutdown,
     };
     let parts = |token: &str| {
@@ -1513,6 +1527,14 @@ async fn the_openapi_document_matches_the_live_routes() {
         ("POST", "/v1/refund"),
         ("GET", "/v1/programme"),
         ("GET", "/v1/receipts/{shop}/{receipt}"),
+        ("POST", "/v1/customers"),
+        ("GET", "/v1/customers"),
+        ("POST", "/v1/customers/import"),
+        ("GET", "/v1/customers/{address}"),
+        ("PATCH", "/v1/customers/{address}"),
+        ("DELETE", "/v1/customers/{address}"),
+        ("PUT", "/v1/customers/{address}/consent"),
+        ("GET", "/v1/customers/{address}/export"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))

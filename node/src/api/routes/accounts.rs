@@ -3,11 +3,14 @@
 use super::{block_at, blocking, parse_address, tx_in};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::{ApiError, ApiState, now_ms};
+use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
 use guild_api::account::{account_info, proof_info};
 use guild_api::{AccountInfo, ErrorBody, HistoryEntry, ProofInfo};
 use guild_ledger::block::FinalBlock;
+use guild_ledger::crypto::Address;
+use guild_ledger::types::ChainId;
 
 /// History entries returned when `limit` is not given.
 pub const DEFAULT_HISTORY: usize = 50;
@@ -68,31 +71,39 @@ pub async fn history(
     }
     let store = api.handle.store.clone();
     let chain_id = api.handle.chain_id.clone();
-    let entries = blocking(move || {
-        let locations = store.history(&address, limit)?;
-        let mut entries = Vec::with_capacity(locations.len());
-        // Newest first: entries of one block are adjacent, so one block is
-        // read once.
-        let mut current: Option<FinalBlock> = None;
-        for location in locations {
-            let block = match current.take() {
-                Some(block) if block.block.header.height == location.height => block,
-                _ => block_at(&store, location)?,
-            };
-            let signed = tx_in(&block, location)?;
-            entries.push(HistoryEntry::new(
-                signed.tx.id(&chain_id),
-                location.height,
-                location.index,
-                block.block.header.time,
-                signed.tx.clone(),
-            ));
-            current = Some(block);
-        }
-        Ok(entries)
-    })
-    .await?;
+    let entries = blocking(move || history_entries(&store, &chain_id, &address, limit)).await?;
     Ok(Json(entries))
+}
+
+/// The most recent `limit` final transactions of `address`, newest first
+/// (reads blocks: call it on the blocking pool).
+pub fn history_entries(
+    store: &Store,
+    chain_id: &ChainId,
+    address: &Address,
+    limit: usize,
+) -> Result<Vec<HistoryEntry>, ApiError> {
+    let locations = store.history(address, limit)?;
+    let mut entries = Vec::with_capacity(locations.len());
+    // Newest first: entries of one block are adjacent, so one block is
+    // read once.
+    let mut current: Option<FinalBlock> = None;
+    for location in locations {
+        let block = match current.take() {
+            Some(block) if block.block.header.height == location.height => block,
+            _ => block_at(store, location)?,
+        };
+        let signed = tx_in(&block, location)?;
+        entries.push(HistoryEntry::new(
+            signed.tx.id(chain_id),
+            location.height,
+            location.index,
+            block.block.header.time,
+            signed.tx.clone(),
+        ));
+        current = Some(block);
+    }
+    Ok(entries)
 }
 
 /// A Merkle proof of the account against the head's state root, with the

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod auth;
 pub mod blocks;
 pub mod chain;
+pub mod customers;
 pub mod docs;
 pub mod events;
 pub mod programme;
