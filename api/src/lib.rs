@@ -73,6 +73,7 @@ pub mod chain;
 pub mod client;
 pub mod error;
 pub mod events;
+pub mod insights;
 pub mod programme;
 pub mod proofs;
 pub mod tx;
@@ -86,6 +87,11 @@ pub use chain::{
 pub use client::{Error as ClientError, EventStream, Finality, NodeClient};
 pub use error::{ErrorBody, ErrorDetail, code};
 pub use events::{BlockEvent, ChainEvent, EventTx, LaggedEvent};
+pub use insights::{
+    AbGroup, AbResult, CampaignResult, CohortRow, CohortTable, CustomerInsight, CustomerInsights,
+    CustomersQuery, InsightShop, Interval, KpiReport, KpisQuery, ModelsInfo, RfmScores, Segment,
+    SegmentSummaries, SegmentSummary, SegmentValue, SegmentsQuery,
+};
 pub use programme::{
     CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundRequest, SaleAnswer, SaleItem,
     SaleRequest, SaleStatus, ShopProgramme,

@@ -114,8 +114,8 @@ pub struct SegmentFigures {
     pub customers: u32,
     /// Their spend up to the period's end, in minor units.
     pub spend: u64,
-    /// Their average lifetime value, in major units (`None` without the
-    /// models, or with no customer).
+    /// Their average lifetime value, in the unit of the values given
+    /// (`None` without the models, or with no customer).
     pub average_clv: Option<f64>,
 }
 
@@ -141,7 +141,7 @@ pub struct CampaignAb {
     /// campaign's first day.
     pub eligible: u32,
     /// Treated (not held out by the ledger) against held out: purchase
-    /// at a funding shop while the campaign ran, and spend there in major
+    /// at a funding shop while the campaign ran, and spend there in minor
     /// units.
     pub comparison: Comparison,
 }
@@ -378,8 +378,6 @@ fn campaigns(
     scope: Scope,
     period: Period,
 ) -> Vec<CampaignFigures> {
-    let minor = head.programme().locale.currency.minor_units;
-    let unit = 10f64.powi(i32::from(minor));
     head.campaigns()
         .filter(|c| match scope {
             Scope::Group => true,
@@ -393,7 +391,7 @@ fn campaigns(
             }
             let ab = ran
                 .filter(|_| c.spec.holdout.0 > 0)
-                .map(|ran| campaign_ab(history, c, ran, unit));
+                .map(|ran| campaign_ab(history, c, ran));
             Some(CampaignFigures {
                 campaign: c.clone(),
                 tally: history.campaign(c.id),
@@ -405,7 +403,7 @@ fn campaigns(
 }
 
 /// The holdout comparison of a campaign (see [`CampaignAb`]).
-fn campaign_ab(history: &History, c: &Campaign, ran: Period, unit: f64) -> CampaignAb {
+fn campaign_ab(history: &History, c: &Campaign, ran: Period) -> CampaignAb {
     let funders: Vec<Address> = c.spec.funders.iter().map(|s| s.shop).collect();
     let customers = history.customers_at(&funders);
     let mut treated = ab::Group::default();
@@ -418,7 +416,7 @@ fn campaign_ab(history: &History, c: &Campaign, ran: Period, unit: f64) -> Campa
         eligible += 1;
         let bought = customer.between(ran.from, ran.to);
         let purchased = customer.days_between(ran.from, ran.to) > 0;
-        let spend = bought.spend as f64 / unit;
+        let spend = bought.spend as f64;
         if held_out(c.id, &customer.address, c.spec.holdout) {
             holdout.add(purchased, spend);
         } else {

@@ -21,6 +21,10 @@
 //! - [`signer`]: the durable signing record that prevents double votes.
 //! - [`tokens`]: the API tokens of tills (hashes in `tokens.json`), which
 //!   the API's authenticated endpoints check.
+//! - [`insights`]: each customer's purchase history and the shops'
+//!   totals, built from the stored chain at start and then kept up to
+//!   date from committed blocks; snapshots for the insights endpoints and
+//!   the automations.
 //!
 //! The audit (`guild-audit`) and the storage layout (`guild-store`) are
 //! crates of their own: an auditor embeds verification without linking the
@@ -34,6 +38,7 @@ pub mod api;
 pub mod consensus;
 pub mod engine;
 pub mod handle;
+pub mod insights;
 pub mod mempool;
 pub mod node;
 pub mod p2p;

@@ -151,7 +151,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route with its OpenAPI description; one `routes!` per path.
 fn routes() -> OpenApiRouter<ApiState> {
-    use routes::{accounts, auth, blocks, chain, docs, events, programme, sale, tx};
+    use routes::{accounts, auth, blocks, chain, docs, events, insights, programme, sale, tx};
     OpenApiRouter::with_openapi(guild_api::ApiDoc::openapi())
         .routes(routes!(tx::submit))
         .routes(routes!(tx::lookup))
@@ -175,6 +175,9 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(programme::receipt))
         .routes(routes!(auth::whoami))
         .routes(routes!(routes::proofs::proofs))
+        .routes(routes!(insights::customers))
+        .routes(routes!(insights::segments))
+        .routes(routes!(insights::kpis))
 }
 
 fn build(state: ApiState) -> Router {

@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod chain;
 pub mod docs;
 pub mod events;
+pub mod insights;
 pub mod programme;
 pub mod proofs;
 pub mod sale;
