@@ -55,6 +55,8 @@ enum Command {
     Submit(cmd::submit::SubmitArgs),
     /// Re-verify the whole ledger and report who owes whom.
     Audit(cmd::audit::AuditArgs),
+    /// What the ledger says about a shop's customers: segments, KPIs.
+    Insights(cmd::insights::InsightsArgs),
 }
 
 /// Options every command can read.
@@ -111,5 +113,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shop(args) => cmd::shop::run(args, &globals),
         Command::Submit(args) => cmd::submit::run(args, &globals),
         Command::Audit(args) => cmd::audit::run(args, &globals),
+        Command::Insights(args) => cmd::insights::run(args, &globals),
     }
 }

@@ -39,7 +39,7 @@ pub struct ValueColumns {
 pub enum ModelsAbsent {
     /// Too few customers came back to fit the models.
     #[error(
-        "only {repeat} customers have made a repeat purchase; the customer value models need at least {needed}"
+        "too few customers have come back to fit the customer value models: {repeat} made a repeat purchase, at least {needed} are needed"
     )]
     TooFewRepeatCustomers {
         /// Customers with a repeat purchase day.
@@ -107,6 +107,11 @@ mod tests {
                 needed: 30
             }
         );
-        assert!(absent.to_string().contains("only 29 customers"), "{absent}");
+        assert!(
+            absent
+                .to_string()
+                .contains("29 made a repeat purchase, at least 30"),
+            "{absent}"
+        );
     }
 }

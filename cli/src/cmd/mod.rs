@@ -4,6 +4,7 @@ pub mod admin_token;
 pub mod audit;
 pub mod bench;
 pub mod devnet;
+pub mod insights;
 pub mod node;
 pub mod programme;
 pub mod shop;

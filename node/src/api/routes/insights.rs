@@ -68,9 +68,13 @@ fn scope(snapshot: &Snapshot, shop: Option<&str>) -> Result<Scope, ApiError> {
         .shops()
         .find(|(_, name)| name.folded() == folded)
         .map(|(address, _)| Scope::Shop(*address))
-        .ok_or_else(|| ApiError::UnknownShop {
-            shop: text.chars().take(MAX_PARAM_CHARS).collect(),
-            known: history.shops().map(|(_, n)| n.to_string()).collect(),
+        .ok_or_else(|| {
+            let mut known: Vec<String> = history.shops().map(|(_, n)| n.to_string()).collect();
+            known.sort();
+            ApiError::UnknownShop {
+                shop: text.chars().take(MAX_PARAM_CHARS).collect(),
+                known,
+            }
         })
 }
 
