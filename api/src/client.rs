@@ -238,6 +238,28 @@ impl NodeClient {
         self.get("/v1/programme").await
     }
 
+    /// `GET /v1/insights/customers`: a shop's (or the group's) customers
+    /// with their RFM scores and segment.
+    pub async fn insights_customers(
+        &self,
+        query: &crate::CustomersQuery,
+    ) -> Result<crate::CustomerInsights> {
+        self.get_query("/v1/insights/customers", query).await
+    }
+
+    /// `GET /v1/insights/segments`: customers per segment.
+    pub async fn insights_segments(
+        &self,
+        query: &crate::SegmentsQuery,
+    ) -> Result<crate::SegmentSummaries> {
+        self.get_query("/v1/insights/segments", query).await
+    }
+
+    /// `GET /v1/insights/kpis`: the programme's KPIs over a period.
+    pub async fn insights_kpis(&self, query: &crate::KpisQuery) -> Result<crate::KpiReport> {
+        self.get_query("/v1/insights/kpis", query).await
+    }
+
     /// `GET /v1/receipts/{shop}/{receipt hash}`: where one earn's receipt
     /// stands.
     pub async fn receipt(
@@ -486,6 +508,20 @@ impl NodeClient {
 
     pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let request = self.http.get(self.full(path)).timeout(READ_TIMEOUT);
+        self.send(path, request).await
+    }
+
+    /// `GET path?query`, the query encoded from `query`'s fields.
+    async fn get_query<Q: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<T> {
+        let request = self
+            .http
+            .get(self.full(path))
+            .query(query)
+            .timeout(READ_TIMEOUT);
         self.send(path, request).await
     }
 

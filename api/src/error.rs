@@ -101,6 +101,17 @@ pub mod code {
     /// 500: an erasure removed the directory entry (or there was none) but
     /// another holder of derived data failed; erase again.
     pub const ERASURE_INCOMPLETE: &str = "erasure_incomplete";
+    /// 404: no member shop (now or before) has that name or address.
+    pub const UNKNOWN_SHOP: &str = "unknown_shop";
+    /// 400: a segment name that is not one of the segments.
+    pub const UNKNOWN_SEGMENT: &str = "unknown_segment";
+    /// 400: a date that is not `YYYY-MM-DD`, or not a real date.
+    pub const BAD_DATE: &str = "bad_date";
+    /// 400: a period that ends before it starts, or is too long.
+    pub const BAD_PERIOD: &str = "bad_period";
+    /// 503 (with `Retry-After`): the node is still reading its chain for
+    /// insights.
+    pub const INSIGHTS_NOT_READY: &str = "insights_not_ready";
     /// 404: no such endpoint.
     pub const NOT_FOUND: &str = "not_found";
     /// 405: the endpoint exists, but not for this method.

@@ -78,6 +78,7 @@ pub mod client;
 pub mod customers;
 pub mod error;
 pub mod events;
+pub mod insights;
 pub mod programme;
 pub mod proofs;
 pub mod tx;
@@ -95,6 +96,11 @@ pub use customers::{
 };
 pub use error::{ErrorBody, ErrorDetail, code};
 pub use events::{BlockEvent, ChainEvent, EventTx, LaggedEvent};
+pub use insights::{
+    AbGroup, AbResult, CampaignResult, CohortRow, CohortTable, CustomerInsight, CustomerInsights,
+    CustomersQuery, InsightShop, Interval, KpiReport, KpisQuery, ModelsInfo, RfmScores, Segment,
+    SegmentSummaries, SegmentSummary, SegmentValue, SegmentsQuery,
+};
 pub use programme::{
     CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundRequest, SaleAnswer, SaleItem,
     SaleRequest, SaleStatus, ShopProgramme,

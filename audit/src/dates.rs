@@ -119,6 +119,29 @@ impl Date {
         Date { year, month, day }
     }
 
+    /// The year (1970..=9999).
+    pub fn year(self) -> u32 {
+        self.year
+    }
+
+    /// The month, 1 (January) to 12.
+    pub fn month(self) -> u32 {
+        self.month
+    }
+
+    /// The day of the month, 1 to 31.
+    pub fn day(self) -> u32 {
+        self.day
+    }
+
+    /// The month this date is in.
+    pub fn month_of(self) -> Month {
+        Month {
+            year: self.year,
+            month: self.month,
+        }
+    }
+
     /// The date an instant falls on (UTC).
     pub fn of(time: Timestamp) -> Date {
         Date::from_day_number(time.day())
@@ -162,6 +185,32 @@ impl Month {
             .ok_or_else(|| DateError::Range {
                 text: text.to_string(),
             })
+    }
+
+    /// The year.
+    pub fn year(self) -> u32 {
+        self.year
+    }
+
+    /// The month, 1 (January) to 12.
+    pub fn month(self) -> u32 {
+        self.month
+    }
+
+    /// Months since January 1970 (`1970-01` is 0): consecutive months have
+    /// consecutive indexes.
+    pub fn index(self) -> u32 {
+        (self.year - 1970) * 12 + (self.month - 1)
+    }
+
+    /// The month of index `index` (see [`Month::index`]), if it is before
+    /// the year 10000.
+    pub fn from_index(index: u32) -> Option<Month> {
+        let year = 1970u32.checked_add(index / 12)?;
+        (year <= 9999).then_some(Month {
+            year,
+            month: index % 12 + 1,
+        })
     }
 
     /// Its first day.
@@ -301,6 +350,22 @@ mod tests {
         assert!(Month::parse("2026-3").is_err());
         let d = |t| Date::parse(t).unwrap();
         assert!(Period::new(Some(d("2026-02-01")), Some(d("2026-01-31"))).is_err());
+    }
+
+    #[test]
+    fn months_have_consecutive_indexes() {
+        let month = Date::parse("2026-03-15").unwrap().month_of();
+        assert_eq!((month.year(), month.month()), (2026, 3));
+        assert_eq!(month.index(), 56 * 12 + 2);
+        assert_eq!(Month::from_index(month.index()), Some(month));
+        assert_eq!(
+            Month::from_index(month.index() + 10).unwrap().to_string(),
+            "2027-01"
+        );
+        assert_eq!(Month::from_index(0).unwrap().to_string(), "1970-01");
+        assert_eq!(Month::from_index(12 * 8030), None);
+        let date = Date::parse("2024-02-29").unwrap();
+        assert_eq!((date.year(), date.month(), date.day()), (2024, 2, 29));
     }
 
     #[test]

@@ -55,8 +55,8 @@ enum Command {
     Submit(cmd::submit::SubmitArgs),
     /// Re-verify the whole ledger and report who owes whom.
     Audit(cmd::audit::AuditArgs),
-    /// What a shop can learn from its customers' purchases: fit the
-    /// customer-value models on a till's purchase log.
+    /// What a shop can learn from its customers' purchases: segments,
+    /// KPIs, and the customer-value models (also on a till's purchase log).
     Insights(cmd::insights::InsightsArgs),
     /// The shop's customer directory, off the ledger: add, show, list,
     /// consent, export, erase.

@@ -114,3 +114,53 @@ fn node_tokens_are_made_listed_and_revoked() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("there is no data directory"));
 }
+
+#[test]
+fn insights_refuse_bad_input_before_asking_a_node() {
+    // No node listens on port 9: the input is refused before any request.
+    let run = |args: &[&str]| {
+        guild()
+            .args(["--node", "http://127.0.0.1:9"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (args, says) in [
+        (
+            &["insights", "customers", "--segment", "vip"][..],
+            "'vip' is not a segment: the segments are champions, loyal, potential_loyalist",
+        ),
+        (
+            &["insights", "kpis", "--from", "2026-13-01"][..],
+            "bad --from: '2026-13-01' is not a real date",
+        ),
+        (
+            &["insights", "kpis", "--to", "1 March"][..],
+            "bad --to: '1 March' is not a date of the form YYYY-MM-DD",
+        ),
+        (
+            &[
+                "insights",
+                "kpis",
+                "--from",
+                "2026-03-02",
+                "--to",
+                "2026-03-01",
+            ][..],
+            "--to 2026-03-01 is before --from 2026-03-02",
+        ),
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(text.contains(says), "{args:?}: {text}");
+    }
+    // A good query to no node says so.
+    let output = run(&["insights", "segments"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("cannot reach node at http://127.0.0.1:9"),
+        "{text}"
+    );
+}

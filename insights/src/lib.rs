@@ -16,6 +16,18 @@
 //!   strictly, so a shop can bring its history before joining.
 //! - [`holdout`]: the models' predictions against what customers actually
 //!   bought after the calibration period.
+//! - [`history`]: each customer's purchase days and points, and each
+//!   shop's totals, kept up to date block by block from the ledger (a
+//!   [`guild_audit::BlockObserver`], or fed committed blocks by a node).
+//! - [`rfm`]: RFM scores as mid-rank quintiles over a shop's customers,
+//!   and their segment.
+//! - [`kpi`]: programme KPIs over a period: activity, repeat and
+//!   redemption rates, liability, multi-shop customers, the retention
+//!   cohort table, segments with their value, campaign results.
+//! - [`ab`]: uplift of a treated group over a holdout with 95% intervals
+//!   (Newcombe's hybrid score, Welch), and the automations' holdout draw.
+//! - [`value`]: the customer value columns (alive probability, expected
+//!   purchases and spend, lifetime value) and why they may be absent.
 //!
 //! Everything here is a pure function of its input: no I/O, no clock, no
 //! randomness. The node computes insights from its store and the `guild`
@@ -26,13 +38,20 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod ab;
+pub mod history;
 pub mod holdout;
+pub mod kpi;
 pub mod log;
 pub mod models;
 pub mod purchase;
+pub mod rfm;
 pub mod segment;
+pub mod value;
 
+pub use history::{Customer, History, Scope};
 pub use purchase::{CustomerSummary, Day, Purchase, summarize};
+pub use rfm::{Rfm, RfmInput};
 pub use segment::{Segment, UnknownSegment};
 
 pub use holdout::{Holdout, HoldoutRow, compare_holdout};

@@ -12,7 +12,7 @@ use guild_ledger::block::{BlockHeader, CommitCertificate, FinalBlock};
 use guild_ledger::crypto::Address;
 use guild_ledger::error::TxError;
 use guild_ledger::programme::{Basket, Breakdown};
-use guild_ledger::state::State;
+use guild_ledger::state::{State, TxEffect};
 use guild_ledger::tx::{SignedTransaction, TxId};
 use guild_ledger::types::{Cents, ChainId, Height, ReceiptHash};
 use std::sync::Arc;
@@ -63,6 +63,12 @@ pub enum ChainEvent {
         block: Arc<FinalBlock>,
         /// The transaction ids, in block order.
         ids: Arc<Vec<TxId>>,
+        /// What each transaction did to points, as the ledger applied it
+        /// (what readers such as the insights need beyond the records,
+        /// without applying the block again).
+        effects: Arc<Vec<TxEffect>>,
+        /// The state after the block (a cheap, shared snapshot).
+        state: State,
     },
 }
 
@@ -244,6 +250,8 @@ pub struct NodeHandle {
     pub events: broadcast::Sender<ChainEvent>,
     /// The engine's mailbox.
     pub requests: mpsc::Sender<Request>,
+    /// Customer insights, kept up to date from committed blocks.
+    pub insights: crate::insights::Insights,
 }
 
 impl NodeHandle {

@@ -24,6 +24,10 @@
 //! - [`directory`]: the shop's customer directory (names, emails,
 //!   birthdays, consent) in `customers.json`, off the ledger: never
 //!   gossiped, never in a block.
+//! - [`insights`]: each customer's purchase history and the shops'
+//!   totals, built from the stored chain at start and then kept up to
+//!   date from committed blocks; snapshots for the insights endpoints and
+//!   the automations.
 //!
 //! The audit (`guild-audit`) and the storage layout (`guild-store`) are
 //! crates of their own: an auditor embeds verification without linking the
@@ -38,6 +42,7 @@ pub mod consensus;
 pub mod directory;
 pub mod engine;
 pub mod handle;
+pub mod insights;
 pub mod mempool;
 pub mod node;
 pub mod p2p;

@@ -174,6 +174,8 @@ pub struct Node {
     network: JoinHandle<()>,
     api: JoinHandle<std::io::Result<()>>,
     stop_api: Option<oneshot::Sender<()>>,
+    /// Keeps the insights up to date.
+    insights: Option<crate::insights::Follower>,
     store: Store,
     directory: Directory,
 }
@@ -474,13 +476,19 @@ impl Node {
             recent: crate::recent::RecentStates::new(checked.state.clone()),
         }));
         let (chain_events, _) = broadcast::channel(1024);
+        let genesis = Arc::new(config.genesis.genesis.clone());
+        // Subscribed before the engine starts, so no committed block is
+        // missed after the stored head.
+        let (insights, insights_follower) =
+            crate::insights::spawn(genesis.clone(), store.clone(), chain_events.subscribe());
         let handle = NodeHandle {
             chain_id: chain_id.clone(),
-            genesis: Arc::new(config.genesis.genesis.clone()),
+            genesis,
             store: store.clone(),
             view: view_rx,
             events: chain_events.clone(),
             requests: request_tx,
+            insights,
         };
 
         // Listening addresses are reported by the network loop; keep the
@@ -534,6 +542,7 @@ impl Node {
             network,
             api,
             stop_api: Some(stop_api),
+            insights: Some(insights_follower),
             store,
             directory,
         })
@@ -587,13 +596,16 @@ impl Node {
         }
     }
 
-    /// Stops the node: the API first, then consensus and networking; the
-    /// store is flushed last.
+    /// Stops the node: the API first, then the insights, consensus and
+    /// networking; the store is flushed last.
     pub async fn shutdown(mut self) -> Result<(), NodeError> {
         if let Some(stop) = self.stop_api.take() {
             let _ = stop.send(());
         }
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.api).await;
+        if let Some(follower) = self.insights.take() {
+            follower.stop().await;
+        }
         if let Some(stop) = self.stop_engine.take() {
             let _ = stop.send(());
         }

@@ -91,6 +91,31 @@ pub enum ApiError {
         "height 0 is the genesis header, which has no transactions and no certificate; it is built from the genesis file (GET /v1/blocks/1 shows its hash as prev_hash)"
     )]
     GenesisHasNoBlock,
+    /// No member shop, now or before, has that name or address.
+    #[error("no shop is called {shop:?}: the shops are {}", known.join(", "))]
+    UnknownShop {
+        /// The text given.
+        shop: String,
+        /// The shops' names.
+        known: Vec<String>,
+    },
+    /// A segment name that is not a segment.
+    #[error(transparent)]
+    UnknownSegment(guild_insights::UnknownSegment),
+    /// A date that does not parse.
+    #[error("{name}: {error}")]
+    BadDate {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong with it.
+        error: guild_audit::DateError,
+    },
+    /// A period that cannot be used.
+    #[error("bad period: {0}")]
+    BadPeriod(guild_insights::kpi::PeriodError),
+    /// The insights are not there yet (or stopped).
+    #[error(transparent)]
+    Insights(#[from] crate::insights::NotReady),
     /// No such endpoint.
     #[error("no endpoint {method} {path}; the endpoints are listed in docs/api.md (all under /v1)")]
     NotFound {
@@ -208,6 +233,14 @@ impl ApiError {
             ApiError::UnknownReceipt => code::UNKNOWN_RECEIPT,
             ApiError::UnknownBlock { .. } => code::UNKNOWN_BLOCK,
             ApiError::GenesisHasNoBlock => code::GENESIS_HAS_NO_BLOCK,
+            ApiError::UnknownShop { .. } => code::UNKNOWN_SHOP,
+            ApiError::UnknownSegment(_) => code::UNKNOWN_SEGMENT,
+            ApiError::BadDate { .. } => code::BAD_DATE,
+            ApiError::BadPeriod(_) => code::BAD_PERIOD,
+            ApiError::Insights(crate::insights::NotReady::Building { .. }) => {
+                code::INSIGHTS_NOT_READY
+            }
+            ApiError::Insights(crate::insights::NotReady::Failed { .. }) => code::INTERNAL,
             ApiError::NotFound { .. } => code::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => code::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => code::UNAUTHORIZED,
@@ -231,6 +264,15 @@ impl ApiError {
             | ApiError::Field(_) => StatusCode::BAD_REQUEST,
             ApiError::Directory(e) => directory_code(e).1,
             ApiError::InImport { source, .. } => source.status(),
+            ApiError::UnknownSegment(_) | ApiError::BadDate { .. } | ApiError::BadPeriod(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Insights(crate::insights::NotReady::Building { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Insights(crate::insights::NotReady::Failed { .. }) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Submit(e) => match e {
                 SubmitError::BadSignature { .. } => StatusCode::BAD_REQUEST,
@@ -244,6 +286,7 @@ impl ApiError {
             | ApiError::UnknownReceipt
             | ApiError::UnknownBlock { .. }
             | ApiError::GenesisHasNoBlock
+            | ApiError::UnknownShop { .. }
             | ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -273,7 +316,11 @@ impl IntoResponse for ApiError {
         }
         let body = ErrorBody::new(self.code(), self.to_string());
         let mut response = (status, Json(body)).into_response();
-        if matches!(self, ApiError::Submit(SubmitError::Busy { .. })) {
+        if matches!(
+            self,
+            ApiError::Submit(SubmitError::Busy { .. })
+                | ApiError::Insights(crate::insights::NotReady::Building { .. })
+        ) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -163,7 +163,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route with its OpenAPI description; one `routes!` per path.
 fn routes() -> OpenApiRouter<ApiState> {
-    use routes::{accounts, auth, blocks, chain, customers, docs, events, programme, sale, tx};
+    use routes::{
+        accounts, auth, blocks, chain, customers, docs, events, insights, programme, sale, tx,
+    };
     // An import carries up to 2,000 customers: a larger body than the rest.
     let import = OpenApiRouter::new()
         .routes(routes!(customers::import))
@@ -200,6 +202,9 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(customers::consent))
         .routes(routes!(customers::export))
         .merge(import)
+        .routes(routes!(insights::customers))
+        .routes(routes!(insights::segments))
+        .routes(routes!(insights::kpis))
 }
 
 fn build(state: ApiState) -> Router {

@@ -31,6 +31,8 @@ mod customers;
 
 const DAY: u64 = 86_400_000;
 
+mod insights;
+
 type Answer = fn(&SignedTransaction, TxId) -> Result<Submitted, SubmitError>;
 
 fn shop_key() -> Keypair {
@@ -55,6 +57,8 @@ struct TestNode {
     head: BlockHeader,
     view: watch::Sender<Arc<ChainView>>,
     events: broadcast::Sender<ChainEvent>,
+    insights: crate::insights::Insights,
+    _follower: crate::insights::Follower,
     tokens: TokenStore,
     directory: Directory,
     stop: Option<oneshot::Sender<()>>,
@@ -99,6 +103,8 @@ impl TestNode {
         let (events, _) = broadcast::channel(event_capacity);
         let (requests, mailbox) = mpsc::channel(16);
         tokio::spawn(fake_engine(mailbox, genesis.chain_id.clone(), answer));
+        let (insights, follower) =
+            crate::insights::spawn(Arc::new(genesis.clone()), store.clone(), events.subscribe());
         let handle = NodeHandle {
             chain_id: genesis.chain_id.clone(),
             genesis: std::sync::Arc::new(genesis.clone()),
@@ -106,6 +112,7 @@ impl TestNode {
             view: view_rx,
             events: events.clone(),
             requests,
+            insights: insights.clone(),
         };
         let tokens = TokenStore::open(dir.path()).unwrap();
         let directory = Directory::open(dir.path()).unwrap();
@@ -130,6 +137,8 @@ impl TestNode {
             head,
             view,
             events,
+            insights,
+            _follower: follower,
             tokens,
             directory,
             stop: Some(stop),
@@ -166,6 +175,12 @@ impl TestNode {
     /// Makes, stores, publishes and announces the next block, as the
     /// engine would.
     fn commit(&mut self, txs: Vec<SignedTransaction>) -> FinalBlock {
+        self.commit_block(txs, true)
+    }
+
+    /// [`TestNode::commit`], with or without the announcement to
+    /// subscribers (a subscriber that missed a block).
+    fn commit_block(&mut self, txs: Vec<SignedTransaction>, announce: bool) -> FinalBlock {
         let shop = shop_key();
         let verified: Vec<VerifiedTx> = txs
             .into_iter()
@@ -176,7 +191,8 @@ impl TestNode {
         for tx in verified {
             builder.push(tx).unwrap();
         }
-        let applied = builder.finish();
+        let mut applied = builder.finish();
+        let effects = Arc::new(std::mem::take(&mut applied.effects));
         let header = applied.block.header().clone();
         let mut certificate = CommitCertificate {
             height: header.height,
@@ -195,6 +211,7 @@ impl TestNode {
         } = commit;
         self.state = state.clone();
         self.head = header.clone();
+        let after = state.clone();
         self.view.send_modify(|view| {
             let mut next = (**view).clone();
             next.recent = next.recent.with(state.clone());
@@ -203,10 +220,14 @@ impl TestNode {
             next.certificate = Some(certificate);
             *view = Arc::new(next);
         });
-        let _ = self.events.send(ChainEvent::Final {
-            block: Arc::new(block.clone()),
-            ids: Arc::new(ids),
-        });
+        if announce {
+            let _ = self.events.send(ChainEvent::Final {
+                block: Arc::new(block.clone()),
+                ids: Arc::new(ids),
+                effects,
+                state: after,
+            });
+        }
         block
     }
 
@@ -928,6 +949,7 @@ async fn shutdown_ends_a_waiting_submission() {
         view,
         events: node.events.clone(),
         requests,
+        insights: node.insights.clone(),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -1269,6 +1291,7 @@ async fn an_admin_token_has_the_sale_scope_and_a_sale_token_not_admin() {
             view: node.view.subscribe(),
             events: node.events.clone(),
             requests,
+            insights: node.insights.clone(),
         },
         tokens: node.tokens.clone(),
         directory: node.directory.clone(),
@@ -1535,6 +1558,9 @@ async fn the_openapi_document_matches_the_live_routes() {
         ("DELETE", "/v1/customers/{address}"),
         ("PUT", "/v1/customers/{address}/consent"),
         ("GET", "/v1/customers/{address}/export"),
+        ("GET", "/v1/insights/customers"),
+        ("GET", "/v1/insights/segments"),
+        ("GET", "/v1/insights/kpis"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))

@@ -43,9 +43,11 @@ impl<N: Network> Engine<N> {
     /// head, rebuilds the mempool and tells everyone.
     pub(super) fn commit(
         &mut self,
-        applied: Applied,
+        mut applied: Applied,
         certificate: CommitCertificate,
     ) -> Result<(), EngineError> {
+        // The store keeps no effects; subscribers get them.
+        let effects = Arc::new(std::mem::take(&mut applied.effects));
         let (commit, state) = Commit::new(&self.state, applied, certificate.clone());
         self.store.commit(&commit)?;
         let Commit {
@@ -85,6 +87,8 @@ impl<N: Network> Engine<N> {
         let _ = self.events.send(ChainEvent::Final {
             block: Arc::new(final_block),
             ids: Arc::new(ids),
+            effects,
+            state: self.state.clone(),
         });
         self.announce();
         self.publish_view();

@@ -14,7 +14,7 @@
 //! its figures only from the blocks it verified itself.
 
 mod http;
-mod render;
+pub(crate) mod render;
 
 use crate::Globals;
 use anyhow::{Context, bail};

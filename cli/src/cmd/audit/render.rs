@@ -26,7 +26,7 @@ fn percent(ratio: Option<f64>) -> String {
 
 /// An aligned table; `align` has one letter per column: `l`eft or
 /// `r`ight (numbers).
-fn table(out: &mut String, headers: &[&str], align: &str, rows: &[Vec<String>]) {
+pub(crate) fn table(out: &mut String, headers: &[&str], align: &str, rows: &[Vec<String>]) {
     let right: Vec<bool> = align.chars().map(|c| c == 'r').collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -402,7 +402,7 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn csv_row(out: &mut String, cells: &[&str]) {
+pub(crate) fn csv_row(out: &mut String, cells: &[&str]) {
     let cells: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
     let _ = writeln!(out, "{}", cells.join(","));
 }

@@ -202,7 +202,7 @@ pub async fn events(
                 () = api.stopping() => break,
             };
             let event = match next {
-                Ok(ChainEvent::Final { block, ids }) => block_event(&chain_id, &block, &ids, &filter)
+                Ok(ChainEvent::Final { block, ids, .. }) => block_event(&chain_id, &block, &ids, &filter)
                     .and_then(|data| sse_event(BLOCK_EVENT, &data)),
                 Err(RecvError::Lagged(skipped)) => sse_event(LAGGED_EVENT, &LaggedEvent { skipped }),
                 Err(RecvError::Closed) => break,

@@ -7,6 +7,7 @@ pub mod chain;
 pub mod customers;
 pub mod docs;
 pub mod events;
+pub mod insights;
 pub mod programme;
 pub mod proofs;
 pub mod sale;
