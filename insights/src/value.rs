@@ -9,12 +9,13 @@
 //! answer that shows model columns calls [`value_columns`], so the models
 //! are wired in here and nowhere else.
 
+use crate::models::{ClvSettings, FitError, ModelError, fit_models};
 use crate::purchase::CustomerSummary;
 use std::collections::BTreeMap;
 
 /// Customers with at least one repeat purchase day needed to fit the
-/// models.
-pub const MIN_REPEAT_CUSTOMERS: u32 = 30;
+/// models ([`crate::models::MIN_REPEAT_CUSTOMERS`]).
+pub const MIN_REPEAT_CUSTOMERS: u32 = crate::models::MIN_REPEAT_CUSTOMERS as u32;
 
 /// The horizon of `expected_purchases`, in weeks (about three months).
 pub const HORIZON_WEEKS: f64 = 13.0;
@@ -47,9 +48,29 @@ pub enum ModelsAbsent {
         /// The least needed.
         needed: u32,
     },
-    /// The models cannot be fitted in this build.
-    #[error("the customer value models are not part of this build of the node")]
-    NotBuilt,
+    /// The models could not be fitted on these customers (the history
+    /// does not pin them down, or a customer's figures cannot be computed).
+    #[error("the customer value models could not be fitted on this history: {reason}")]
+    NotFitted {
+        /// Why, from the fit.
+        reason: String,
+    },
+}
+
+impl From<FitError> for ModelsAbsent {
+    fn from(error: FitError) -> ModelsAbsent {
+        match error {
+            FitError::TooFewRepeatCustomers { repeat, needed } => {
+                ModelsAbsent::TooFewRepeatCustomers {
+                    repeat: u32::try_from(repeat).unwrap_or(u32::MAX),
+                    needed: u32::try_from(needed).unwrap_or(u32::MAX),
+                }
+            }
+            other => ModelsAbsent::NotFitted {
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 impl ModelsAbsent {
@@ -57,7 +78,7 @@ impl ModelsAbsent {
     pub fn code(&self) -> &'static str {
         match self {
             ModelsAbsent::TooFewRepeatCustomers { .. } => "too_few_repeat_customers",
-            ModelsAbsent::NotBuilt => "not_built",
+            ModelsAbsent::NotFitted { .. } => "models_not_fitted",
         }
     }
 }
@@ -71,15 +92,31 @@ impl ModelsAbsent {
 pub fn value_columns<C: Ord + Clone>(
     summaries: &BTreeMap<C, CustomerSummary>,
 ) -> Result<BTreeMap<C, ValueColumns>, ModelsAbsent> {
-    let repeat = summaries.values().filter(|s| s.frequency > 0).count();
-    let repeat = u32::try_from(repeat).unwrap_or(u32::MAX);
-    if repeat < MIN_REPEAT_CUSTOMERS {
-        return Err(ModelsAbsent::TooFewRepeatCustomers {
-            repeat,
-            needed: MIN_REPEAT_CUSTOMERS,
-        });
-    }
-    Err(ModelsAbsent::NotBuilt)
+    let list: Vec<CustomerSummary> = summaries.values().copied().collect();
+    let models = fit_models(&list)?;
+    let settings = ClvSettings::default();
+    let not_fitted = |e: ModelError| ModelsAbsent::NotFitted {
+        reason: e.to_string(),
+    };
+    summaries
+        .iter()
+        .map(|(customer, summary)| {
+            let value = models.value_of(summary, &settings).map_err(not_fitted)?;
+            let expected_purchases = models
+                .bgnbd
+                .expected_purchases(summary, HORIZON_WEEKS)
+                .map_err(not_fitted)?;
+            Ok((
+                customer.clone(),
+                ValueColumns {
+                    p_alive: value.p_alive,
+                    expected_purchases,
+                    expected_spend: value.expected_spend,
+                    clv: value.lifetime_value,
+                },
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -113,5 +150,45 @@ mod tests {
                 .contains("29 made a repeat purchase, at least 30"),
             "{absent}"
         );
+    }
+
+    #[test]
+    fn on_the_cdnow_sample_the_columns_are_those_of_the_published_models() {
+        let text = include_str!("../tests/data/cdnow_customers_summary_with_transactions.csv");
+        let summaries: BTreeMap<u32, CustomerSummary> = text
+            .lines()
+            .skip(1)
+            .map(|line| {
+                let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+                let summary = CustomerSummary {
+                    frequency: f[1] as u32,
+                    recency: f[2],
+                    age: f[3],
+                    monetary: f[4],
+                };
+                (f[0] as u32, summary)
+            })
+            .collect();
+        let columns = value_columns(&summaries).unwrap();
+        assert_eq!(columns.len(), summaries.len());
+        let published = crate::models::BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+        };
+        let first = &summaries[&1];
+        let got = columns[&1];
+        let close = |a: f64, b: f64| (a - b).abs() <= 0.01 * b.abs();
+        assert!(close(got.p_alive, published.p_alive(first)), "{got:?}");
+        let expected = published.expected_purchases(first, HORIZON_WEEKS).unwrap();
+        assert!(
+            close(got.expected_purchases, expected),
+            "{got:?} vs {expected}"
+        );
+        assert!(got.clv.is_some_and(|v| v > 0.0) && got.expected_spend.is_some());
+        // A customer who never came back has no spend of their own: the
+        // spend model gives them the population's mean.
+        assert!(columns[&3].p_alive == 1.0 && columns[&3].expected_spend.is_some());
     }
 }

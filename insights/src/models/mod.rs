@@ -65,8 +65,10 @@ pub enum ModelError {
 
 /// Checks a history the way [`crate::summarize`] makes them: finite,
 /// 0 ≤ recency ≤ age, at most one repeat purchase day per day of recency
-/// (x ≤ 7 t_x), recency 0 without repeat purchases, a non-negative mean
-/// spend. (The bound on x also bounds the work of a likelihood evaluation.)
+/// (x ≤ 7 t_x, with half a day of slack for weeks rounded to two decimals,
+/// as published summaries such as CDNOW's are), recency 0 without repeat
+/// purchases, a non-negative mean spend. (The bound on x also bounds the
+/// work of a likelihood evaluation.)
 pub fn check_customer(customer: &CustomerSummary) -> Result<(), ModelError> {
     let CustomerSummary {
         frequency,
@@ -82,7 +84,7 @@ pub fn check_customer(customer: &CustomerSummary) -> Result<(), ModelError> {
         Some(format!("recency {recency} is after the age {age}"))
     } else if monetary < 0.0 {
         Some(format!("mean spend {monetary} is negative"))
-    } else if f64::from(frequency) > recency * 7.0 + 1e-6 {
+    } else if f64::from(frequency) > recency * 7.0 + 0.5 {
         Some(format!(
             "{frequency} repeat purchase days within {recency} weeks is more than one a day"
         ))
