@@ -21,6 +21,8 @@
 //! - [`signer`]: the durable signing record that prevents double votes.
 //! - [`tokens`]: the API tokens of tills (hashes in `tokens.json`), which
 //!   the API's authenticated endpoints check.
+//! - [`automation`]: the shop's automated journeys (triggers, the durable
+//!   webhook outbox, rewards, staff to-dos), on a thread of their own.
 //!
 //! The audit (`guild-audit`) and the storage layout (`guild-store`) are
 //! crates of their own: an auditor embeds verification without linking the
@@ -31,6 +33,7 @@
 )]
 
 pub mod api;
+pub mod automation;
 pub mod consensus;
 pub mod engine;
 pub mod handle;
@@ -48,6 +51,6 @@ pub use guild_store as store;
 pub use guild_store::history;
 
 pub use engine::EngineConfig;
-pub use handle::{ChainEvent, ChainView, NodeHandle, SubmitError, Submitted};
+pub use handle::{ChainEvent, ChainView, Grant, NodeHandle, SubmitError, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{GenesisFile, Node, NodeConfig, NodeError};

@@ -1,6 +1,7 @@
 //! Starting and stopping a node: opens and checks storage, builds the
 //! network, and spawns the engine, the network loop and the API server.
 
+use crate::automation::{self, AutomationConfig, AutomationError, FileFacts, NoScores};
 use crate::engine::{Engine, EngineConfig, EngineParts, Libp2pNet, SharedSigner, SystemClock};
 use crate::handle::NodeHandle;
 use crate::p2p::{self, NetConfig, NetError};
@@ -80,6 +81,8 @@ pub struct NodeConfig {
     pub cache_bytes: u64,
     /// Engine settings.
     pub engine: EngineConfig,
+    /// The automation service's settings.
+    pub automation: AutomationConfig,
 }
 
 impl NodeConfig {
@@ -97,6 +100,7 @@ impl NodeConfig {
             allow: Vec::new(),
             cache_bytes: 32 * 1024 * 1024,
             engine: EngineConfig::default(),
+            automation: AutomationConfig::default(),
         }
     }
 }
@@ -155,6 +159,9 @@ pub enum NodeError {
         /// The error.
         source: std::io::Error,
     },
+    /// The automation service cannot start (its files are damaged).
+    #[error(transparent)]
+    Automation(#[from] AutomationError),
     /// The engine stopped.
     #[error("the node stopped: {0}")]
     Stopped(String),
@@ -173,6 +180,7 @@ pub struct Node {
     network: JoinHandle<()>,
     api: JoinHandle<std::io::Result<()>>,
     stop_api: Option<oneshot::Sender<()>>,
+    automation: Option<automation::Running>,
     store: Store,
 }
 
@@ -510,11 +518,23 @@ impl Node {
             events: chain_events,
         };
         let (stop_engine, engine) = spawn_engine(parts, request_rx, engine_net_rx)?;
+        // The shop's automations. Directory facts come from
+        // automation/customers.json and no scores are known until the
+        // customer directory and the insights snapshot are wired in here.
+        let automation_dir = config.data_dir.join(automation::DIR_NAME);
+        let running = automation::service::start(
+            &config.data_dir,
+            handle.clone(),
+            Arc::new(FileFacts::new(&automation_dir)),
+            Arc::new(NoScores),
+            config.automation.clone(),
+        )?;
         let (stop_api, api_stopped) = oneshot::channel::<()>();
         let api = tokio::spawn(crate::api::serve(
             listener,
             handle.clone(),
             tokens,
+            Some(running.handle.clone()),
             async move {
                 let _ = api_stopped.await;
             },
@@ -530,6 +550,7 @@ impl Node {
             network,
             api,
             stop_api: Some(stop_api),
+            automation: Some(running),
             store,
         })
     }
@@ -582,6 +603,9 @@ impl Node {
             let _ = stop.send(());
         }
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.api).await;
+        if let Some(automation) = self.automation.take() {
+            automation.stop().await;
+        }
         if let Some(stop) = self.stop_engine.take() {
             let _ = stop.send(());
         }

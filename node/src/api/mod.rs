@@ -51,6 +51,7 @@ mod tests;
 
 pub use error::ApiError;
 
+use crate::automation::AutomationHandle;
 use crate::handle::NodeHandle;
 use crate::tokens::TokenStore;
 use axum::extract::DefaultBodyLimit;
@@ -80,6 +81,8 @@ pub(crate) struct ApiState {
     pub(crate) handle: NodeHandle,
     /// The API tokens of the node's data directory.
     pub(crate) tokens: TokenStore,
+    /// The shop's automations (`None`: not running here).
+    pub(crate) automation: Option<AutomationHandle>,
     /// Becomes `true` when the server starts shutting down.
     pub(crate) shutdown: watch::Receiver<bool>,
 }
@@ -95,32 +98,42 @@ impl ApiState {
     }
 }
 
-/// The API's routes over `handle`, authenticating tills with `tokens`.
-/// Event streams served by this router end only when the node's event
-/// channel closes; use [`serve`] to have them end on shutdown too.
-pub fn router(handle: NodeHandle, tokens: TokenStore) -> Router {
+/// The API's routes over `handle`, authenticating tills with `tokens`,
+/// with the shop's automations if `automation` is given. Event streams
+/// served by this router end only when the node's event channel closes;
+/// use [`serve`] to have them end on shutdown too.
+pub fn router(
+    handle: NodeHandle,
+    tokens: TokenStore,
+    automation: Option<AutomationHandle>,
+) -> Router {
     let (stop, shutdown) = watch::channel(false);
     drop(stop);
     build(ApiState {
         handle,
         tokens,
+        automation,
         shutdown,
     })
 }
 
-/// Serves the API on `listener` (authenticating tills with `tokens`) until `shutdown` completes, then stops
-/// accepting connections, ends event streams and waiting submissions, and
-/// returns once the open requests are answered. Tests bind port 0.
+/// Serves the API on `listener` (authenticating tills with `tokens`,
+/// with the shop's automations if `automation` is given) until `shutdown`
+/// completes, then stops accepting connections, ends event streams and
+/// waiting submissions, and returns once the open requests are answered.
+/// Tests bind port 0.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     handle: NodeHandle,
     tokens: TokenStore,
+    automation: Option<AutomationHandle>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let app = build(ApiState {
         handle,
         tokens,
+        automation,
         shutdown: stopping,
     });
     if let Ok(addr) = listener.local_addr() {
@@ -151,7 +164,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Every route with its OpenAPI description; one `routes!` per path.
 fn routes() -> OpenApiRouter<ApiState> {
-    use routes::{accounts, auth, blocks, chain, docs, events, programme, sale, tx};
+    use routes::{accounts, auth, automation, blocks, chain, docs, events, programme, sale, tx};
     OpenApiRouter::with_openapi(guild_api::ApiDoc::openapi())
         .routes(routes!(tx::submit))
         .routes(routes!(tx::lookup))
@@ -175,12 +188,22 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(programme::receipt))
         .routes(routes!(auth::whoami))
         .routes(routes!(routes::proofs::proofs))
+        .routes(routes!(automation::list, automation::add))
+        .routes(routes!(automation::remove))
+        .routes(routes!(automation::enable))
+        .routes(routes!(automation::disable))
+        .routes(routes!(automation::deliveries))
+        .routes(routes!(automation::todos))
+        .routes(routes!(automation::todo_done))
+        .routes(routes!(automation::report))
+        .routes(routes!(automation::webhooks, automation::add_webhook))
+        .routes(routes!(automation::remove_webhook))
 }
 
 fn build(state: ApiState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
     let (router, document) = routes().split_for_parts();
     router

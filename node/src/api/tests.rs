@@ -107,9 +107,15 @@ impl TestNode {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(super::serve(listener, handle, tokens.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(super::serve(
+            listener,
+            handle,
+            tokens.clone(),
+            None,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         TestNode {
             addr,
             genesis: Arc::new(genesis.clone()),
@@ -243,7 +249,7 @@ async fn fake_engine(mut mailbox: mpsc::Receiver<Request>, chain_id: ChainId, an
             Request::Sale { reply, .. } => {
                 let _ = reply.send(Err(crate::SubmitError::NoShopKey));
             }
-            Request::Refund { reply, .. } => {
+            Request::Refund { reply, .. } | Request::Grant { reply, .. } => {
                 let _ = reply.send(Err(crate::SubmitError::NoShopKey));
             }
         }
@@ -924,6 +930,7 @@ async fn shutdown_ends_a_waiting_submission() {
         listener,
         handle,
         node.tokens.clone(),
+        None,
         async move {
             let _ = stopped.await;
         },
@@ -1258,6 +1265,7 @@ async fn an_admin_token_has_the_sale_scope_and_a_sale_token_not_admin() {
             requests,
         },
         tokens: node.tokens.clone(),
+        automation: None,
         shutdown,
     };
     let parts = |token: &str| {

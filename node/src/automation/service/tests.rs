@@ -1,0 +1,1 @@
+//! The service over a real store and a hand-made chain.
