@@ -116,6 +116,27 @@ pub mod code {
     pub const NOT_FOUND: &str = "not_found";
     /// 405: the endpoint exists, but not for this method.
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// 422: an automation (or a part of one) that is not valid.
+    pub const INVALID_AUTOMATION: &str = "invalid_automation";
+    /// 404: no automation with this name.
+    pub const UNKNOWN_AUTOMATION: &str = "unknown_automation";
+    /// 409: an automation with this name exists.
+    pub const AUTOMATION_EXISTS: &str = "automation_exists";
+    /// 404: no webhook endpoint with this id.
+    pub const UNKNOWN_WEBHOOK: &str = "unknown_webhook";
+    /// 409: automations name this webhook endpoint.
+    pub const WEBHOOK_IN_USE: &str = "webhook_in_use";
+    /// 400: a webhook receiver's URL that cannot be used.
+    pub const BAD_URL: &str = "bad_url";
+    /// 404: no to-do with this id.
+    pub const UNKNOWN_TODO: &str = "unknown_todo";
+    /// 409: the node keeps no more of these (automations, endpoints,
+    /// to-dos).
+    pub const LIMIT_REACHED: &str = "limit_reached";
+    /// 409: an e-mail action, and no SMTP server is configured.
+    pub const NO_SMTP: &str = "no_smtp";
+    /// 503: the automation service is not running.
+    pub const AUTOMATION_UNAVAILABLE: &str = "automation_unavailable";
     /// 500: the node could not read its storage.
     pub const STORAGE: &str = "storage";
     /// 500: stored data does not fit together, or a task failed.

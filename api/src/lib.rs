@@ -73,6 +73,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod automation;
 pub mod chain;
 pub mod client;
 pub mod customers;
@@ -85,6 +86,11 @@ pub mod tx;
 
 pub use account::{AccountInfo, LotInfo, ProofInfo};
 pub use auth::{BearerAuth, Scope, UnknownScope, WhoAmI};
+pub use automation::{
+    AutomationInfo, AutomationReport, Automations, ConsentKind, CreatedWebhook, Deliveries,
+    DeliveryInfo, DeliveryStatus, EventType, NewAutomation, NewWebhook, TodoInfo, Todos,
+    WebhookInfo, WebhookPayload, Webhooks,
+};
 pub use chain::{
     BlockInfo, BlockTx, DebtInfo, Head, MemberInfo, Members, ParamsInfo, ProposalInfo,
     ProposalState, Proposals, Settlement, SupplyInfo, SyncInfo,
@@ -120,7 +126,15 @@ blocks, members and settlement, follow final blocks as Server-Sent Events. Amoun
 integers, addresses bech32 text (guild1…), hashes and ids lower-case hex, times milliseconds since \
 the Unix epoch. Every error is {\"error\":{\"code\",\"message\"}} with a stable code. See docs/api.md."
     ),
-    components(schemas(ErrorBody, ErrorDetail, BlockEvent, LaggedEvent)),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        BlockEvent,
+        LaggedEvent,
+        automation::WebhookPayload,
+        automation::EventType,
+        guild_insights::Segment
+    )),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

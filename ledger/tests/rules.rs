@@ -425,6 +425,23 @@ fn a_receipt_can_be_used_once_per_shop() {
     // Another shop's receipt with the same text is a different receipt.
     c.earn(1, &alice.address(), 10, "R-1").unwrap();
     assert_eq!(c.balance(&alice.address()), Points(20));
+    // Each shop reads its own receipts, and only those.
+    c.earn(0, &alice.address(), 5, "R-2").unwrap();
+    let bakery = c.shop(0);
+    let mut mine: Vec<(ReceiptHash, u64)> = c
+        .state
+        .receipts_of(&bakery)
+        .map(|(receipt, record)| (*receipt, record.points.0))
+        .collect();
+    mine.sort();
+    let mut expected = vec![
+        (ReceiptHash::new(&bakery, "R-1"), 10),
+        (ReceiptHash::new(&bakery, "R-2"), 5),
+    ];
+    expected.sort();
+    assert_eq!(mine, expected);
+    assert_eq!(c.state.receipts_of(&c.shop(1)).count(), 1);
+    assert_eq!(c.state.receipts_of(&alice.address()).count(), 0);
 }
 
 #[test]

@@ -158,6 +158,21 @@ pub enum SaleMode {
     Submit,
 }
 
+/// A reward the shop's node signs for a customer. The transaction's
+/// body is made from it in one place, `engine/grant.rs`, by the rules in
+/// force (the birthday reward's points are the shop's earn rule's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// The shop's birthday reward.
+    Birthday {
+        /// The customer.
+        customer: Address,
+        /// The receipt (made from the automation's event id, so a second
+        /// grant for the same event is refused as a duplicate receipt).
+        receipt: ReceiptHash,
+    },
+}
+
 /// An answer now, and (for something submitted) the answer once it is
 /// final or dropped.
 #[derive(Debug)]
@@ -223,6 +238,14 @@ pub enum Request {
         receipt: ReceiptHash,
         /// The amount refunded (`None`: all that is left).
         amount: Option<Cents>,
+        /// Where to reply: at once, with a way to wait for finality.
+        reply: oneshot::Sender<Result<Ticket<Submitted>, SubmitError>>,
+    },
+    /// Sign and submit a reward the shop gives a customer (an
+    /// automation's action), computed by the rules in force.
+    Grant {
+        /// The reward.
+        grant: Grant,
         /// Where to reply: at once, with a way to wait for finality.
         reply: oneshot::Sender<Result<Ticket<Submitted>, SubmitError>>,
     },
@@ -328,6 +351,21 @@ impl NodeHandle {
                 amount,
                 reply,
             })
+            .map_err(|error| self.mailbox_error(error))?;
+        let ticket = answer.await.map_err(|_| SubmitError::Stopped)??;
+        ticket.settle(wait).await
+    }
+
+    /// Asks the engine to sign and submit a reward of the shop. With
+    /// `wait`, waits up to that long for it to be final.
+    pub async fn grant(
+        &self,
+        grant: Grant,
+        wait: Option<Duration>,
+    ) -> Result<Submitted, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .try_send(Request::Grant { grant, reply })
             .map_err(|error| self.mailbox_error(error))?;
         let ticket = answer.await.map_err(|_| SubmitError::Stopped)??;
         ticket.settle(wait).await

@@ -28,6 +28,8 @@
 //!   totals, built from the stored chain at start and then kept up to
 //!   date from committed blocks; snapshots for the insights endpoints and
 //!   the automations.
+//! - [`automation`]: the shop's automated journeys (triggers, the durable
+//!   webhook outbox, rewards, staff to-dos), on a thread of their own.
 //!
 //! The audit (`guild-audit`) and the storage layout (`guild-store`) are
 //! crates of their own: an auditor embeds verification without linking the
@@ -38,6 +40,7 @@
 )]
 
 pub mod api;
+pub mod automation;
 pub mod consensus;
 pub mod directory;
 pub mod engine;
@@ -57,6 +60,6 @@ pub use guild_store as store;
 pub use guild_store::history;
 
 pub use engine::EngineConfig;
-pub use handle::{ChainEvent, ChainView, NodeHandle, SubmitError, Submitted};
+pub use handle::{ChainEvent, ChainView, Grant, NodeHandle, SubmitError, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{GenesisFile, Node, NodeConfig, NodeError};

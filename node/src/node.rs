@@ -1,6 +1,9 @@
 //! Starting and stopping a node: opens and checks storage, builds the
 //! network, and spawns the engine, the network loop and the API server.
 
+use crate::automation::{
+    self, AutomationConfig, AutomationErasure, AutomationError, DirectoryFacts, InsightScores,
+};
 use crate::directory::Directory;
 use crate::engine::{Engine, EngineConfig, EngineParts, Libp2pNet, SharedSigner, SystemClock};
 use crate::handle::NodeHandle;
@@ -81,6 +84,8 @@ pub struct NodeConfig {
     pub cache_bytes: u64,
     /// Engine settings.
     pub engine: EngineConfig,
+    /// The automation service's settings.
+    pub automation: AutomationConfig,
 }
 
 impl NodeConfig {
@@ -98,6 +103,7 @@ impl NodeConfig {
             allow: Vec::new(),
             cache_bytes: 32 * 1024 * 1024,
             engine: EngineConfig::default(),
+            automation: AutomationConfig::default(),
         }
     }
 }
@@ -156,6 +162,9 @@ pub enum NodeError {
         /// The error.
         source: std::io::Error,
     },
+    /// The automation service cannot start (its files are damaged).
+    #[error(transparent)]
+    Automation(#[from] AutomationError),
     /// The engine stopped.
     #[error("the node stopped: {0}")]
     Stopped(String),
@@ -176,6 +185,7 @@ pub struct Node {
     stop_api: Option<oneshot::Sender<()>>,
     /// Keeps the insights up to date.
     insights: Option<crate::insights::Follower>,
+    automation: Option<automation::Running>,
     store: Store,
     directory: Directory,
 }
@@ -521,12 +531,31 @@ impl Node {
             events: chain_events,
         };
         let (stop_engine, engine) = spawn_engine(parts, request_rx, engine_net_rx)?;
+        // The shop's automations: customers' consent, names and birthdays
+        // from the directory, segments and P(active) from the insights;
+        // erasing a customer from the directory erases what the
+        // automations keep about them.
+        let running = automation::service::start(
+            &config.data_dir,
+            handle.clone(),
+            Arc::new(DirectoryFacts(directory.clone())),
+            Arc::new(InsightScores::new(
+                handle.insights.clone(),
+                handle.view().member,
+            )),
+            config.automation.clone(),
+        )?;
+        directory.register(Arc::new(AutomationErasure {
+            handle: running.handle.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        }));
         let (stop_api, api_stopped) = oneshot::channel::<()>();
         let api = tokio::spawn(crate::api::serve(
             listener,
             handle.clone(),
             tokens,
             directory.clone(),
+            Some(running.handle.clone()),
             async move {
                 let _ = api_stopped.await;
             },
@@ -543,6 +572,7 @@ impl Node {
             api,
             stop_api: Some(stop_api),
             insights: Some(insights_follower),
+            automation: Some(running),
             store,
             directory,
         })
@@ -605,6 +635,9 @@ impl Node {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.api).await;
         if let Some(follower) = self.insights.take() {
             follower.stop().await;
+        }
+        if let Some(automation) = self.automation.take() {
+            automation.stop().await;
         }
         if let Some(stop) = self.stop_engine.take() {
             let _ = stop.send(());

@@ -149,6 +149,20 @@ impl State {
         self.receipts.get(&(*shop, *receipt))
     }
 
+    /// Every earn `shop` recorded (sales, grants, birthday rewards), by
+    /// receipt hash: what the shop's own reports and automations read of
+    /// its customers.
+    pub fn receipts_of<'a>(
+        &'a self,
+        shop: &'a Address,
+    ) -> impl Iterator<Item = (&'a ReceiptHash, &'a EarnRecord)> + 'a {
+        let first = (*shop, ReceiptHash(Hash::ZERO));
+        let last = (*shop, ReceiptHash(Hash([0xff; 32])));
+        self.receipts
+            .range(first..=last)
+            .map(|((_, receipt), record)| (receipt, record))
+    }
+
     /// A proposal.
     pub fn proposal(&self, id: ProposalId) -> Option<&Proposal> {
         self.proposals.get(&id)

@@ -2,6 +2,7 @@
 //! `{"error":{"code","message"}}` with the right HTTP status.
 
 use super::auth::AuthFailure;
+use crate::automation::AutomationError;
 use crate::directory::{DirectoryError, EntryError};
 use crate::handle::SubmitError;
 use crate::store::StoreError;
@@ -170,6 +171,9 @@ pub enum ApiError {
     /// Reading the node's storage failed.
     #[error("the node could not read its storage; the node operator should check the node's log")]
     Storage(#[source] StoreError),
+    /// The automation service refused or failed.
+    #[error(transparent)]
+    Automation(#[from] AutomationError),
     /// Stored data does not fit together, or a task failed.
     #[error("internal error ({what}); the node operator should check the node's log")]
     Internal {
@@ -250,6 +254,7 @@ impl ApiError {
             ApiError::InImport { source, .. } => source.code(),
             ApiError::Storage(_) => code::STORAGE,
             ApiError::Tokens(_) | ApiError::Internal { .. } => code::INTERNAL,
+            ApiError::Automation(e) => automation_code(e),
         }
     }
 
@@ -294,7 +299,52 @@ impl ApiError {
             ApiError::Storage(_) | ApiError::Tokens(_) | ApiError::Internal { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            ApiError::Automation(e) => automation_status(e),
         }
+    }
+}
+
+fn automation_code(error: &AutomationError) -> &'static str {
+    match error {
+        AutomationError::Invalid(_) | AutomationError::CampaignGrantUnavailable { .. } => {
+            code::INVALID_AUTOMATION
+        }
+        AutomationError::DuplicateName { .. } => code::AUTOMATION_EXISTS,
+        AutomationError::UnknownAutomation { .. } => code::UNKNOWN_AUTOMATION,
+        AutomationError::UnknownWebhook { .. } => code::UNKNOWN_WEBHOOK,
+        AutomationError::WebhookInUse { .. } => code::WEBHOOK_IN_USE,
+        AutomationError::UnknownTodo { .. } => code::UNKNOWN_TODO,
+        AutomationError::BadUrl { .. } => code::BAD_URL,
+        AutomationError::Limit { .. } => code::LIMIT_REACHED,
+        AutomationError::NoSmtp => code::NO_SMTP,
+        AutomationError::NoShopKey => code::NO_SHOP_KEY,
+        AutomationError::NotRunning => code::AUTOMATION_UNAVAILABLE,
+        AutomationError::Corrupt { .. }
+        | AutomationError::File(_)
+        | AutomationError::Io { .. }
+        | AutomationError::Randomness(_) => code::INTERNAL,
+    }
+}
+
+fn automation_status(error: &AutomationError) -> StatusCode {
+    match error {
+        AutomationError::Invalid(_) | AutomationError::CampaignGrantUnavailable { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        AutomationError::BadUrl { .. } => StatusCode::BAD_REQUEST,
+        AutomationError::UnknownAutomation { .. }
+        | AutomationError::UnknownWebhook { .. }
+        | AutomationError::UnknownTodo { .. } => StatusCode::NOT_FOUND,
+        AutomationError::DuplicateName { .. }
+        | AutomationError::WebhookInUse { .. }
+        | AutomationError::Limit { .. }
+        | AutomationError::NoSmtp
+        | AutomationError::NoShopKey => StatusCode::CONFLICT,
+        AutomationError::NotRunning => StatusCode::SERVICE_UNAVAILABLE,
+        AutomationError::Corrupt { .. }
+        | AutomationError::File(_)
+        | AutomationError::Io { .. }
+        | AutomationError::Randomness(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -311,6 +361,9 @@ impl IntoResponse for ApiError {
             ApiError::Internal { what } => tracing::error!(%what, "API: internal error"),
             ApiError::Directory(source) if status.is_server_error() => {
                 tracing::error!(error = %source, "API: the customer directory failed");
+            }
+            ApiError::Automation(error) if status.is_server_error() => {
+                tracing::error!(%error, "API: the automation service failed");
             }
             _ => tracing::debug!(code = self.code(), error = %self, "API: request refused"),
         }

@@ -54,6 +54,7 @@ mod tests;
 
 pub use error::ApiError;
 
+use crate::automation::AutomationHandle;
 use crate::directory::Directory;
 use crate::handle::NodeHandle;
 use crate::tokens::TokenStore;
@@ -86,6 +87,8 @@ pub(crate) struct ApiState {
     pub(crate) tokens: TokenStore,
     /// The shop's customer directory.
     pub(crate) directory: Directory,
+    /// The shop's automations (`None`: not running here).
+    pub(crate) automation: Option<AutomationHandle>,
     /// Becomes `true` when the server starts shutting down.
     pub(crate) shutdown: watch::Receiver<bool>,
 }
@@ -102,30 +105,38 @@ impl ApiState {
 }
 
 /// The API's routes over `handle`, authenticating tills with `tokens`,
-/// serving the customer `directory`. Event streams served by this router
-/// end only when the node's event channel closes; use [`serve`] to have
-/// them end on shutdown too.
-pub fn router(handle: NodeHandle, tokens: TokenStore, directory: Directory) -> Router {
+/// serving the customer `directory`, and the shop's automations if
+/// `automation` is given. Event streams served by this router end only
+/// when the node's event channel closes; use [`serve`] to have them end on
+/// shutdown too.
+pub fn router(
+    handle: NodeHandle,
+    tokens: TokenStore,
+    directory: Directory,
+    automation: Option<AutomationHandle>,
+) -> Router {
     let (stop, shutdown) = watch::channel(false);
     drop(stop);
     build(ApiState {
         handle,
         tokens,
         directory,
+        automation,
         shutdown,
     })
 }
 
 /// Serves the API on `listener` (authenticating tills with `tokens`,
-/// serving the customer `directory`) until `shutdown` completes, then
-/// stops accepting connections, ends event streams and waiting
-/// submissions, and returns once the open requests are answered. Tests
-/// bind port 0.
+/// serving the customer `directory`, and the shop's automations if
+/// `automation` is given) until `shutdown` completes, then stops accepting
+/// connections, ends event streams and waiting submissions, and returns
+/// once the open requests are answered. Tests bind port 0.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     handle: NodeHandle,
     tokens: TokenStore,
     directory: Directory,
+    automation: Option<AutomationHandle>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopping) = watch::channel(false);
@@ -133,6 +144,7 @@ pub async fn serve(
         handle,
         tokens,
         directory,
+        automation,
         shutdown: stopping,
     });
     if let Ok(addr) = listener.local_addr() {
@@ -164,7 +176,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Every route with its OpenAPI description; one `routes!` per path.
 fn routes() -> OpenApiRouter<ApiState> {
     use routes::{
-        accounts, auth, blocks, chain, customers, docs, events, insights, programme, sale, tx,
+        accounts, auth, automation, blocks, chain, customers, docs, events, insights, programme,
+        sale, tx,
     };
     // An import carries up to 2,000 customers: a larger body than the rest.
     let import = OpenApiRouter::new()
@@ -205,6 +218,16 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(insights::customers))
         .routes(routes!(insights::segments))
         .routes(routes!(insights::kpis))
+        .routes(routes!(automation::list, automation::add))
+        .routes(routes!(automation::remove))
+        .routes(routes!(automation::enable))
+        .routes(routes!(automation::disable))
+        .routes(routes!(automation::deliveries))
+        .routes(routes!(automation::todos))
+        .routes(routes!(automation::todo_done))
+        .routes(routes!(automation::report))
+        .routes(routes!(automation::webhooks, automation::add_webhook))
+        .routes(routes!(automation::remove_webhook))
 }
 
 fn build(state: ApiState) -> Router {

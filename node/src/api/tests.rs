@@ -61,6 +61,7 @@ struct TestNode {
     _follower: crate::insights::Follower,
     tokens: TokenStore,
     directory: Directory,
+    automation: Option<crate::automation::Running>,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
@@ -73,6 +74,15 @@ impl TestNode {
     }
 
     async fn start_with(answer: Answer, event_capacity: usize) -> TestNode {
+        TestNode::build(answer, event_capacity, false).await
+    }
+
+    /// With the automation service running over the node's data directory.
+    async fn start_automated() -> TestNode {
+        TestNode::build(pending, 64, true).await
+    }
+
+    async fn build(answer: Answer, event_capacity: usize, automated: bool) -> TestNode {
         let now = super::now_ms().0;
         let genesis = Genesis {
             programme: Default::default(),
@@ -116,6 +126,16 @@ impl TestNode {
         };
         let tokens = TokenStore::open(dir.path()).unwrap();
         let directory = Directory::open(dir.path()).unwrap();
+        let automation = automated.then(|| {
+            crate::automation::service::start(
+                dir.path(),
+                handle.clone(),
+                Arc::new(crate::automation::facts::MemoryFacts::default()),
+                Arc::new(crate::automation::NoScores),
+                Default::default(),
+            )
+            .unwrap()
+        });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -124,6 +144,7 @@ impl TestNode {
             handle,
             tokens.clone(),
             directory.clone(),
+            automation.as_ref().map(|a| a.handle.clone()),
             async move {
                 let _ = stopped.await;
             },
@@ -141,6 +162,7 @@ impl TestNode {
             _follower: follower,
             tokens,
             directory,
+            automation,
             stop: Some(stop),
             server,
             _dir: dir,
@@ -249,6 +271,9 @@ impl TestNode {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        if let Some(automation) = self.automation.take() {
+            automation.stop().await;
+        }
         tokio::time::timeout(Duration::from_secs(5), &mut self.server)
             .await
             .expect("the server stops on its shutdown future")
@@ -276,7 +301,7 @@ async fn fake_engine(mut mailbox: mpsc::Receiver<Request>, chain_id: ChainId, an
             Request::Sale { reply, .. } => {
                 let _ = reply.send(Err(crate::SubmitError::NoShopKey));
             }
-            Request::Refund { reply, .. } => {
+            Request::Refund { reply, .. } | Request::Grant { reply, .. } => {
                 let _ = reply.send(Err(crate::SubmitError::NoShopKey));
             }
         }
@@ -959,6 +984,7 @@ async fn shutdown_ends_a_waiting_submission() {
         handle,
         node.tokens.clone(),
         node.directory.clone(),
+        None,
         async move {
             let _ = stopped.await;
         },
@@ -1279,7 +1305,7 @@ async fn an_admin_token_has_the_sale_scope_and_a_sale_token_not_admin() {
         serde_json::json!({ "name": "console", "scopes": ["admin"] })
     );
 
-    // No endpoint needs admin yet: check the extractor itself.
+    // The extractor itself.
     let till = node.tokens.create("till-1", &[Scope::Sale]).unwrap();
     let (requests, _mailbox) = mpsc::channel(1);
     let (_stop, shutdown) = watch::channel(false);
@@ -1295,6 +1321,7 @@ async fn an_admin_token_has_the_sale_scope_and_a_sale_token_not_admin() {
         },
         tokens: node.tokens.clone(),
         directory: node.directory.clone(),
+        automation: None,
         shutdown,
     };
     let parts = |token: &str| {
@@ -1494,7 +1521,7 @@ async fn the_openapi_document_matches_the_live_routes() {
     use guild_ledger::params::ParamChange;
     use guild_ledger::tx::GovernanceAction;
 
-    let mut node = TestNode::start(pending).await;
+    let mut node = TestNode::start_automated().await;
     let earn = node.earn(50, "R-1");
     let id = earn.tx.id(&node.chain_id);
     let propose = node.sign(
@@ -1561,6 +1588,18 @@ async fn the_openapi_document_matches_the_live_routes() {
         ("GET", "/v1/insights/customers"),
         ("GET", "/v1/insights/segments"),
         ("GET", "/v1/insights/kpis"),
+        ("GET", "/v1/automations"),
+        ("POST", "/v1/automations"),
+        ("DELETE", "/v1/automations/{name}"),
+        ("POST", "/v1/automations/{name}/enable"),
+        ("POST", "/v1/automations/{name}/disable"),
+        ("GET", "/v1/automations/deliveries"),
+        ("GET", "/v1/automations/todos"),
+        ("POST", "/v1/automations/todos/{id}/done"),
+        ("GET", "/v1/automations/report"),
+        ("POST", "/v1/webhooks"),
+        ("GET", "/v1/webhooks"),
+        ("DELETE", "/v1/webhooks/{id}"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -1650,6 +1689,31 @@ async fn the_openapi_document_matches_the_live_routes() {
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
+    );
+    // The shop's automation reads, with its admin token.
+    let admin = node.tokens.create("console", &[Scope::Admin]).unwrap();
+    for path in [
+        "/v1/automations",
+        "/v1/automations/deliveries",
+        "/v1/automations/todos",
+        "/v1/automations/report",
+        "/v1/webhooks",
+    ] {
+        let reply = node.get_as(&admin.secret.reveal(), path).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        let schema = response_schema(&doc, path, "get", 200);
+        validate(&doc, schema, &reply.json(), true, path).unwrap();
+    }
+    // The webhook payload and the event types are in the document.
+    let payload = &doc["components"]["schemas"]["WebhookPayload"];
+    assert!(payload["properties"]["data"].is_object(), "{payload}");
+    let types = &doc["components"]["schemas"]["EventType"]["enum"];
+    assert!(
+        types
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("customer.at_risk")),
+        "{types}"
     );
 
     // The submission answers, pending and refused.
@@ -1812,5 +1876,187 @@ async fn proofs_of_programme_records_verify_at_a_recent_height() {
         message.contains("keeps the states after the last 128 blocks"),
         "{message}"
     );
+    node.stop().await;
+}
+
+/// `method path` with the bearer `token` and a JSON body.
+async fn send_as(
+    node: &TestNode,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Reply {
+    let header = format!("Authorization: Bearer {token}");
+    http_with(node.addr, method, path, &[&header], body).await
+}
+
+#[tokio::test]
+async fn automations_and_webhooks_over_http_with_the_admin_token() {
+    let node = TestNode::start_automated().await;
+    let doc = serde_json::to_value(super::openapi()).unwrap();
+    let admin = node
+        .tokens
+        .create("console", &[Scope::Admin])
+        .unwrap()
+        .secret
+        .reveal();
+    let till = node
+        .tokens
+        .create("till-1", &[Scope::Sale])
+        .unwrap()
+        .secret
+        .reveal();
+    let check = |reply: &Reply, method: &str, path: &str| {
+        let schema = response_schema(&doc, path, method, reply.status);
+        validate(&doc, schema, &reply.json(), true, path)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", reply.body));
+    };
+
+    // A till's token may not touch automations.
+    let reply = node.get_as(&till, "/v1/automations").await;
+    reply.error(403, "forbidden");
+    assert_unauthorized(&node.get("/v1/webhooks").await);
+
+    // An endpoint: the secret is shown once.
+    let reply = send_as(
+        &node,
+        &admin,
+        "POST",
+        "/v1/webhooks",
+        Some(r#"{"url":"https://crm.example/hook","description":"CRM"}"#),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    check(&reply, "post", "/v1/webhooks");
+    let created = reply.json();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let endpoint = created["webhook"]["id"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let listed = node.get_as(&admin, "/v1/webhooks").await;
+    assert!(!listed.body.contains(&secret), "the secret is never listed");
+    assert_eq!(listed.json()["webhooks"][0]["secret_prefix"], &secret[..14]);
+    send_as(
+        &node,
+        &admin,
+        "POST",
+        "/v1/webhooks",
+        Some(r#"{"url":"ftp://crm.example"}"#),
+    )
+    .await
+    .error(400, "bad_url");
+
+    // An automation on it.
+    let body = format!(
+        r#"{{"name":"earned","trigger":{{"kind":"points_earned","min_points":10}},"action":{{"kind":"webhook","endpoint":"{endpoint}"}},"holdout_permille":100}}"#
+    );
+    let reply = send_as(&node, &admin, "POST", "/v1/automations", Some(&body)).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    check(&reply, "post", "/v1/automations");
+    let info = reply.json();
+    assert_eq!(info["trigger_text"], "points-earned:10");
+    assert_eq!(info["event_type"], "points.earned");
+    assert_eq!(info["consents"], serde_json::json!(["messages"]));
+    send_as(&node, &admin, "POST", "/v1/automations", Some(&body))
+        .await
+        .error(409, "automation_exists");
+    // Refusals say what is wrong.
+    let bad = r#"{"name":"win-back","trigger":{"kind":"days_since_last_purchase","days":42},"action":{"kind":"todo","text":"Call {nmae}"}}"#;
+    let message = send_as(&node, &admin, "POST", "/v1/automations", Some(bad))
+        .await
+        .error(422, "invalid_automation");
+    assert!(message.contains("{nmae} is not a placeholder"), "{message}");
+    let unknown = r#"{"name":"w","trigger":{"kind":"birthday"},"action":{"kind":"webhook","endpoint":"wh_0000"}}"#;
+    send_as(&node, &admin, "POST", "/v1/automations", Some(unknown))
+        .await
+        .error(404, "unknown_webhook");
+    let email = r#"{"name":"mail","trigger":{"kind":"birthday"},"action":{"kind":"email","subject":"Hi {name}","body":"Happy birthday"}}"#;
+    send_as(&node, &admin, "POST", "/v1/automations", Some(email))
+        .await
+        .error(409, "no_smtp");
+    send_as(
+        &node,
+        &admin,
+        "POST",
+        "/v1/automations",
+        Some(r#"{"name":"x"}"#),
+    )
+    .await
+    .error(400, "bad_request");
+
+    // Enable, disable, list, remove.
+    let reply = send_as(
+        &node,
+        &admin,
+        "POST",
+        "/v1/automations/earned/disable",
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(reply.json()["enabled"], false, "{}", reply.body);
+    check(&reply, "post", "/v1/automations/{name}/disable");
+    let reply = send_as(&node, &admin, "POST", "/v1/automations/earned/enable", None).await;
+    assert_eq!(reply.json()["enabled"], true);
+    send_as(&node, &admin, "POST", "/v1/automations/nope/enable", None)
+        .await
+        .error(404, "unknown_automation");
+    let message = send_as(
+        &node,
+        &admin,
+        "DELETE",
+        &format!("/v1/webhooks/{endpoint}"),
+        None,
+    )
+    .await
+    .error(409, "webhook_in_use");
+    assert!(message.contains("earned"), "{message}");
+    let reply = node.get_as(&admin, "/v1/automations").await;
+    assert_eq!(reply.json()["automations"][0]["name"], "earned");
+
+    // The log's filters are checked.
+    node.get_as(&admin, "/v1/automations/deliveries?status=lost")
+        .await
+        .error(400, "bad_request");
+    node.get_as(&admin, "/v1/automations/deliveries?limit=0")
+        .await
+        .error(400, "bad_request");
+    node.get_as(&admin, "/v1/automations/deliveries?customer=guild1nope")
+        .await
+        .error(400, "bad_address");
+    let reply = node
+        .get_as(&admin, "/v1/automations/deliveries?status=pending&limit=5")
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    send_as(
+        &node,
+        &admin,
+        "POST",
+        "/v1/automations/todos/evt_0/done",
+        None,
+    )
+    .await
+    .error(404, "unknown_todo");
+
+    let reply = send_as(&node, &admin, "DELETE", "/v1/automations/earned", None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    check(&reply, "delete", "/v1/automations/{name}");
+    let reply = send_as(
+        &node,
+        &admin,
+        "DELETE",
+        &format!("/v1/webhooks/{endpoint}"),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    send_as(
+        &node,
+        &admin,
+        "DELETE",
+        &format!("/v1/webhooks/{endpoint}"),
+        None,
+    )
+    .await
+    .error(404, "unknown_webhook");
     node.stop().await;
 }

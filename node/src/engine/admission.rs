@@ -15,6 +15,7 @@ impl<N: Network> Engine<N> {
                 amount,
                 reply,
             } => self.on_refund(receipt, amount, reply),
+            Request::Grant { grant, reply } => self.on_grant(grant, reply),
             Request::IsPending { id, reply } => {
                 let _ = reply.send(self.mempool.contains(&id));
                 Ok(())

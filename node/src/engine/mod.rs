@@ -68,6 +68,7 @@ mod clock;
 mod commit;
 pub use commit::BlockRefused;
 mod driving;
+mod grant;
 mod network;
 mod sale;
 mod signer;

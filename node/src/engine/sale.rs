@@ -75,7 +75,7 @@ impl<N: Network> Engine<N> {
 
     /// The state, height and time a transaction admitted now is checked
     /// against.
-    fn speculative_at(&self) -> (&State, Height, Timestamp) {
+    pub(super) fn speculative_at(&self) -> (&State, Height, Timestamp) {
         match self.mempool.speculative() {
             Some(builder) => (builder.state(), builder.height(), builder.time()),
             None => (&self.state, self.next_height(), self.clock.wall_ms()),
@@ -84,7 +84,7 @@ impl<N: Network> Engine<N> {
 
     /// Recomputes the mempool's speculative block at the current time if it
     /// is stale.
-    fn refresh_speculative(&mut self) -> Result<(), SubmitError> {
+    pub(super) fn refresh_speculative(&mut self) -> Result<(), SubmitError> {
         let now = self.clock.wall_ms();
         let stale = self
             .mempool
@@ -136,7 +136,7 @@ impl<N: Network> Engine<N> {
 
     /// Signs `body` with the shop's key at the next free nonce (after the
     /// waiting transactions) and admits it.
-    fn sign_and_admit(
+    pub(super) fn sign_and_admit(
         &mut self,
         body: TxBody,
     ) -> Result<(TxId, Result<(), SubmitError>), EngineError> {

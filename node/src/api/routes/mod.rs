@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod automation;
 pub mod blocks;
 pub mod chain;
 pub mod customers;
