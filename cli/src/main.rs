@@ -55,6 +55,8 @@ enum Command {
     Submit(cmd::submit::SubmitArgs),
     /// Re-verify the whole ledger and report who owes whom.
     Audit(cmd::audit::AuditArgs),
+    /// The shop's automated journeys: triggers, webhooks, rewards, to-dos.
+    Automation(cmd::automation::AutomationArgs),
 }
 
 /// Options every command can read.
@@ -111,5 +113,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shop(args) => cmd::shop::run(args, &globals),
         Command::Submit(args) => cmd::submit::run(args, &globals),
         Command::Audit(args) => cmd::audit::run(args, &globals),
+        Command::Automation(args) => cmd::automation::run(args, &globals),
     }
 }

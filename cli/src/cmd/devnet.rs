@@ -233,10 +233,17 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
                 seed_shop(node, key, &info.name)
                     .await
                     .with_context(|| format!("cannot set up {}'s example rules", info.name))?;
-                let token = TokenStore::open(&info.data)?.create("till-1", &[Scope::Sale])?;
+                let tokens = TokenStore::open(&info.data)?;
+                let token = tokens.create("till-1", &[Scope::Sale])?;
                 write_private(
                     &till_token_path(info),
                     format!("{}\n", token.secret.reveal()).as_bytes(),
+                )?;
+                // The shop's own tools (automations, the directory).
+                let admin = tokens.create("console", &[Scope::Admin])?;
+                write_private(
+                    &admin_token_path(info),
+                    format!("{}\n", admin.secret.reveal()).as_bytes(),
                 )?;
             }
         }
@@ -264,6 +271,14 @@ fn till_token_path(node: &DevnetNode) -> PathBuf {
     node.wallet.parent().map_or_else(
         || PathBuf::from("till-token.txt"),
         |d| d.join("till-token.txt"),
+    )
+}
+
+/// Where a devnet shop's admin token is kept (`--token-file`).
+fn admin_token_path(node: &DevnetNode) -> PathBuf {
+    node.wallet.parent().map_or_else(
+        || PathBuf::from("admin-token.txt"),
+        |d| d.join("admin-token.txt"),
     )
 }
 
@@ -425,6 +440,11 @@ fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
             "  curl -H \"Authorization: Bearer $(cat {})\" {}/v1/whoami",
             till_token_path(first).display(),
             first.api
+        );
+        println!(
+            "  guild --node {} automation list --token-file {}",
+            first.api,
+            admin_token_path(first).display()
         );
     }
     if file.nodes.len() < 4 {
