@@ -33,7 +33,7 @@
 //! Texts (to-do, subject, body) are templates: `{name}`, `{points}`, …
 //! ([`PLACEHOLDERS`]) are filled in with the figures of the event.
 
-use guild_insights::Segment;
+pub use guild_insights::Segment;
 use guild_ledger::crypto::Address;
 use guild_ledger::tx::TxId;
 use guild_ledger::types::{CampaignId, Cents, Points, TierName};

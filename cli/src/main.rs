@@ -61,6 +61,8 @@ enum Command {
     /// The shop's customer directory, off the ledger: add, show, list,
     /// consent, export, erase.
     Customer(cmd::customer::CustomerArgs),
+    /// The shop's automated journeys: triggers, webhooks, rewards, to-dos.
+    Automation(cmd::automation::AutomationArgs),
 }
 
 /// Options every command can read.
@@ -119,5 +121,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => cmd::audit::run(args, &globals),
         Command::Insights(args) => cmd::insights::run(args, &globals),
         Command::Customer(args) => cmd::customer::run(args, &globals),
+        Command::Automation(args) => cmd::automation::run(args, &globals),
     }
 }

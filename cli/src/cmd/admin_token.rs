@@ -14,7 +14,7 @@ const MAX_TOKEN_FILE_BYTES: u64 = 4096;
 pub struct AdminToken {
     /// A file holding the shop node's admin token (`gld_…`); else
     /// GUILD_TOKEN. On a devnet: devnet/<shop>/admin-token.txt.
-    #[arg(long, env = "GUILD_TOKEN_FILE")]
+    #[arg(long, env = "GUILD_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
 }
 

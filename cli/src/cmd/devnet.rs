@@ -235,15 +235,16 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
                 seed_shop(node, key, &info.name)
                     .await
                     .with_context(|| format!("cannot set up {}'s example rules", info.name))?;
-                let token = TokenStore::open(&info.data)?.create("till-1", &[Scope::Sale])?;
+                let tokens = TokenStore::open(&info.data)?;
+                let token = tokens.create("till-1", &[Scope::Sale])?;
                 write_private(
                     &till_token_path(info),
                     format!("{}\n", token.secret.reveal()).as_bytes(),
                 )?;
             }
         }
-        // Devnets made before the customer directory get their admin
-        // token on their next start.
+        // Each shop's admin token (the directory, automations); devnets
+        // made before them get it on their next start.
         for info in &file.nodes {
             ensure_admin_token(info)?;
         }
@@ -266,7 +267,8 @@ pub fn run(args: DevnetArgs, json: bool) -> anyhow::Result<()> {
     })
 }
 
-/// Where a devnet shop's admin token (for `guild customer`) is kept.
+/// Where a devnet shop's admin token (for `guild customer`, `guild
+/// automation`; `--token-file`) is kept.
 fn admin_token_path(node: &DevnetNode) -> PathBuf {
     node.wallet.parent().map_or_else(
         || PathBuf::from("admin-token.txt"),
@@ -458,10 +460,13 @@ fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
             till_token_path(first).display(),
             first.api
         );
+        let admin = admin_token_path(first);
         println!(
             "  guild customer add guild1… --name \"Mrs Lee\" --consent messages --token-file {}",
-            admin_token_path(first).display()
+            admin.display()
         );
+        println!("  guild automation list --token-file {}", admin.display());
+        println!("  guild insights segments --shop {}", first.name);
     }
     if file.nodes.len() < 4 {
         println!();

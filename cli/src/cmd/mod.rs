@@ -2,6 +2,7 @@
 
 pub mod admin_token;
 pub mod audit;
+pub mod automation;
 pub mod bench;
 pub mod customer;
 pub mod devnet;

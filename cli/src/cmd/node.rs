@@ -61,6 +61,15 @@ pub struct NodeArgs {
     /// Database cache size in MiB.
     #[arg(long, default_value_t = 32)]
     pub cache_mb: u64,
+    /// For tests: the first wait before an automation delivery is retried,
+    /// in milliseconds (the schedule keeps its shape, scaled; default
+    /// 10 s). See docs/automation.md.
+    #[arg(long, env = "GUILD_AUTOMATION_RETRY_MS", hide = true)]
+    pub automation_retry_ms: Option<u64>,
+    /// For tests: how often the time-driven automation triggers run, in
+    /// milliseconds (default 60 s).
+    #[arg(long, env = "GUILD_AUTOMATION_SCAN_MS", hide = true)]
+    pub automation_scan_ms: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +127,14 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     config.members_only = args.members_only;
     config.allow = args.allow;
     config.cache_bytes = args.cache_mb * 1024 * 1024;
+    if let Some(ms) = args.automation_retry_ms.filter(|ms| *ms > 0) {
+        config.automation.retry = guild_node::automation::delivery::RetrySchedule::scaled(
+            std::time::Duration::from_millis(ms),
+        );
+    }
+    if let Some(ms) = args.automation_scan_ms.filter(|ms| *ms > 0) {
+        config.automation.scan_every = std::time::Duration::from_millis(ms);
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let mut node = Node::start(config).await?;

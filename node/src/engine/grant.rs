@@ -50,14 +50,13 @@ impl<N: Network> Engine<N> {
             }
         };
         let (id, admitted) = self.sign_and_admit(body)?;
-        let result = admitted.map(|()| {
-            let (done, done_rx) = oneshot::channel();
-            self.waiters.entry(id).or_default().push(done);
-            Ticket {
+        let result = match admitted {
+            Ok(()) => Ok(Ticket {
                 now: Submitted::Pending { id },
-                done: Some(done_rx),
-            }
-        });
+                done: Some(self.await_final(id)?),
+            }),
+            Err(error) => Err(error),
+        };
         let _ = reply.send(result);
         Ok(())
     }

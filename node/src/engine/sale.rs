@@ -128,6 +128,11 @@ impl<N: Network> Engine<N> {
                 done,
             },
         );
+        // A network of one member decides and commits the block while the
+        // sale is being admitted, before it was registered above.
+        if let Some(location) = self.store.tx_location(&id)? {
+            self.sale_final(id, location);
+        }
         Ok(Ok(SaleOutcome {
             breakdown,
             submitted: Some(Submitted::Pending { id }),
@@ -172,16 +177,32 @@ impl<N: Network> Engine<N> {
         reply: oneshot::Sender<Result<Ticket<Submitted>, SubmitError>>,
     ) -> Result<(), EngineError> {
         let (id, admitted) = self.sign_and_admit(TxBody::Reverse { receipt, amount })?;
-        let result = admitted.map(|()| {
-            let (done, done_rx) = oneshot::channel();
-            self.waiters.entry(id).or_default().push(done);
-            Ticket {
+        let result = match admitted {
+            Ok(()) => Ok(Ticket {
                 now: Submitted::Pending { id },
-                done: Some(done_rx),
-            }
-        });
+                done: Some(self.await_final(id)?),
+            }),
+            Err(error) => Err(error),
+        };
         let _ = reply.send(result);
         Ok(())
+    }
+
+    /// A channel that completes once `id` (signed and admitted by this
+    /// node) is final or dropped; at once if it is final already (a network
+    /// of one member commits the block while the transaction is admitted).
+    pub(super) fn await_final(
+        &mut self,
+        id: TxId,
+    ) -> Result<oneshot::Receiver<Result<Submitted, SubmitError>>, EngineError> {
+        let (done, done_rx) = oneshot::channel();
+        match self.store.tx_location(&id)? {
+            Some(location) => {
+                let _ = done.send(Ok(Submitted::Final { id, location }));
+            }
+            None => self.waiters.entry(id).or_default().push(done),
+        }
+        Ok(done_rx)
     }
 
     /// Tells the till a sale of ours is final.

@@ -323,3 +323,97 @@ fn a_synced_block_with_a_bad_certificate_penalizes_the_peer_and_a_good_one_is_co
     assert_eq!(observer.head().hash(), good.block.header.hash());
     assert!(!net.take().iter().any(|o| matches!(o, SimOut::Penalize(..))));
 }
+
+/// A lone member decides a block while a transaction it signed is being
+/// admitted: its till still hears "final" (sales, refunds, rewards).
+#[test]
+fn a_lone_member_tells_its_till_and_its_automations_when_its_own_transactions_are_final() {
+    use crate::handle::{Grant, SaleMode, SaleOrder};
+    use guild_ledger::programme::{Basket, EarnRuleSpec};
+    use guild_ledger::tx::{Transaction, TxBody};
+    use guild_ledger::types::{Cents, Nonce, Points, ReceiptHash};
+
+    let mut f = fixture(1, Some(0));
+    let shop = f.chain.keys[0].clone();
+    let rule = Transaction {
+        author: shop.address(),
+        nonce: Nonce(0),
+        body: TxBody::SetEarnRule {
+            rule: EarnRuleSpec {
+                points: 1,
+                per: Cents(100),
+                min_spend: Cents(0),
+                multipliers: vec![],
+                excluded: vec![],
+                cap: None,
+                birthday: Points(50),
+            },
+            effective: None,
+        },
+    }
+    .sign(&shop, &f.chain.genesis.chain_id);
+    submit(&mut f.engine, rule).unwrap();
+    f.engine.on_wake().unwrap();
+    assert_eq!(f.engine.head().height, Height(1));
+
+    let (reply, mut answer) = oneshot::channel();
+    f.engine
+        .on_request(Request::Sale {
+            order: SaleOrder {
+                customer: customer(),
+                receipt: ReceiptHash::new(&shop.address(), "S-1"),
+                basket: Basket::new(Cents(1250), vec![]),
+            },
+            mode: SaleMode::Submit,
+            reply,
+        })
+        .unwrap();
+    let ticket = answer.try_recv().unwrap().unwrap();
+    assert_eq!(f.engine.head().height, Height(2), "decided at once");
+    let outcome = ticket.done.unwrap().try_recv().unwrap().unwrap();
+    assert!(
+        matches!(outcome.submitted, Some(Submitted::Final { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.breakdown.total, Points(12));
+
+    let (reply, mut answer) = oneshot::channel();
+    f.engine
+        .on_request(Request::Grant {
+            grant: Grant::Birthday {
+                customer: customer(),
+                receipt: ReceiptHash::new(&shop.address(), "automation:evt_1"),
+            },
+            reply,
+        })
+        .unwrap();
+    let ticket = answer.try_recv().unwrap().unwrap();
+    let done = ticket.done.unwrap().try_recv().unwrap().unwrap();
+    let Submitted::Final { location, .. } = done else {
+        panic!("not final: {done:?}");
+    };
+    assert_eq!(location.height, Height(3));
+    let record = f
+        .engine
+        .state()
+        .receipt(
+            &shop.address(),
+            &ReceiptHash::new(&shop.address(), "automation:evt_1"),
+        )
+        .unwrap();
+    assert_eq!(record.points, Points(50), "the rule's birthday points");
+
+    // A second grant under the same receipt is refused by the ledger.
+    let (reply, mut answer) = oneshot::channel();
+    f.engine
+        .on_request(Request::Grant {
+            grant: Grant::Birthday {
+                customer: customer(),
+                receipt: ReceiptHash::new(&shop.address(), "automation:evt_1"),
+            },
+            reply,
+        })
+        .unwrap();
+    let refused = answer.try_recv().unwrap().unwrap_err();
+    assert_eq!(refused.code(), "duplicate_receipt");
+}
