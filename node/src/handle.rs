@@ -171,6 +171,17 @@ pub enum Grant {
         /// grant for the same event is refused as a duplicate receipt).
         receipt: ReceiptHash,
     },
+    /// The points of one of the shop's offers (a campaign whose reward is
+    /// `Offer`), through the campaign's conditions, budget, per-customer
+    /// limit and holdout.
+    Offer {
+        /// The campaign.
+        campaign: guild_ledger::types::CampaignId,
+        /// The customer.
+        customer: Address,
+        /// The receipt (made from the automation's event id).
+        receipt: ReceiptHash,
+    },
 }
 
 /// An answer now, and (for something submitted) the answer once it is

@@ -306,7 +306,7 @@ impl ApiError {
 
 fn automation_code(error: &AutomationError) -> &'static str {
     match error {
-        AutomationError::Invalid(_) | AutomationError::CampaignGrantUnavailable { .. } => {
+        AutomationError::Invalid(_) | AutomationError::NotAnOffer { .. } => {
             code::INVALID_AUTOMATION
         }
         AutomationError::DuplicateName { .. } => code::AUTOMATION_EXISTS,
@@ -328,7 +328,7 @@ fn automation_code(error: &AutomationError) -> &'static str {
 
 fn automation_status(error: &AutomationError) -> StatusCode {
     match error {
-        AutomationError::Invalid(_) | AutomationError::CampaignGrantUnavailable { .. } => {
+        AutomationError::Invalid(_) | AutomationError::NotAnOffer { .. } => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         AutomationError::BadUrl { .. } => StatusCode::BAD_REQUEST,

@@ -5,14 +5,14 @@
 //! Both come through traits, so the automation never depends on where
 //! they live:
 //!
-//! - [`CustomerFacts`]: the shop's customer directory. Until the node's
-//!   directory is wired in, [`FileFacts`] reads them from
-//!   `automation/customers.json` (an export the shop maintains; re-read
-//!   whenever it changes, so a withdrawn consent counts from the next
-//!   check). A customer the facts do not know has given no consent.
+//! - [`CustomerFacts`]: the shop's customer directory
+//!   ([`super::sources::DirectoryFacts`], read live, so a withdrawn
+//!   consent counts from the next check). A customer the directory does
+//!   not know has given no consent.
 //! - [`CustomerScores`]: the insights snapshot (segments from RFM, and
-//!   the models' P(active)). [`NoScores`] knows none: at-risk triggers and
-//!   segment conditions then never hold.
+//!   the models' P(active)): [`super::sources::InsightScores`].
+//!   [`NoScores`] knows none: at-risk triggers and segment conditions then
+//!   never hold.
 //!
 //! [`MemoryFacts`] and [`MemoryScores`] hold them in memory (tests).
 
@@ -197,191 +197,10 @@ impl CustomerScores for MemoryScores {
     }
 }
 
-/// The file [`FileFacts`] reads, in the automation directory.
-pub const FACTS_FILE: &str = "customers.json";
-/// The largest facts file read.
-const MAX_FACTS_BYTES: u64 = 8 * 1024 * 1024;
-/// The most customers read from it.
-pub const MAX_FACTS_CUSTOMERS: usize = 100_000;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FactsFile {
-    version: u32,
-    customers: Vec<FactsLine>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FactsLine {
-    address: Address,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    /// `MM-DD`.
-    #[serde(default)]
-    birthday: Option<String>,
-    #[serde(default)]
-    consent: Consents,
-}
-
-/// Directory facts from `automation/customers.json`:
-///
-/// ```json
-/// { "version": 1,
-///   "customers": [
-///     { "address": "guild1…", "name": "Mrs Lee", "email": "lee@example.com",
-///       "birthday": "03-14", "consent": { "messages": true, "profiling": false } } ] }
-/// ```
-///
-/// The file is looked at (size, modification time, inode) on every
-/// question and re-read when it changed. A file that cannot be read or
-/// parsed counts as no facts at all (no consent), and is logged.
-#[derive(Debug)]
-pub struct FileFacts {
-    path: PathBuf,
-    cache: Mutex<FactsCache>,
-}
-
-#[derive(Debug, Default)]
-struct FactsCache {
-    stamp: Option<Option<(u64, Option<SystemTime>, u64)>>,
-    facts: HashMap<Address, Facts>,
-}
-
-impl FileFacts {
-    /// The facts file of the automation directory `dir`.
-    pub fn new(dir: &Path) -> FileFacts {
-        FileFacts {
-            path: dir.join(FACTS_FILE),
-            cache: Mutex::new(FactsCache::default()),
-        }
-    }
-
-    fn stamp(&self) -> Option<(u64, Option<SystemTime>, u64)> {
-        let metadata = std::fs::metadata(&self.path).ok()?;
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
-        #[cfg(not(unix))]
-        let inode = 0;
-        Some((metadata.len(), metadata.modified().ok(), inode))
-    }
-
-    fn read(&self) -> Result<HashMap<Address, Facts>, String> {
-        let Some(bytes) = guild_os::durable::read_bounded(&self.path, MAX_FACTS_BYTES)
-            .map_err(|e| e.to_string())?
-        else {
-            return Ok(HashMap::new());
-        };
-        let file: FactsFile = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-        if file.version != 1 {
-            return Err(format!(
-                "format version {} (this node reads 1)",
-                file.version
-            ));
-        }
-        if file.customers.len() > MAX_FACTS_CUSTOMERS {
-            return Err(format!("more than {MAX_FACTS_CUSTOMERS} customers"));
-        }
-        let mut facts = HashMap::new();
-        for line in file.customers {
-            let birthday = match &line.birthday {
-                Some(text) => Some(
-                    Birthday::parse(text)
-                        .ok_or_else(|| format!("birthday {text:?} is not MM-DD"))?,
-                ),
-                None => None,
-            };
-            facts.insert(
-                line.address,
-                Facts {
-                    name: line.name.map(|n| n.chars().take(100).collect()),
-                    email: line.email.map(|e| e.chars().take(254).collect()),
-                    birthday,
-                    consents: line.consent,
-                },
-            );
-        }
-        Ok(facts)
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&HashMap<Address, Facts>) -> T) -> T {
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        let stamp = self.stamp();
-        if cache.stamp != Some(stamp) {
-            cache.facts = match self.read() {
-                Ok(facts) => facts,
-                Err(error) => {
-                    tracing::error!(path = %self.path.display(), %error, "the customer facts file cannot be read: no customer counts as consenting");
-                    HashMap::new()
-                }
-            };
-            cache.stamp = Some(stamp);
-        }
-        f(&cache.facts)
-    }
-}
-
-impl CustomerFacts for FileFacts {
-    fn consents(&self, customer: &Address) -> Consents {
-        self.with(|f| f.get(customer).map(|c| c.consents).unwrap_or_default())
-    }
-    fn name(&self, customer: &Address) -> Option<String> {
-        self.with(|f| f.get(customer).and_then(|c| c.name.clone()))
-    }
-    fn email(&self, customer: &Address) -> Option<String> {
-        self.with(|f| f.get(customer).and_then(|c| c.email.clone()))
-    }
-    fn birthday(&self, customer: &Address) -> Option<Birthday> {
-        self.with(|f| f.get(customer).and_then(|c| c.birthday))
-    }
-    fn birthdays_on(&self, month: u8, day: u8) -> Vec<Address> {
-        self.with(|f| {
-            let mut found: Vec<Address> = f
-                .iter()
-                .filter(|(_, c)| c.birthday == Some(Birthday { month, day }))
-                .map(|(a, _)| *a)
-                .collect();
-            found.sort();
-            found
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use guild_ledger::crypto::Keypair;
-
-    #[test]
-    fn file_facts_follow_the_file_and_a_withdrawn_consent_counts_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let facts = FileFacts::new(dir.path());
-        let lee = Keypair::from_secret(&[7; 32]).address();
-        assert_eq!(facts.consents(&lee), Consents::default());
-        let write = |messages: bool| {
-            let text = format!(
-                r#"{{"version":1,"customers":[{{"address":"{lee}","name":"Mrs Lee","birthday":"03-14","consent":{{"messages":{messages}}}}}]}}"#
-            );
-            guild_os::durable::write_atomically(
-                &dir.path().join(FACTS_FILE),
-                text.as_bytes(),
-                guild_os::durable::Existing::Replace,
-            )
-            .unwrap();
-        };
-        write(true);
-        assert!(facts.consents(&lee).messages);
-        assert!(!facts.consents(&lee).profiling);
-        assert_eq!(facts.name(&lee).as_deref(), Some("Mrs Lee"));
-        assert_eq!(facts.birthdays_on(3, 14), vec![lee]);
-        assert!(facts.birthdays_on(3, 15).is_empty());
-        write(false);
-        assert!(!facts.consents(&lee).messages, "re-read at once");
-        std::fs::write(dir.path().join(FACTS_FILE), b"{ not json").unwrap();
-        assert_eq!(facts.consents(&lee), Consents::default());
-    }
 
     #[test]
     fn birthdays_are_month_and_day() {

@@ -76,7 +76,7 @@ pub mod todo;
 pub mod triggers;
 pub mod webhook;
 
-pub use facts::{CustomerFacts, CustomerScores, FileFacts, NoScores};
+pub use facts::{CustomerFacts, CustomerScores, NoScores};
 pub use service::{AutomationConfig, AutomationHandle, DeliveryQuery, Running};
 pub use sources::{AutomationErasure, DirectoryFacts, InsightScores};
 pub use triggers::event_id;
@@ -154,9 +154,9 @@ pub enum AutomationError {
     NoSmtp,
     /// The ledger cannot grant a campaign's reward yet.
     #[error(
-        "campaign {campaign}'s reward cannot be granted by an automation yet: this version of the ledger has no grant under a campaign; use reward:birthday, a to-do or a webhook"
+        "campaign {campaign} is not an offer of this shop: publish one with `guild shop campaign publish --offer N …` (docs/rules.md, \"Offers\") and name its id"
     )]
-    CampaignGrantUnavailable {
+    NotAnOffer {
         /// The campaign.
         campaign: guild_ledger::types::CampaignId,
     },

@@ -897,25 +897,26 @@ impl Service {
                     email::send(&config, &dir, message).await
                 }))
             }
-            Action::Reward {
-                reward: RewardKind::Campaign { campaign },
-            } => Prepared::Cancel(
-                AutomationError::CampaignGrantUnavailable {
-                    campaign: *campaign,
-                }
-                .to_string(),
-            ),
-            Action::Reward {
-                reward: RewardKind::Birthday,
-            } => {
+            Action::Reward { reward } => {
                 let node = self.node.clone();
                 let customer = entry.customer;
                 let receipt = ReceiptHash::new(&shop, &format!("automation:{}", entry.id));
+                let (grant, what) = match reward {
+                    RewardKind::Birthday => {
+                        (Grant::Birthday { customer, receipt }, "birthday reward")
+                    }
+                    RewardKind::Campaign { campaign } => (
+                        Grant::Offer {
+                            campaign: *campaign,
+                            customer,
+                            receipt,
+                        },
+                        "offer",
+                    ),
+                };
                 Prepared::Task(Box::pin(async move {
-                    let result = node
-                        .grant(Grant::Birthday { customer, receipt }, Some(GRANT_WAIT))
-                        .await;
-                    reward_outcome(result, &node, shop, receipt)
+                    let result = node.grant(grant, Some(GRANT_WAIT)).await;
+                    reward_outcome(result, &node, shop, receipt, what)
                 }))
             }
             Action::Todo { text } => {
@@ -1137,9 +1138,20 @@ impl Service {
             Action::Reward {
                 reward: RewardKind::Campaign { campaign },
             } => {
-                return Err(AutomationError::CampaignGrantUnavailable {
-                    campaign: *campaign,
-                });
+                let offer = view.state.campaign(*campaign).filter(|c| c.spec.is_offer());
+                match offer {
+                    None => {
+                        return Err(AutomationError::NotAnOffer {
+                            campaign: *campaign,
+                        });
+                    }
+                    Some(c) if !view.member.is_some_and(|me| c.spec.funded_by(&me)) => {
+                        return Err(AutomationError::NotAnOffer {
+                            campaign: *campaign,
+                        });
+                    }
+                    Some(_) => {}
+                }
             }
             Action::Reward { .. } | Action::Todo { .. } => {}
         }
@@ -1351,6 +1363,7 @@ fn reward_outcome(
     node: &NodeHandle,
     shop: Address,
     receipt: ReceiptHash,
+    what: &str,
 ) -> Outcome {
     let given = |tx: Option<TxId>, height: Option<Height>| {
         let state = &node.view().state;
@@ -1358,11 +1371,11 @@ fn reward_outcome(
         Outcome::Done {
             detail: match (tx, height) {
                 (Some(tx), Some(height)) => format!(
-                    "birthday reward of {} points final (transaction {tx}, block {height})",
+                    "{what} of {} points final (transaction {tx}, block {height})",
                     points.map_or(0, |p| p.0)
                 ),
                 _ => format!(
-                    "birthday reward of {} points already given under this event's receipt",
+                    "{what} of {} points already given under this event's receipt",
                     points.map_or(0, |p| p.0)
                 ),
             },

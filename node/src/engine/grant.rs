@@ -3,7 +3,7 @@
 //!
 //! The body is made by the rules in force on the mempool's speculative
 //! state (the birthday reward's points are those of the shop's earn rule
-//! for the next block), signed with the shop's key at the next free nonce
+//! for the next block; an offer's are its campaign's), signed with the shop's key at the next free nonce
 //! and admitted like any other transaction: the ledger's rules, budgets
 //! and limits apply (a second birthday reward within 365 days is refused,
 //! and so is a second grant with the same receipt).
@@ -32,6 +32,20 @@ impl<N: Network> Engine<N> {
                     customer: *customer,
                     receipt: *receipt,
                     points: rule.spec.birthday,
+                })
+            }
+            Grant::Offer {
+                campaign,
+                customer,
+                receipt,
+            } => {
+                if *customer == me {
+                    return Err(SubmitError::Rejected(TxError::SelfEarn));
+                }
+                Ok(TxBody::Offer {
+                    campaign: *campaign,
+                    customer: *customer,
+                    receipt: *receipt,
                 })
             }
         }

@@ -676,10 +676,8 @@ async fn a_birthday_reward_is_given_once_through_the_ledger() {
         .add(spec("campaign", "birthday", "reward:campaign:3", 0))
         .await
         .unwrap_err();
-    assert!(matches!(
-        error,
-        AutomationError::CampaignGrantUnavailable { .. }
-    ));
+    assert!(matches!(error, AutomationError::NotAnOffer { .. }));
+    assert!(error.to_string().contains("--offer N"), "{error}");
     service
         .add(spec("treat", "birthday", "reward:birthday", 0))
         .await
