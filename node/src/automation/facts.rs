@@ -20,9 +20,7 @@ use guild_insights::Segment;
 use guild_ledger::crypto::Address;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::SystemTime;
 
 /// What a customer agreed to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -200,7 +198,6 @@ impl CustomerScores for MemoryScores {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use guild_ledger::crypto::Keypair;
 
     #[test]
     fn birthdays_are_month_and_day() {
