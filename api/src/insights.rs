@@ -825,3 +825,82 @@ pub fn kpi_report(history: &History, head: &State, scope: Scope, period: Period)
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guild_ledger::genesis::{Genesis, GenesisMember};
+    use guild_ledger::{ChainId, Keypair, Params};
+
+    fn head() -> State {
+        // 2026-03-15 10:00 UTC.
+        let genesis = Genesis {
+            chain_id: ChainId::new("street").unwrap(),
+            time: Timestamp(1_773_568_800_000),
+            members: vec![GenesisMember {
+                name: ShopName::new("Bakery").unwrap(),
+                address: Keypair::from_secret(&[1; 32]).address(),
+            }],
+            params: Params::default(),
+            programme: Default::default(),
+        };
+        genesis.build().unwrap().0
+    }
+
+    fn day(text: &str) -> Day {
+        Day(Date::parse(text).unwrap().day_number())
+    }
+
+    #[test]
+    fn the_kpi_period_defaults_to_the_thirty_days_to_today() {
+        let head = head();
+        assert_eq!(date(head_day(&head)), "2026-03-15");
+        let period = |from: Option<&str>, to: Option<&str>| {
+            kpi_period(&head, from.map(day), to.map(day)).map(|p| (date(p.from), date(p.to)))
+        };
+        let p = |a: &str, b: &str| Ok((a.to_string(), b.to_string()));
+        assert_eq!(period(None, None), p("2026-02-14", "2026-03-15"));
+        assert_eq!(
+            period(None, Some("2026-01-31")),
+            p("2026-01-02", "2026-01-31")
+        );
+        assert_eq!(
+            period(Some("2026-03-01"), None),
+            p("2026-03-01", "2026-03-15")
+        );
+        // A `from` after today alone is a one-day period.
+        assert_eq!(
+            period(Some("2026-04-01"), None),
+            p("2026-04-01", "2026-04-01")
+        );
+        assert_eq!(
+            period(Some("2026-03-02"), Some("2026-03-01")),
+            Err(kpi::PeriodError::Reversed)
+        );
+    }
+
+    #[test]
+    fn a_chain_without_purchases_has_empty_answers() {
+        let head = head();
+        let history = History::new(&head);
+        let rows = InsightRows::new(&history, &head, Scope::Group);
+        assert!(rows.rows.is_empty());
+        let page = rows.page(Some(Segment::Loyal), 0, 10);
+        assert_eq!((page.customers_total, page.matching), (0, 0));
+        let segments = rows.segments();
+        assert_eq!(segments.segments.len(), 10);
+        assert!(segments.segments.iter().all(|s| s.share.is_none()));
+        let period = kpi_period(&head, None, None).unwrap();
+        let report = kpi_report(&history, &head, Scope::Group, period);
+        assert_eq!(
+            (report.active_customers, report.repeat_purchase_rate),
+            (0, None)
+        );
+        assert_eq!(report.redemption_rate, None);
+        assert!(report.retention.cohorts.is_empty());
+        assert_eq!(
+            report.models.absent.unwrap().code,
+            "too_few_repeat_customers"
+        );
+    }
+}

@@ -16,6 +16,9 @@
 //!   final, or refused with a rule's error) becomes the HTTP answer.
 //! - `GET /v1/events` streams final blocks from the node's
 //!   [`ChainEvent`](crate::ChainEvent) broadcast as Server-Sent Events.
+//! - `GET /v1/insights/*` read the insights snapshot of the head
+//!   ([`crate::insights`]), kept up to date from committed blocks; a
+//!   scope's customer rows are computed once per height.
 //! - Every answer is a [`guild_api`] type, built by `guild_api`'s pure
 //!   builders where the answer is a function of ledger values: the wire
 //!   shapes are defined once, for this server and every client.
