@@ -39,7 +39,11 @@ fn entry(i: u64, salt: &str) -> NewEntry {
     NewEntry {
         name: Some(CustomerName::new(&format!("Customer Number {i}")).unwrap()),
         email: Some(Email::new(&format!("customer.{i}@example.co.uk")).unwrap()),
-        birthday: Some(format!("{:02}-{:02}", i % 12 + 1, i % 28 + 1).parse().unwrap()),
+        birthday: Some(
+            format!("{:02}-{:02}", i % 12 + 1, i % 28 + 1)
+                .parse()
+                .unwrap(),
+        ),
         note: None,
         consent: vec![Purpose::Messages],
         ..NewEntry::bare(address(i, salt))
@@ -74,7 +78,9 @@ fn bench(c: &mut Criterion) {
         bytes / n.max(1) as u64
     );
     let mut group = c.benchmark_group("directory");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
 
     let someone = address(n as u64 / 2, "base");
     let mut given = true;
