@@ -199,7 +199,7 @@ impl Email {
 
 /// Whether `year` is a leap year of the Gregorian calendar.
 pub fn is_leap_year(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// The days of `month` (1–12) in `year`; February has 29 when the year

@@ -443,7 +443,7 @@ mod tests {
     fn a_wrong_line_is_named() {
         for (text, says) in [
             (
-                format!("name\nMrs Lee\n"),
+                "name\nMrs Lee\n".to_string(),
                 "no 'address' column".to_string(),
             ),
             (
