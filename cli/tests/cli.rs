@@ -12,9 +12,55 @@ fn help_lists_the_commands() {
     let output = guild().arg("--help").output().unwrap();
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
-    for command in ["node", "devnet", "bench"] {
+    for command in ["node", "devnet", "bench", "customer"] {
         assert!(text.contains(command), "{text}");
     }
+}
+
+#[test]
+fn customer_commands_say_how_to_get_the_admin_token() {
+    let output = guild()
+        .env_remove("GUILD_TOKEN")
+        .env_remove("GUILD_TOKEN_FILE")
+        .args(["--node", "http://127.0.0.1:9", "customer", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("--token-file FILE or set GUILD_TOKEN")
+            && text.contains("guild node token create --data DIR --name console --scope admin"),
+        "{text}"
+    );
+    // A mistyped address is caught before any request.
+    let output = guild()
+        .env("GUILD_TOKEN", "gld_x")
+        .args([
+            "--node",
+            "http://127.0.0.1:9",
+            "customer",
+            "show",
+            "guild1nope",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("guild1nope"), "{text}");
+    // So is a birthday that does not exist.
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "gld_x").unwrap();
+    let output = guild()
+        .args(["--node", "http://127.0.0.1:9", "customer", "add"])
+        .arg("guild16chsz6s7l50ylhme866zekzyw8sm48cv7px39pa4e3clv93g0juqyppktj")
+        .args(["--birthday", "02-30", "--token-file"])
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("month 2 has 29 days"), "{text}");
 }
 
 #[test]

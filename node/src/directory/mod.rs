@@ -45,9 +45,12 @@
 //! and does not re-encode 10,000 entries; an import of many customers
 //! ([`Directory::import`]) is one write, so a batch costs O(n + k), not
 //! O(n·k). Measured (`cargo bench -p guild-node --bench directory`,
-//! `docs/performance.md`): one change in a directory of 10,000 customers
-//! (a XXMEASUREXX MB file) takes about XXMEASUREXX ms on a laptop SSD, nearly all of it
-//! the `fsync`s; an import of 2,000 into it, about XXMEASUREXX ms.
+//! `docs/performance.md`, "Customer directory"): in a directory of 10,000
+//! customers (a 4.8 MB file), one change takes about 23 ms on the
+//! development VM's disk, of which 5 ms are copying and writing the bytes
+//! (the same change on a RAM disk) and the rest the disk's `fsync`s; an
+//! import of 2,000 more, about 33 ms; reading the file when the node
+//! starts, about 93 ms.
 //!
 //! Bounds: at most [`MAX_CUSTOMERS`] entries and [`MAX_FILE_BYTES`]
 //! bytes; each value is bounded by its type (`guild_api::customers::fields`),
@@ -124,7 +127,7 @@ pub const FILE_NAME: &str = "customers.json";
 pub const MAX_CUSTOMERS: usize = 50_000;
 
 /// The largest directory file read or written, in bytes (10,000 typical
-/// entries take about XXMEASUREXX MB).
+/// entries take about 4.8 MB).
 pub const MAX_FILE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// What changed in the directory.

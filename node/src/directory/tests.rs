@@ -524,3 +524,141 @@ fn the_directory_holds_at_most_its_limit_of_customers() {
         "{error}"
     );
 }
+
+mod model {
+    //! Random changes, with restarts, against a plain map of what each
+    //! entry must be: the directory and its file never disagree with it.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Add(u8),
+        Import(Vec<u8>, bool),
+        Rename(u8, Option<u8>),
+        Consent(u8, Option<bool>, Option<bool>),
+        Erase(u8),
+        Reopen,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let who = 0u8..6;
+        prop_oneof![
+            who.clone().prop_map(Op::Add),
+            (prop::collection::vec(0u8..6, 0..4), any::<bool>())
+                .prop_map(|(list, skip)| Op::Import(list, skip)),
+            (who.clone(), prop::option::of(0u8..3)).prop_map(|(n, name)| Op::Rename(n, name)),
+            (
+                who.clone(),
+                prop::option::of(any::<bool>()),
+                prop::option::of(any::<bool>())
+            )
+                .prop_map(|(n, m, p)| Op::Consent(n, m, p)),
+            who.prop_map(Op::Erase),
+            Just(Op::Reopen),
+        ]
+    }
+
+    fn name(n: u8) -> CustomerName {
+        CustomerName::new(&format!("Name {n}")).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn the_directory_follows_the_model(ops in prop::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut directory = Directory::open(dir.path()).unwrap();
+            let mut model: BTreeMap<Address, CustomerEntry> = BTreeMap::new();
+            for (step, op) in ops.into_iter().enumerate() {
+                let at = step as u64 + 1;
+                match op {
+                    Op::Add(n) => {
+                        let result = directory.add(lee(n + 10), &by(at));
+                        match model.get(&customer(n + 10)) {
+                            Some(_) => prop_assert!(matches!(result, Err(DirectoryError::Exists { .. })), "{:?}", result),
+                            None => {
+                                let entry = result.unwrap();
+                                prop_assert_eq!(entry.created_ms, at);
+                                model.insert(entry.address, entry);
+                            }
+                        }
+                    }
+                    Op::Import(list, skip) => {
+                        let entries: Vec<NewEntry> = list.iter().map(|n| lee(n + 10)).collect();
+                        let mut distinct = list.clone();
+                        distinct.sort();
+                        distinct.dedup();
+                        let exists = list.iter().any(|n| model.contains_key(&customer(n + 10)));
+                        let result = directory.import(entries, skip, &by(at));
+                        let twice = distinct.len() < list.len();
+                        let fresh_twice = {
+                            let fresh: Vec<u8> = list.iter().copied().filter(|n| !model.contains_key(&customer(n + 10))).collect();
+                            let mut d = fresh.clone();
+                            d.sort();
+                            d.dedup();
+                            d.len() < fresh.len()
+                        };
+                        if exists && !skip {
+                            prop_assert!(result.is_err());
+                        } else if (skip && fresh_twice) || (!skip && twice) {
+                            prop_assert!(matches!(result, Err(DirectoryError::Twice { .. })), "{:?}", result);
+                        } else {
+                            result.unwrap();
+                            for n in distinct {
+                                let address = customer(n + 10);
+                                model.entry(address).or_insert_with(|| entry::create(lee(n + 10), &by(at)));
+                            }
+                        }
+                    }
+                    Op::Rename(n, new_name) => {
+                        let update = Update { name: Some(new_name.map(name)), ..Update::default() };
+                        let result = directory.update(&customer(n + 10), &update, at);
+                        match model.get(&customer(n + 10)) {
+                            None => prop_assert!(matches!(result, Err(DirectoryError::Unknown { .. })), "{:?}", result),
+                            Some(current) => {
+                                let expected = entry::update(current, &update, at).unwrap_or_else(|| current.clone());
+                                prop_assert_eq!(&result.unwrap(), &expected);
+                                model.insert(expected.address, expected);
+                            }
+                        }
+                    }
+                    Op::Consent(n, messages, profiling) => {
+                        let setting = ConsentSetting { messages, profiling };
+                        let result = directory.set_consent(&customer(n + 10), setting, &by(at));
+                        match model.get(&customer(n + 10)) {
+                            None => prop_assert!(matches!(result, Err(DirectoryError::Unknown { .. })), "{:?}", result),
+                            Some(current) => {
+                                let expected = entry::consent(current, setting, &by(at)).unwrap_or_else(|| current.clone());
+                                prop_assert_eq!(&result.unwrap(), &expected);
+                                model.insert(expected.address, expected);
+                            }
+                        }
+                    }
+                    Op::Erase(n) => {
+                        let result = directory.erase(&customer(n + 10), at);
+                        match model.remove(&customer(n + 10)) {
+                            None => prop_assert!(matches!(result, Err(DirectoryError::Unknown { .. })), "{:?}", result),
+                            Some(_) => prop_assert!(result.unwrap().directory_entry),
+                        }
+                    }
+                    Op::Reopen => directory = Directory::open(dir.path()).unwrap(),
+                }
+                prop_assert_eq!(directory.len(), model.len());
+                for n in 0..6 {
+                    let address = customer(n + 10);
+                    prop_assert_eq!(directory.get(&address), model.get(&address).cloned());
+                    let consented = model.get(&address).is_some_and(|e| e.consent.messages.given);
+                    prop_assert_eq!(directory.may_message(&address), consented);
+                }
+            }
+            let reopened = Directory::open(dir.path()).unwrap();
+            for (address, entry) in &model {
+                prop_assert_eq!(reopened.get(address), Some(entry.clone()));
+            }
+            prop_assert_eq!(reopened.len(), model.len());
+        }
+    }
+}
