@@ -150,24 +150,26 @@ fn automation_cli(net: &Net, token: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
 }
 
-/// Writes the shop's customer facts (consent to messages per customer).
-fn write_facts(data: &Path, customers: &[(Address, &str, bool)]) {
-    let lines: Vec<Value> = customers
-        .iter()
-        .map(|(address, name, messages)| {
-            json!({"address": address.to_string(), "name": name, "consent": {"messages": messages}})
-        })
-        .collect();
-    let dir = data.join("automation");
-    std::fs::create_dir_all(&dir).unwrap();
-    guild_os::durable::write_atomically(
-        &dir.join("customers.json"),
-        serde_json::to_vec(&json!({"version": 1, "customers": lines}))
-            .unwrap()
-            .as_slice(),
-        guild_os::durable::Existing::Replace,
-    )
-    .unwrap();
+/// `guild --node API --json customer ARGS… --token-file F`: the shop's
+/// customer directory, where automations read consent; must succeed.
+fn customer_cli(net: &Net, token: &Path, args: &[&str]) {
+    let api = net.api(0);
+    let mut all: Vec<&OsStr> = vec![
+        OsStr::new("--node"),
+        OsStr::new(&api),
+        OsStr::new("--json"),
+        OsStr::new("customer"),
+    ];
+    all.extend(args.iter().map(OsStr::new));
+    all.push(OsStr::new("--token-file"));
+    all.push(token.as_os_str());
+    let out = guild(&all);
+    assert!(
+        out.status.success(),
+        "guild customer {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A final sale of `amount` pence to `customer`; its transaction id.
@@ -233,7 +235,6 @@ async fn webhooks_arrive_once_each_across_kill_9_and_stop_when_consent_is_withdr
     std::fs::create_dir_all(&data).unwrap();
     let lee = customer(1).address();
     let ann = customer(2).address();
-    write_facts(&data, &[(lee, "Mrs Lee", true), (ann, "Ann", true)]);
 
     // The shop's admin token (it also has the sale scope, for the till).
     let out = guild(&[
@@ -258,6 +259,14 @@ async fn webhooks_arrive_once_each_across_kill_9_and_stop_when_consent_is_withdr
 
     net.start_all();
     net.wait_height(0, 0, Duration::from_secs(30)).await;
+    let (lee_text, ann_text) = (lee.to_string(), ann.to_string());
+    for (who, name) in [(&lee_text, "Mrs Lee"), (&ann_text, "Ann")] {
+        customer_cli(
+            &net,
+            &token_file,
+            &["add", who, "--name", name, "--consent", "messages"],
+        );
+    }
     // The shop's earn rule: 1 point per £1.
     let shop = net.shop(0).clone();
     let rule = net.sign(
@@ -386,7 +395,11 @@ async fn webhooks_arrive_once_each_across_kill_9_and_stop_when_consent_is_withdr
     })
     .await;
     // Ann withdraws her consent while her event waits.
-    write_facts(&data, &[(lee, "Mrs Lee", true), (ann, "Ann", false)]);
+    customer_cli(
+        &net,
+        &token_file,
+        &["consent", &ann_text, "--messages", "no"],
+    );
     let ann_entry = until(
         "Ann's event cancelled",
         &net,
