@@ -210,3 +210,77 @@ fn insights_refuse_bad_input_before_asking_a_node() {
         "{text}"
     );
 }
+
+#[test]
+fn automation_mistakes_are_named_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("admin-token.txt");
+    std::fs::write(&token, format!("gld_{}\n", "ab".repeat(32))).unwrap();
+    // No node listens on port 9: a mistake must be found before asking it.
+    let run = |args: &[&str]| {
+        guild()
+            .args(["--node", "http://127.0.0.1:9", "automation"])
+            .args(args)
+            .arg("--token-file")
+            .arg(&token)
+            .output()
+            .unwrap()
+    };
+    for (args, expected) in [
+        (
+            vec!["add", "x", "--trigger", "sunday", "--action", "todo:hi"],
+            "--trigger \"sunday\"",
+        ),
+        (
+            vec![
+                "add",
+                "x",
+                "--trigger",
+                "days-since-last-purchase",
+                "--action",
+                "todo:hi",
+            ],
+            "write it like days-since-last-purchase:42",
+        ),
+        (
+            vec![
+                "add",
+                "x",
+                "--trigger",
+                "birthday",
+                "--action",
+                "todo:Call {nmae}",
+            ],
+            "{nmae} is not a placeholder",
+        ),
+        (
+            vec![
+                "add",
+                "x",
+                "--trigger",
+                "birthday",
+                "--action",
+                "email:Hello",
+            ],
+            "needs its text",
+        ),
+    ] {
+        let output = run(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(text.contains(expected), "{args:?}: {text}");
+    }
+    // Without a token at all, the message says where to get one.
+    let output = guild()
+        .args(["--node", "http://127.0.0.1:9", "automation", "list"])
+        .env_remove("GUILD_TOKEN")
+        .env_remove("GUILD_TOKEN_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("admin token"));
+    // A well-formed request to a node that is not there.
+    let output = run(&["list"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot reach node"));
+}
