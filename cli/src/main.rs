@@ -17,8 +17,16 @@ struct Cli {
     /// Print machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Log level for node output (error, warn, info, debug, trace).
-    #[arg(long, global = true, env = "GUILD_LOG", default_value = "info")]
+    /// Log level for node output (error, warn, info, debug, trace). Only
+    /// `guild node`, `devnet` and `bench` log, so it is left out of the
+    /// other commands' help; their own help mentions it.
+    #[arg(
+        long,
+        global = true,
+        env = "GUILD_LOG",
+        default_value = "info",
+        hide = true
+    )]
     log: String,
     /// The node API to talk to.
     #[arg(
@@ -42,10 +50,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a peer node (a shop's member node, or an observer).
+    ///
+    /// Logs go to stderr; choose how much with `--log LEVEL` or `GUILD_LOG`
+    /// (error, warn, info, debug, trace; default info).
     Node(cmd::node::NodeArgs),
     /// Run a local network of shops on this machine (the quickest start).
+    ///
+    /// Logs: `--log LEVEL` or `GUILD_LOG` (error, warn, info, debug, trace).
     Devnet(cmd::devnet::DevnetArgs),
     /// Load-test a local 4-node network and report throughput and latency.
+    ///
+    /// Logs: `--log LEVEL` or `GUILD_LOG` (error, warn, info, debug, trace).
     Bench(cmd::bench::BenchArgs),
     /// Customer commands: keys, balance, history, send, redeem, verify.
     Wallet(cmd::wallet::WalletArgs),

@@ -284,3 +284,77 @@ fn automation_mistakes_are_named_before_anything_is_sent() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot reach node"));
 }
+
+#[test]
+fn a_new_wallet_needs_a_passphrase_of_eight_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = dir.path().join("alice.json");
+    let pass = dir.path().join("pass.txt");
+    std::fs::write(&pass, "x\n").unwrap();
+    let output = guild()
+        .env_remove("GUILD_PASSPHRASE")
+        .env_remove("GUILD_PASSPHRASE_FILE")
+        .arg("--wallet")
+        .arg(&wallet)
+        .arg("--passphrase-file")
+        .arg(&pass)
+        .args(["wallet", "new", "--name", "alice"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("the passphrase is too short: use at least 8 characters"),
+        "{text}"
+    );
+    assert!(!wallet.exists(), "nothing is written");
+    std::fs::write(&pass, "blue kettle\n").unwrap();
+    let output = guild()
+        .env_remove("GUILD_PASSPHRASE")
+        .env_remove("GUILD_PASSPHRASE_FILE")
+        .arg("--wallet")
+        .arg(&wallet)
+        .arg("--passphrase-file")
+        .arg(&pass)
+        .args(["wallet", "new", "--name", "alice"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(wallet.exists());
+}
+
+#[test]
+fn wallet_help_shows_only_what_wallet_commands_use() {
+    let output = guild()
+        .args(["wallet", "balance", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("--wallet"), "{text}");
+    assert!(!text.contains("--log"), "a node-only option: {text}");
+    let output = guild().args(["node", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("GUILD_LOG"), "{text}");
+    assert!(text.contains("`--wallet FILE` means"), "{text}");
+}
+
+#[test]
+fn a_node_given_two_different_wallets_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = dir.path().join("genesis.json");
+    std::fs::write(&genesis, "{}").unwrap();
+    let output = guild()
+        .env_remove("GUILD_WALLET")
+        .args(["--wallet", "a.json", "node", "--key", "b.json", "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--genesis")
+        .arg(&genesis)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("--key b.json and --wallet a.json name different wallet files"),
+        "{text}"
+    );
+}

@@ -19,6 +19,10 @@ use std::str::FromStr;
 /// The human-readable prefix of every address.
 pub const ADDRESS_PREFIX: &str = "guild";
 
+/// The length of an address's text: `guild1`, 52 characters for the 32
+/// bytes (5 bits each) and 6 for the bech32m checksum.
+pub const ADDRESS_TEXT_LEN: usize = 64;
+
 /// An account: the 32 bytes of an ed25519 public key.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, bincode::Encode, bincode::Decode)]
 #[cfg_attr(
@@ -48,6 +52,21 @@ pub enum AddressError {
         text: String,
         /// The prefix found.
         prefix: String,
+    },
+    /// The text starts like an address but has the wrong number of
+    /// characters: cut off or run together when copied (said before the
+    /// checksum, which would only call it a typo).
+    #[error(
+        "'{text}' is not a whole Guild address: it has {len} characters, an address has \
+         {ADDRESS_TEXT_LEN} ({ADDRESS_PREFIX}1 and {} more); {}",
+        ADDRESS_TEXT_LEN - ADDRESS_PREFIX.len() - 1,
+        if *len < ADDRESS_TEXT_LEN { "was it cut off when copied?" } else { "is there something extra at the end?" }
+    )]
+    WrongTextLength {
+        /// The text given.
+        text: String,
+        /// Its length in characters.
+        len: usize,
     },
     /// The address carries the wrong number of bytes.
     #[error("'{text}' is not a valid Guild address: it holds {len} bytes, expected 32")]
@@ -102,6 +121,16 @@ impl FromStr for Address {
         // bech32 allows all-upper-case text (e.g. from a QR code); the
         // canonical form is lower case.
         let lower = text.to_ascii_lowercase();
+        let len = lower.chars().count();
+        let separated = lower
+            .strip_prefix(ADDRESS_PREFIX)
+            .is_some_and(|rest| rest.starts_with('1'));
+        if separated && len != ADDRESS_TEXT_LEN {
+            return Err(AddressError::WrongTextLength {
+                text: text.to_string(),
+                len,
+            });
+        }
         let checked = bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(&lower)
             .map_err(|e| AddressError::Malformed {
                 text: text.to_string(),
@@ -315,8 +344,34 @@ mod tests {
         let short = bech32::encode::<Bech32m>(hrp, &[1; 20]).unwrap();
         assert!(matches!(
             short.parse::<Address>(),
-            Err(AddressError::WrongLength { len: 20, .. })
+            Err(AddressError::WrongTextLength { .. })
         ));
+    }
+
+    #[test]
+    fn a_cut_off_address_is_called_cut_off_not_a_typo() {
+        let text = Keypair::from_secret(&[7; 32]).address().to_string();
+        assert_eq!(text.len(), ADDRESS_TEXT_LEN);
+        let error = "guild1xyz".parse::<Address>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "'guild1xyz' is not a whole Guild address: it has 9 characters, an address has 64 \
+             (guild1 and 58 more); was it cut off when copied?"
+        );
+        let long = format!("{text}q");
+        assert!(
+            long.parse::<Address>()
+                .unwrap_err()
+                .to_string()
+                .contains("65 characters")
+        );
+        assert!(
+            text[..40]
+                .parse::<Address>()
+                .unwrap_err()
+                .to_string()
+                .contains("cut off")
+        );
     }
 
     #[test]

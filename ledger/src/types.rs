@@ -52,6 +52,24 @@ impl Points {
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }
+
+    /// The amount with its noun, for sentences: "1 point", "30 points".
+    pub fn counted(self) -> CountedPoints {
+        CountedPoints(self)
+    }
+}
+
+/// [`Points`] shown with the noun in the right number ([`Points::counted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountedPoints(Points);
+
+impl fmt::Display for CountedPoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.0 {
+            1 => f.write_str("1 point"),
+            n => write!(f, "{n} points"),
+        }
+    }
 }
 
 impl fmt::Display for Points {

@@ -404,7 +404,24 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
         .fails_with("points must be more than zero");
     guild
         .customer(&alice_wallet, &["send", "--to", &bob, "--points", "-5"])
-        .fails_with("points cannot be negative");
+        .fails_with("it cannot be negative");
+    // One rule for numbers: no thousands separators, a dot for decimals;
+    // the message shows the accepted form.
+    guild
+        .customer(&alice_wallet, &["send", "--to", &bob, "--points", "1,000"])
+        .fails_with("\"1,000\" is not a valid number of points: for 1000 write 1000");
+    // A cut-off address is called cut off, not a typo.
+    guild
+        .customer(
+            &alice_wallet,
+            &["send", "--to", "guild1xyz", "--points", "5"],
+        )
+        .fails_with("it has 9 characters, an address has 64");
+    // Sending to a member shop is almost always a redemption typed as a
+    // send: refused before signing, pointing to `redeem`.
+    guild
+        .customer(&alice_wallet, &["send", "--to", &cafe, "--points", "5"])
+        .fails_with("is the member shop Cafe; nothing was sent. To spend points there, redeem them: guild wallet redeem --at \"cafe\" --points 5");
     guild
         .customer(
             &alice_wallet,
@@ -442,7 +459,26 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
                 "12.505",
             ],
         )
-        .fails_with("at most two decimals");
+        .fails_with("give at most 2 decimals, such as 12.50");
+    guild
+        .shop(
+            &net,
+            0,
+            &[
+                "earn",
+                "--reason",
+                "test grant",
+                "--to",
+                &alice,
+                "--points",
+                "5",
+                "--purchase",
+                "12,50",
+            ],
+        )
+        .fails_with(
+            "\"12,50\" is not a valid amount of money: for 12.50 write 12.50; for 1250 write 1250",
+        );
     let unknown = guild.customer(
         &alice_wallet,
         &["redeem", "--at", "Pharmacy", "--points", "5"],
@@ -623,6 +659,43 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
     guild
         .run(&[], &["submit", forged.to_str().unwrap()])
         .fails_with("not a usable signed transaction");
+    // A shop's earn signed offline names the shop by its wallet key; once
+    // submitted, the node's member list gives its registered name, and one
+    // point is "1 point".
+    let one = guild.dir.join("one.json");
+    let (dave_wallet, dave) = new_wallet(&guild, "dave");
+    guild
+        .shop(
+            &net,
+            0,
+            &[
+                "earn",
+                "--reason",
+                "test grant",
+                "--to",
+                &dave,
+                "--points",
+                "1",
+                "--offline",
+                "--out",
+                one.to_str().unwrap(),
+            ],
+        )
+        .ok_text();
+    let submitted = guild.run(&[], &["submit", one.to_str().unwrap()]);
+    assert!(
+        submitted
+            .ok_text()
+            .contains(&format!("Bakery issues 1 point to {dave}")),
+        "{}",
+        submitted.stdout
+    );
+    let text = guild.customer(&dave_wallet, &["balance"]);
+    assert!(
+        text.ok_text().contains(": 1 point (as of"),
+        "{}",
+        text.stdout
+    );
     // A wallet never used online does not know its network.
     let (carol_wallet, _) = new_wallet(&guild, "carol");
     guild

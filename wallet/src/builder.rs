@@ -33,6 +33,7 @@
 use crate::error::{Error, Result};
 use guild_api::MemberInfo;
 use guild_ledger::params::ParamChange;
+use guild_ledger::programme::parse_decimal;
 use guild_ledger::tx::{GovernanceAction, SignedTransaction, Transaction, TxBody};
 use guild_ledger::types::{Cents, ChainId, Nonce, Points, ProposalId, ShopName, Timestamp};
 use guild_ledger::{Address, Keypair};
@@ -42,89 +43,33 @@ use std::str::FromStr;
 /// keeps tills from sending whole documents).
 pub const MAX_RECEIPT_LEN: usize = 128;
 
-/// Parses a number of points: a whole number above zero (`50`, `1_000`
-/// and `1,000` are accepted).
+/// Parses a number of points: a whole number above zero, digits only
+/// (`50`, `1000`; `1,000` is refused — the one rule of
+/// [`guild_ledger::programme::NumberError`]).
 pub fn parse_points(text: &str) -> Result<Points> {
-    let invalid = |reason| Error::InvalidPoints {
+    let value = parse_decimal(text, 0).map_err(|reason| Error::InvalidPoints {
         text: text.to_string(),
         reason,
-    };
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(invalid("give a whole number of points greater than zero"));
-    }
-    if trimmed.starts_with('-') {
-        return Err(invalid(
-            "points cannot be negative; give a whole number greater than zero",
-        ));
-    }
-    let digits: String = trimmed
-        .strip_prefix('+')
-        .unwrap_or(trimmed)
-        .chars()
-        .filter(|c| *c != '_' && *c != ',')
-        .collect();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid(
-            "points are a whole number greater than zero, such as 50",
-        ));
-    }
-    let value: u64 = digits
-        .parse()
-        .map_err(|_| invalid("that is more points than can ever exist"))?;
+    })?;
     if value == 0 {
-        return Err(invalid("points must be more than zero"));
+        return Err(Error::ZeroPoints {
+            text: text.to_string(),
+        });
     }
     Ok(Points(value))
 }
 
 /// Parses an amount of money as entered at a till: `12`, `12.5`, `12.50`
-/// (no currency sign, at most two decimals; `,` as the decimal mark is
-/// accepted too) into cents.
+/// (no currency sign, a dot before at most two decimals, no thousands
+/// separators: `12,50` and `1,000` are refused with the accepted form)
+/// into cents.
 pub fn parse_money(text: &str) -> Result<Cents> {
-    let invalid = |reason| Error::InvalidAmount {
-        text: text.to_string(),
-        reason,
-    };
-    let trimmed = text.trim();
-    if trimmed.starts_with('-') {
-        return Err(invalid("an amount cannot be negative"));
-    }
-    let (whole, fraction) = match trimmed.split_once(['.', ',']) {
-        Some((whole, fraction)) => (whole, fraction),
-        None => (trimmed, ""),
-    };
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() && fraction.is_empty() || !digits(whole) || !digits(fraction) {
-        return Err(invalid(
-            "write it as a number with at most two decimals, such as 12.50",
-        ));
-    }
-    if fraction.len() > 2 {
-        return Err(invalid("give at most two decimals (cents), such as 12.50"));
-    }
-    let whole: u64 = if whole.is_empty() {
-        0
-    } else {
-        whole
-            .parse()
-            .map_err(|_| invalid("the amount is too large"))?
-    };
-    let cents: u64 = match fraction.len() {
-        0 => 0,
-        1 => {
-            fraction
-                .parse::<u64>()
-                .map_err(|_| invalid("bad decimals"))?
-                * 10
-        }
-        _ => fraction.parse().map_err(|_| invalid("bad decimals"))?,
-    };
-    whole
-        .checked_mul(100)
-        .and_then(|c| c.checked_add(cents))
+    parse_decimal(text, 2)
         .map(Cents)
-        .ok_or_else(|| invalid("the amount is too large"))
+        .map_err(|reason| Error::InvalidAmount {
+            text: text.to_string(),
+            reason,
+        })
 }
 
 /// Parses an address typed or pasted by a person; the error says precisely
@@ -332,8 +277,9 @@ pub fn describe_with(tx: &Transaction, label: &dyn Fn(&Address) -> String) -> St
                 .map(|c| format!(" for a purchase of {c}"))
                 .unwrap_or_default();
             format!(
-                "{} issues {points} points to {}{spent}",
+                "{} issues {} to {}{spent}",
                 who(&tx.author),
+                points.counted(),
                 who(customer)
             )
         }
@@ -355,9 +301,9 @@ pub fn describe_with(tx: &Transaction, label: &dyn Fn(&Address) -> String) -> St
             claim,
             ..
         } => format!(
-            "{} issues {} points to {} for a sale of {} (rule v{})",
+            "{} issues {} to {} for a sale of {} (rule v{})",
             who(&tx.author),
-            claim.total,
+            claim.total.counted(),
             who(customer),
             basket.amount,
             claim.rule_version
@@ -365,8 +311,9 @@ pub fn describe_with(tx: &Transaction, label: &dyn Fn(&Address) -> String) -> St
         TxBody::Birthday {
             customer, points, ..
         } => format!(
-            "{} gives a birthday reward of {points} points to {}",
+            "{} gives a birthday reward of {} to {}",
             who(&tx.author),
+            points.counted(),
             who(customer)
         ),
         TxBody::Offer {
@@ -411,22 +358,25 @@ pub fn describe_with(tx: &Transaction, label: &dyn Fn(&Address) -> String) -> St
                 .map(|m| format!(" (memo: {:?})", m.as_str()))
                 .unwrap_or_default();
             format!(
-                "{} sends {points} points to {}{memo}",
+                "{} sends {} to {}{memo}",
                 who(&tx.author),
+                points.counted(),
                 who(to)
             )
         }
         TxBody::Redeem { shop, points } => {
             format!(
-                "{} redeems {points} points at {}",
+                "{} redeems {} at {}",
                 who(&tx.author),
+                points.counted(),
                 who(shop)
             )
         }
         TxBody::Settle { debtor, points } => format!(
-            "{} records that {} paid off {points} points of debt",
+            "{} records that {} paid off {} of debt",
             who(&tx.author),
-            who(debtor)
+            who(debtor),
+            points.counted()
         ),
         TxBody::Propose { action } => {
             format!(
@@ -527,20 +477,24 @@ mod tests {
     #[test]
     fn points_are_whole_numbers_above_zero() {
         assert_eq!(parse_points("50").unwrap(), Points(50));
-        assert_eq!(parse_points(" 1,000 ").unwrap(), Points(1000));
-        assert_eq!(parse_points("1_000").unwrap(), Points(1000));
+        assert_eq!(parse_points(" 1000 ").unwrap(), Points(1000));
         for (bad, says) in [
-            ("0", "more than zero"),
             ("-5", "cannot be negative"),
             ("ten", "whole number"),
             ("2.5", "whole number"),
-            ("", "whole number"),
-            ("99999999999999999999", "more points than can ever exist"),
+            ("", "empty"),
+            ("99999999999999999999", "too large"),
+            // One rule: no thousands separators, the accepted form shown.
+            ("1,000", "for 1000 write 1000 (no thousands separators"),
+            ("1_000", "for 1000 write 1000"),
         ] {
             let error = parse_points(bad).unwrap_err();
-            assert!(matches!(error, Error::InvalidPoints { .. }));
+            assert!(matches!(error, Error::InvalidPoints { .. }), "{bad}");
             assert!(error.to_string().contains(says), "{bad}: {error}");
         }
+        let zero = parse_points("0").unwrap_err();
+        assert!(matches!(zero, Error::ZeroPoints { .. }));
+        assert!(zero.to_string().contains("more than zero"), "{zero}");
     }
 
     #[test]
@@ -548,14 +502,22 @@ mod tests {
         assert_eq!(parse_money("12.50").unwrap(), Cents(1250));
         assert_eq!(parse_money("12.5").unwrap(), Cents(1250));
         assert_eq!(parse_money("12").unwrap(), Cents(1200));
-        assert_eq!(parse_money("0,99").unwrap(), Cents(99));
         assert_eq!(parse_money(".05").unwrap(), Cents(5));
-        for bad in ["-1", "12.505", "£12", "twelve", "", ".", "1.2.3"] {
+        for bad in ["-1", "12.505", "£12", "twelve", "", ".", "1.2.3", "1,000"] {
             assert!(
                 matches!(parse_money(bad), Err(Error::InvalidAmount { .. })),
                 "{bad}"
             );
         }
+        // A comma is never read as a decimal separator: both readings are
+        // offered instead.
+        let error = parse_money("12,50").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "\"12,50\" is not a valid amount of money: for 12.50 write 12.50; for 1250 write \
+             1250 (no thousands separators, and a dot for decimals): write digits with a dot \
+             before at most 2 decimals, such as 12.50"
+        );
     }
 
     #[test]

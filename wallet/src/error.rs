@@ -33,6 +33,16 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A new wallet's passphrase is too short to protect its keys.
+    #[error(
+        "the passphrase is too short: use at least {min} characters (a few words \
+         you can remember work well, e.g. \"blue kettle on sunday\"); nothing was written"
+    )]
+    WeakPassphrase {
+        /// The fewest characters accepted ([`crate::keystore::MIN_PASSPHRASE_CHARS`]).
+        min: usize,
+    },
+
     /// The passphrase does not open the keystore.
     ///
     /// Decided by the file's passphrase check value, so a modified key list
@@ -228,7 +238,14 @@ pub enum Error {
         /// The text given.
         text: String,
         /// Why.
-        reason: &'static str,
+        reason: guild_ledger::programme::NumberError,
+    },
+
+    /// Zero points: nothing to give, send or redeem.
+    #[error("{text:?} is not a valid number of points: points must be more than zero")]
+    ZeroPoints {
+        /// The text given.
+        text: String,
     },
 
     /// A money amount that does not parse (e.g. `12.50`).
@@ -237,7 +254,7 @@ pub enum Error {
         /// The text given.
         text: String,
         /// Why.
-        reason: &'static str,
+        reason: guild_ledger::programme::NumberError,
     },
 
     /// An address that does not parse (the message says why: a typo caught
@@ -389,6 +406,7 @@ impl Error {
             Error::NotFound { .. } => "no_wallet",
             Error::Exists { .. } | Error::FileExists { .. } => "file_exists",
             Error::WrongPassphrase { .. } => "wrong_passphrase",
+            Error::WeakPassphrase { .. } => "weak_passphrase",
             Error::Corrupt { .. } => "corrupt_wallet",
             Error::UnsupportedVersion { .. } => "unsupported_wallet_version",
             Error::UnsafeKdfParams { .. } => "unsafe_kdf_params",
@@ -406,7 +424,7 @@ impl Error {
             Error::Encrypt { .. } => "encrypt",
             Error::Api(e) => e.code(),
             Error::WrongNetwork { .. } => "wrong_network",
-            Error::InvalidPoints { .. } => "invalid_points",
+            Error::InvalidPoints { .. } | Error::ZeroPoints { .. } => "invalid_points",
             Error::InvalidAmount { .. } => "invalid_amount",
             Error::InvalidAddress(_) => "invalid_address",
             Error::InvalidText(_) => "invalid_text",

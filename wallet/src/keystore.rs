@@ -95,6 +95,23 @@ pub const MAX_KEYS: usize = 1000;
 /// The longest key name, in characters.
 pub const MAX_NAME_LEN: usize = 32;
 
+/// The fewest characters a new wallet's passphrase may have. The key
+/// derivation (argon2id) slows guessing down, but a passphrase of one or
+/// two letters is still found in seconds; eight characters is the floor
+/// NIST SP 800-63B sets for secrets a person chooses.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+
+/// Checks a passphrase chosen for a new or re-encrypted wallet (opening an
+/// existing wallet accepts whatever passphrase it was made with).
+pub fn check_new_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(Error::WeakPassphrase {
+            min: MIN_PASSPHRASE_CHARS,
+        });
+    }
+    Ok(())
+}
+
 const KDF_ALGORITHM: &str = "argon2id";
 const CIPHER_ALGORITHM: &str = "chacha20poly1305";
 const AD_DOMAIN: &str = "guild/keystore/v1";

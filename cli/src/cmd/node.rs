@@ -36,8 +36,9 @@ pub struct NodeArgs {
     /// Where the HTTP API listens (keep it on localhost unless you know why).
     #[arg(long, default_value = "127.0.0.1:8700")]
     pub api: SocketAddr,
-    /// The shop's wallet file holding its member key. Without it the node
-    /// runs as an observer (it follows and verifies the chain, never votes).
+    /// The shop's wallet file holding its member key (`--wallet FILE` means
+    /// the same). Without it the node runs as an observer (it follows and
+    /// verifies the chain, never votes).
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// Which key of the wallet file (needed if it holds several).
@@ -94,31 +95,61 @@ pub fn member_key(
     Ok(keystore.keypair(info.name())?)
 }
 
+/// The wallet holding the member key: `--key FILE` or the global
+/// `--wallet FILE` (the same thing, by the name every other command uses);
+/// both naming different files is a mistake worth stopping for.
+fn member_wallet<'a>(
+    key: Option<&'a std::path::Path>,
+    wallet: Option<&'a std::path::Path>,
+) -> anyhow::Result<Option<&'a std::path::Path>> {
+    match (key, wallet) {
+        (Some(key), Some(wallet)) if key != wallet => anyhow::bail!(
+            "--key {} and --wallet {} name different wallet files; give one of them \
+             (they mean the same for `guild node`)",
+            key.display(),
+            wallet.display()
+        ),
+        (key, wallet) => Ok(key.or(wallet)),
+    }
+}
+
 /// Runs `guild node token …`, or else the node until a signal.
 pub fn run(args: NodeArgs, globals: &Globals, log: &str) -> anyhow::Result<()> {
     match args.command {
         Some(NodeCommand::Token(token)) => token::run(token, globals),
         None => {
             crate::init_logging(log);
-            run_node(args)
+            run_node(args, globals)
         }
     }
 }
 
 /// Runs the node until a signal.
-fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
     let (Some(data), Some(genesis)) = (args.data, args.genesis) else {
         anyhow::bail!("`guild node` needs --data DIR and --genesis FILE");
     };
+    let wallet = member_wallet(args.key.as_deref(), globals.wallet.as_deref())?;
     let genesis = GenesisFile::read(&genesis)?;
-    let key = match (&args.key, args.observer) {
-        (Some(path), false) => Some(member_key(
-            path,
-            args.key_name.as_deref(),
-            args.passphrase_file.as_deref(),
-        )?),
+    let passphrase_file = args
+        .passphrase_file
+        .as_deref()
+        .or(globals.passphrase_file.as_deref());
+    let key = match (wallet, args.observer) {
+        (Some(path), false) => Some(member_key(path, args.key_name.as_deref(), passphrase_file)?),
         _ => None,
     };
+    match (&key, args.observer) {
+        (Some(key), _) => {
+            tracing::info!(member = %key.address(), "running as a member: this node votes")
+        }
+        (None, true) => tracing::info!(
+            "running as an observer (--observer): this node follows and verifies, never votes"
+        ),
+        (None, false) => tracing::info!(
+            "running as an observer: no --key (or --wallet) was given, so this node follows and verifies the chain but never votes"
+        ),
+    }
     let mut config = NodeConfig::new(data, genesis, key);
     config.listen = args.listen;
     config.peers = args.peer;

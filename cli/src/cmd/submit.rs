@@ -30,7 +30,7 @@ pub fn run(args: SubmitArgs, globals: &Globals) -> anyhow::Result<()> {
     with_json_errors(globals.json, || {
         let (file, signed) = SignedFile::read(&args.file)?;
         let client = NodeClient::new(&globals.node)?;
-        let finality = block_on(async {
+        let (finality, members) = block_on(async {
             let head = client.head().await?;
             if head.chain_id != file.chain_id {
                 return Err(guild_wallet::Error::WrongNetwork {
@@ -40,11 +40,28 @@ pub fn run(args: SubmitArgs, globals: &Globals) -> anyhow::Result<()> {
                 }
                 .into());
             }
-            client
+            let finality = client
                 .submit_and_wait(&signed, &file.chain_id, Duration::from_secs(args.timeout))
                 .await
-                .map_err(|e| refused(e, &file.kind))
+                .map_err(|e| refused(e, &file.kind))?;
+            // The shops' registered names, for the description (the file
+            // was signed where only the wallet's key names were known).
+            let members = client
+                .members()
+                .await
+                .map(|m| m.members)
+                .unwrap_or_default();
+            Ok::<_, anyhow::Error>((finality, members))
         })??;
+        let name = |address: &guild_ledger::Address| {
+            members
+                .iter()
+                .find(|m| m.address == *address)
+                .map(|m| m.name.to_string())
+        };
+        let description = guild_wallet::builder::describe_with(&signed.tx, &|a| {
+            name(a).unwrap_or_else(|| a.to_string())
+        });
         if globals.json {
             return print_json(&json!({
                 "status": "final",
@@ -68,7 +85,7 @@ pub fn run(args: SubmitArgs, globals: &Globals) -> anyhow::Result<()> {
                 finality.id
             );
         } else {
-            println!("Submitted {}: {}.", args.file.display(), file.summary);
+            println!("Submitted {}: {description}.", args.file.display());
             println!(
                 "Final in block {} (transaction {}).",
                 finality.height, finality.id

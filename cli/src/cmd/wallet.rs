@@ -105,6 +105,10 @@ enum WalletCommand {
         /// A note for the recipient (up to 140 bytes).
         #[arg(long)]
         memo: Option<String>,
+        /// Send to a member shop's address as a plain transfer (to spend
+        /// points at a shop, use `guild wallet redeem` instead).
+        #[arg(long)]
+        to_shop: bool,
         #[command(flatten)]
         tx: TxOptions,
     },
@@ -183,8 +187,9 @@ pub fn run(args: WalletArgs, globals: &Globals) -> anyhow::Result<()> {
             to,
             points,
             memo,
+            to_shop,
             tx,
-        } => customer::send(&ctx, &to, &points, memo.as_deref(), &tx),
+        } => customer::send(&ctx, &to, &points, memo.as_deref(), to_shop, &tx),
         WalletCommand::Redeem { at, points, tx } => customer::redeem(&ctx, &at, &points, &tx),
         WalletCommand::Verify { address, genesis } => {
             customer::verify(&ctx, address.as_deref(), genesis.as_deref())

@@ -187,32 +187,160 @@ impl Locale {
     }
 }
 
-/// Parses `12.50` into minor units with `digits` decimals.
-pub fn parse_minor(text: &str, digits: u8) -> Option<Cents> {
+/// Why a number typed by a person (an amount of money, a number of points)
+/// was refused. The one rule for every number Guild reads from a person or
+/// a till: digits, and for money a dot as the decimal separator; no
+/// thousands separators, no currency sign, no sign. Anything else is
+/// refused (never guessed: `12,50` could mean 12.50 or 1250).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    /// Nothing was given.
+    #[error("it is empty: {}", form(*.decimals))]
+    Empty {
+        /// Decimals allowed (0: a whole number).
+        decimals: u8,
+    },
+    /// A minus sign.
+    #[error("it cannot be negative: {}", form(*.decimals))]
+    Negative {
+        /// Decimals allowed.
+        decimals: u8,
+    },
+    /// A comma, a space, an underscore or an apostrophe between digits.
+    #[error("{} (no thousands separators, and a dot for decimals): {}", separator_hint(.text, *.decimals), form(*.decimals))]
+    Separator {
+        /// The text as given (trimmed).
+        text: String,
+        /// Decimals allowed.
+        decimals: u8,
+    },
+    /// More decimals than allowed.
+    #[error("{}", too_precise(*.decimals))]
+    TooManyDecimals {
+        /// Decimals allowed.
+        decimals: u8,
+    },
+    /// Letters, a currency sign, an exponent, several dots…
+    #[error("it is not a number: {}", form(*.decimals))]
+    NotANumber {
+        /// Decimals allowed.
+        decimals: u8,
+    },
+    /// More than a `u64` holds.
+    #[error("it is too large")]
+    TooLarge,
+}
+
+fn form(decimals: u8) -> String {
+    match decimals {
+        0 => "write a whole number with digits only, such as 1000".to_string(),
+        d => format!(
+            "write digits with a dot before at most {d} decimals, such as {}",
+            example(d)
+        ),
+    }
+}
+
+fn example(decimals: u8) -> String {
+    match decimals {
+        0 => "1000".to_string(),
+        d => format!(
+            "12.{}",
+            "50".chars()
+                .chain(std::iter::repeat('0'))
+                .take(usize::from(d))
+                .collect::<String>()
+        ),
+    }
+}
+
+fn too_precise(decimals: u8) -> String {
+    match decimals {
+        0 => "it must be a whole number, such as 1000".to_string(),
+        d => format!("give at most {d} decimals, such as {}", example(d)),
+    }
+}
+
+/// "for 1000 write 1000" / "for 12.50 write 12.50; for 1250 write 1250":
+/// what the person may have meant, offered rather than guessed.
+fn separator_hint(text: &str, decimals: u8) -> String {
+    let plain = |t: &str| -> String {
+        t.chars()
+            .filter(|c| c.is_ascii_digit() || *c == '.')
+            .collect()
+    };
+    let whole_number = plain(text);
+    match text.rsplit_once(',') {
+        Some((head, tail))
+            if decimals > 0
+                && !text.contains('.')
+                && !tail.is_empty()
+                && tail.len() <= usize::from(decimals)
+                && tail.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let decimal = format!("{}.{tail}", plain(head));
+            format!("for {decimal} write {decimal}; for {whole_number} write {whole_number}")
+        }
+        _ => format!("for {whole_number} write {whole_number}"),
+    }
+}
+
+/// Parses a number with at most `decimals` decimals into minor units
+/// (`12.50` with 2 decimals → 1250; `.5` → 50; `12` → 1200), by the one
+/// rule of [`NumberError`].
+pub fn parse_decimal(text: &str, decimals: u8) -> Result<u64, NumberError> {
     let text = text.trim();
+    if text.is_empty() {
+        return Err(NumberError::Empty { decimals });
+    }
+    if text.starts_with('-') {
+        return Err(NumberError::Negative { decimals });
+    }
+    let is_separator = |c: char| matches!(c, ',' | '_' | ' ' | '\'' | '\u{a0}');
+    let digits_around = text.contains(is_separator)
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || is_separator(c));
+    if digits_around {
+        return Err(NumberError::Separator {
+            text: text.to_string(),
+            decimals,
+        });
+    }
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() && frac.is_empty() {
-        return None;
-    }
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(whole) || !all_digits(frac) || frac.len() > usize::from(digits) {
-        return None;
+    if (whole.is_empty() && frac.is_empty()) || !all_digits(whole) || !all_digits(frac) {
+        return Err(NumberError::NotANumber { decimals });
     }
-    let unit = 10u64.checked_pow(u32::from(digits))?;
+    if frac.len() > usize::from(decimals) || (decimals == 0 && text.contains('.')) {
+        return Err(NumberError::TooManyDecimals { decimals });
+    }
+    let unit = 10u64
+        .checked_pow(u32::from(decimals))
+        .ok_or(NumberError::TooLarge)?;
     let whole: u64 = if whole.is_empty() {
         0
     } else {
-        whole.parse().ok()?
+        whole.parse().map_err(|_| NumberError::TooLarge)?
     };
     let mut minor: u64 = if frac.is_empty() {
         0
     } else {
-        frac.parse().ok()?
+        frac.parse().map_err(|_| NumberError::TooLarge)?
     };
-    for _ in frac.len()..usize::from(digits) {
-        minor = minor.checked_mul(10)?;
+    for _ in frac.len()..usize::from(decimals) {
+        minor = minor.checked_mul(10).ok_or(NumberError::TooLarge)?;
     }
-    whole.checked_mul(unit)?.checked_add(minor).map(Cents)
+    whole
+        .checked_mul(unit)
+        .and_then(|w| w.checked_add(minor))
+        .ok_or(NumberError::TooLarge)
+}
+
+/// Parses `12.50` into minor units with `digits` decimals ([`parse_decimal`]
+/// without the reason).
+pub fn parse_minor(text: &str, digits: u8) -> Option<Cents> {
+    parse_decimal(text, digits).ok().map(Cents)
 }
 
 #[cfg(test)]
@@ -277,6 +405,8 @@ mod tests {
         assert_eq!(l.parse_money("1e3"), None);
         assert_eq!(l.parse_money(""), None);
         assert_eq!(l.parse_money("."), None);
+        assert_eq!(l.parse_money("12,50"), None);
+        assert_eq!(l.parse_money("1,000"), None);
         assert_eq!(l.money(Cents(1250)), "£12.50");
         assert_eq!(l.money(Cents(5)), "£0.05");
     }
@@ -290,5 +420,36 @@ mod tests {
         l.zone.reverse();
         assert_eq!(l.validate(), Err(LocaleError::BadZone));
         assert_eq!(london().validate(), Ok(()));
+    }
+
+    #[test]
+    fn one_rule_for_numbers_with_messages_that_show_the_accepted_form() {
+        assert_eq!(parse_decimal("1000", 0), Ok(1000));
+        assert_eq!(parse_decimal(" 12.5 ", 2), Ok(1250));
+        let text = |t: &str, d| parse_decimal(t, d).unwrap_err().to_string();
+        assert_eq!(
+            text("1,000", 0),
+            "for 1000 write 1000 (no thousands separators, and a dot for decimals): \
+             write a whole number with digits only, such as 1000"
+        );
+        assert_eq!(
+            text("12,50", 2),
+            "for 12.50 write 12.50; for 1250 write 1250 (no thousands separators, and a dot \
+             for decimals): write digits with a dot before at most 2 decimals, such as 12.50"
+        );
+        assert!(text("1,000.00", 2).starts_with("for 1000.00 write 1000.00 ("));
+        assert!(text("1 000", 0).contains("no thousands separators"));
+        assert!(text("1_000", 0).contains("no thousands separators"));
+        assert_eq!(text("12.505", 2), "give at most 2 decimals, such as 12.50");
+        assert_eq!(text("2.5", 0), "it must be a whole number, such as 1000");
+        assert!(text("£12", 2).starts_with("it is not a number"));
+        assert!(text("-3", 0).starts_with("it cannot be negative"));
+        assert!(text("", 2).starts_with("it is empty"));
+        assert_eq!(text("99999999999999999999", 0), "it is too large");
+        assert_eq!(parse_decimal("1.5", 3), Ok(1500));
+        assert_eq!(
+            parse_decimal("1.5", 3).ok(),
+            parse_minor("1.5", 3).map(|c| c.0)
+        );
     }
 }

@@ -31,7 +31,7 @@ mod tests;
 
 pub use campaign::{Campaign, CampaignSpec, CampaignUse, CustomerLimit, Reward, Share};
 pub use evaluate::{Breakdown, Claim, ClaimMismatch, RulesChange, SaleFacts, evaluate};
-pub use locale::{Currency, Locale, ZoneOffset};
+pub use locale::{Currency, Locale, NumberError, ZoneOffset, parse_decimal};
 pub use rule::{Basket, BasketLine, CategoryMultiplier, EarnRule, EarnRuleSpec, ShopRules};
 pub use tier::{CustomerRecord, Tier, TierTable};
 

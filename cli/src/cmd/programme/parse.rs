@@ -25,23 +25,19 @@ pub fn tier_name(text: &str) -> anyhow::Result<TierName> {
     TierName::new(text.trim()).map_err(|e| anyhow!("tier {text:?}: {e}"))
 }
 
-/// An amount of money in major units (`12.50`).
+/// An amount of money in major units (`12.50`), by the one number rule
+/// ([`guild_ledger::programme::NumberError`]).
 pub fn money(text: &str, locale: &Locale) -> anyhow::Result<Cents> {
-    locale.parse_money(text).ok_or_else(|| {
-        anyhow!(
-            "{text:?} is not an amount of money: write it like 12.50 (at most {} decimals)",
-            locale.currency.minor_units
-        )
-    })
+    guild_ledger::programme::parse_decimal(text, locale.currency.minor_units)
+        .map(Cents)
+        .map_err(|e| anyhow!("{text:?} is not an amount of money: {e}"))
 }
 
-/// Whole points.
+/// Whole points (digits only).
 pub fn points(text: &str) -> anyhow::Result<Points> {
-    let n: u64 = text
-        .trim()
-        .parse()
-        .map_err(|_| anyhow!("{text:?} is not a whole number of points"))?;
-    Ok(Points(n))
+    guild_ledger::programme::parse_decimal(text, 0)
+        .map(Points)
+        .map_err(|e| anyhow!("{text:?} is not a whole number of points: {e}"))
 }
 
 /// `NAME:VALUE` (also `NAME=VALUE`).

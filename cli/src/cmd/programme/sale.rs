@@ -189,9 +189,9 @@ pub fn sale(ctx: &Ctx, args: SaleArgs) -> anyhow::Result<()> {
                 }));
             }
             println!(
-                "A sale of {} to {customer} would earn {} points now:",
+                "A sale of {} to {customer} would earn {} now:",
                 locale.money(basket.amount),
-                breakdown.total
+                breakdown.total.counted()
             );
             print_breakdown(&breakdown, &locale);
             return Ok(());
@@ -208,7 +208,12 @@ pub fn sale(ctx: &Ctx, args: SaleArgs) -> anyhow::Result<()> {
             ctx,
             &args.tx,
             body,
-            |shop| format!("{shop} records a sale of {amount} to {customer}: {total} points"),
+            |shop| {
+                format!(
+                    "{shop} records a sale of {amount} to {customer}: {}",
+                    total.counted()
+                )
+            },
             json!({
                 "status": "final",
                 "total": total,
@@ -217,7 +222,7 @@ pub fn sale(ctx: &Ctx, args: SaleArgs) -> anyhow::Result<()> {
                 "receipt_generated": generated,
             }),
             |_| {
-                println!("Sale of {amount} to {customer}: {total} points.");
+                println!("Sale of {amount} to {customer}: {}.", total.counted());
                 print_breakdown(&breakdown, &locale);
                 println!("Receipt id: {receipt_id}");
                 if generated {
@@ -274,11 +279,17 @@ pub fn birthday(ctx: &Ctx, args: BirthdayArgs) -> anyhow::Result<()> {
             receipt: ReceiptHash::new(&me, &receipt_id),
             points,
         },
-        |shop| format!("{shop} gives a birthday reward of {points} points to {customer}"),
+        |shop| {
+            format!(
+                "{shop} gives a birthday reward of {} to {customer}",
+                points.counted()
+            )
+        },
         json!({ "customer": customer, "points": points, "receipt": receipt_id }),
         |_| {
             println!(
-                "Birthday reward of {points} points given to {customer} (receipt {receipt_id})."
+                "Birthday reward of {} given to {customer} (receipt {receipt_id}).",
+                points.counted()
             )
         },
     )
@@ -325,8 +336,18 @@ pub fn offer(ctx: &Ctx, args: OfferArgs) -> anyhow::Result<()> {
             customer,
             receipt: ReceiptHash::new(&me, &receipt_id),
         },
-        |shop| format!("{shop} gives {customer} the offer {name} ({points} points)"),
+        |shop| {
+            format!(
+                "{shop} gives {customer} the offer {name} ({})",
+                points.counted()
+            )
+        },
         json!({ "customer": customer, "campaign": id, "points": points, "receipt": receipt_id }),
-        |_| println!("Offer of {points} points given to {customer} (receipt {receipt_id})."),
+        |_| {
+            println!(
+                "Offer of {} given to {customer} (receipt {receipt_id}).",
+                points.counted()
+            )
+        },
     )
 }

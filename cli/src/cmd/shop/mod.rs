@@ -303,8 +303,10 @@ fn earn(
     let spent = purchase
         .map(|c| format!(" for a purchase of {c}"))
         .unwrap_or_default();
-    let summary =
-        format!("{shop_name} issues {points} points to {customer}{spent} (receipt {receipt_id:?})");
+    let summary = format!(
+        "{shop_name} issues {} to {customer}{spent} (receipt {receipt_id:?})",
+        points.counted()
+    );
     let sent = super::wallet::common::send(
         ctx,
         options,
@@ -324,7 +326,10 @@ fn earn(
             "receipt_generated": generated,
         }),
         || {
-            println!("{shop_name} issued {points} points to {customer}{spent}.");
+            println!(
+                "{shop_name} issued {} to {customer}{spent}.",
+                points.counted()
+            );
             println!("Receipt id: {receipt_id}");
             if generated {
                 println!(
@@ -671,13 +676,17 @@ fn settle(ctx: &Ctx, with: &str, points: &str, options: &TxOptions) -> anyhow::R
             .unwrap_or(Points::ZERO);
         if owed < points {
             bail!(
-                "{debtor_name} owes {shop_name} {owed} points; cannot settle {points} \
-                 (`guild shop debts` shows every debt)"
+                "{debtor_name} owes {shop_name} {}; cannot settle {points} \
+                 (`guild shop debts` shows every debt)",
+                owed.counted()
             );
         }
     }
     let body = TxBody::Settle { debtor, points };
-    let summary = format!("{shop_name} records that {debtor_name} paid off {points} points");
+    let summary = format!(
+        "{shop_name} records that {debtor_name} paid off {}",
+        points.counted()
+    );
     let sent = super::wallet::common::send(
         ctx,
         options,
@@ -710,7 +719,10 @@ fn settle(ctx: &Ctx, with: &str, points: &str, options: &TxOptions) -> anyhow::R
             match remaining {
                 Some(Points(0)) => println!("{debtor_name} no longer owes {shop_name} anything."),
                 Some(remaining) => {
-                    println!("{debtor_name} still owes {shop_name} {remaining} points.")
+                    println!(
+                        "{debtor_name} still owes {shop_name} {}.",
+                        remaining.counted()
+                    )
                 }
                 None => {}
             }
@@ -759,17 +771,17 @@ fn debts(ctx: &Ctx) -> anyhow::Result<()> {
     }
     for d in &owed_to_me {
         println!(
-            "  {} owes {me_name} {} points{}",
+            "  {} owes {me_name} {}{}",
             label(&d.debtor),
-            d.points,
+            d.points.counted(),
             money(d.cents)
         );
     }
     for d in &i_owe {
         println!(
-            "  {me_name} owes {} {} points{}",
+            "  {me_name} owes {} {}{}",
             label(&d.creditor),
-            d.points,
+            d.points.counted(),
             money(d.cents)
         );
     }

@@ -131,8 +131,10 @@ pub fn new_passphrase(ctx: &Ctx) -> anyhow::Result<zeroize::Zeroizing<String>> {
     let what = format!("the new wallet {}", ctx.wallet.display());
     let passphrase = if will_prompt(ctx.passphrase_file.as_deref()) {
         eprintln!(
-            "Choose a passphrase for {}. It encrypts your keys; without it they cannot be used.",
-            ctx.wallet.display()
+            "Choose a passphrase for {} (at least {} characters). It encrypts your keys; \
+             without it they cannot be used.",
+            ctx.wallet.display(),
+            guild_wallet::keystore::MIN_PASSPHRASE_CHARS
         );
         let first = zeroize::Zeroizing::new(
             rpassword::prompt_password("New passphrase: ")
@@ -155,6 +157,7 @@ pub fn new_passphrase(ctx: &Ctx) -> anyhow::Result<zeroize::Zeroizing<String>> {
     if passphrase.is_empty() {
         bail!("the passphrase is empty; choose one (it protects the keys in the wallet)");
     }
+    guild_wallet::keystore::check_new_passphrase(&passphrase)?;
     Ok(passphrase)
 }
 

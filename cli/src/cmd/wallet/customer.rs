@@ -26,8 +26,9 @@ pub fn balance(ctx: &Ctx, explicit: Option<&str>) -> anyhow::Result<()> {
         None => address.to_string(),
     };
     println!(
-        "Balance of {who}: {} points (as of block {}).",
-        account.balance, account.height
+        "Balance of {who}: {} (as of block {}).",
+        account.balance.counted(),
+        account.height
     );
     if !account.lots.is_empty() {
         println!();
@@ -177,12 +178,37 @@ fn print_history_line(me: &Address, entry: &HistoryEntry, members: &[MemberInfo]
     );
 }
 
+/// A transfer to a member shop's address is almost always a redemption
+/// typed as a send: the shop gets the points but no redemption is recorded,
+/// so it cannot collect from the shops that issued them. Stop before
+/// signing and say how to redeem (or how to send anyway).
+fn refuse_send_to_shop(
+    client: &guild_wallet::NodeClient,
+    to: &guild_ledger::Address,
+    points: Points,
+) -> anyhow::Result<()> {
+    let members = block_on(client.members())??.members;
+    if let Some(shop) = members.iter().find(|m| m.address == *to) {
+        let name = shop.name.to_string();
+        bail!(
+            "{to} is the member shop {name}; nothing was sent. To spend points there, redeem \
+             them: guild wallet redeem --at {:?} --points {} (the shop then collects from the \
+             shops that issued them). To give {name} the points as a plain transfer anyway, \
+             add --to-shop.",
+            name.to_lowercase(),
+            points.0
+        );
+    }
+    Ok(())
+}
+
 /// `guild wallet send`.
 pub fn send(
     ctx: &Ctx,
     to: &str,
     points: &str,
     memo: Option<&str>,
+    to_shop: bool,
     options: &TxOptions,
 ) -> anyhow::Result<()> {
     let to = builder::parse_address(to)?;
@@ -203,7 +229,8 @@ pub fn send(
         .map(|m| format!(" (memo {:?})", m.as_str()))
         .unwrap_or_default();
     let summary = format!(
-        "send {points} points from {} to {to}{memo_text}",
+        "send {} from {} to {to}{memo_text}",
+        points.counted(),
         info.address()
     );
     let client = if options.offline {
@@ -211,6 +238,11 @@ pub fn send(
     } else {
         Some(ctx.client()?)
     };
+    if let Some(client) = &client
+        && !to_shop
+    {
+        refuse_send_to_shop(client, &to, points)?;
+    }
     let sent = super::common::send(ctx, options, &key, body, summary, client.as_ref())?;
     let Some(client) = client else {
         return finish_offline(ctx, &sent);
@@ -228,13 +260,13 @@ pub fn send(
         if finality.already_final {
             println!("This transfer was already final; nothing was sent again.");
         }
-        println!("Sent {points} points to {to}{memo_text}.");
+        println!("Sent {} to {to}{memo_text}.", points.counted());
         println!(
             "Final in block {} (transaction {}).",
             finality.height, finality.id
         );
         if let Some(after) = after {
-            println!("Your balance is now {} points.", after.balance);
+            println!("Your balance is now {}.", after.balance.counted());
         }
     }
     Ok(())
@@ -268,7 +300,8 @@ pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow:
     let (key, _) = ctx.signing_key()?;
     let body = TxBody::Redeem { shop, points };
     let summary = format!(
-        "redeem {points} points of {} at {shop_name} ({shop})",
+        "redeem {} of {} at {shop_name} ({shop})",
+        points.counted(),
         info.address()
     );
     let sent = super::common::send(ctx, options, &key, body, summary, client.as_ref())?;
@@ -315,7 +348,7 @@ pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow:
         finality.id
     );
     if let Some(after) = after {
-        println!("Your balance is now {} points.", after.balance);
+        println!("Your balance is now {}.", after.balance.counted());
     }
     Ok(())
 }
