@@ -110,8 +110,8 @@ pub(super) fn propose(
         }),
         || match &proposal {
             Some(p) => println!(
-                "Proposed #{}: {what}. Approvals: {} so far, {} needed; other members \
-                     approve with `guild shop approve {}`.",
+                "Proposed #{}: {what}. Approvals: {} so far, {} needed; each other shop \
+                     approves with its own wallet: `guild --wallet ITS-WALLET shop approve {}`.",
                 p.id, p.approving, p.needed, p.id
             ),
             None => println!("Proposed: {what}."),
