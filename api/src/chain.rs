@@ -103,7 +103,11 @@ impl QuorumInfo {
                 self.needed
             )
         } else {
-            let verb = if self.reachable.len() == 1 { "is" } else { "are" };
+            let verb = if self.reachable.len() == 1 {
+                "is"
+            } else {
+                "are"
+            };
             format!(
                 "only {} of the {} {shops} {verb} reachable and {} are needed to finalize",
                 self.reachable.len(),

@@ -125,7 +125,10 @@ fn a_database_open_elsewhere_is_in_use_not_sled_jargon() {
     );
     assert_eq!(
         error.to_string(),
-        format!("another guild node is already using {}", dir.path().display())
+        format!(
+            "another guild node is already using {}",
+            dir.path().display()
+        )
     );
     drop(first);
 }

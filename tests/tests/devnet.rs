@@ -25,9 +25,9 @@ fn free_base_port() -> u16 {
         if base > 60_000 {
             continue;
         }
-        let all_free = (0..4).chain(100..104).all(|offset| {
-            std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok()
-        });
+        let all_free = (0..4)
+            .chain(100..104)
+            .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
         if all_free {
             return base;
         }
@@ -151,7 +151,10 @@ async fn till_sale(api: &str, token: &str, customer: &str, receipt: &str) -> (u1
 async fn wait_for<F: Fn() -> bool>(what: &str, limit: Duration, check: F) {
     let start = Instant::now();
     while !check() {
-        assert!(start.elapsed() < limit, "{what} did not happen in {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "{what} did not happen in {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -177,7 +180,9 @@ async fn a_shop_owner_stops_nodes_of_a_devnet_and_sees_what_happens() {
     for (pid, node) in pids.iter().zip(&nodes) {
         assert!(alive(*pid), "{node}");
         assert_ne!(*pid, devnet.child.id());
-        let shop_dir = Path::new(node["wallet"].as_str().unwrap()).parent().unwrap();
+        let shop_dir = Path::new(node["wallet"].as_str().unwrap())
+            .parent()
+            .unwrap();
         assert!(shop_dir.join("node.log").exists());
     }
     let file: Value =
@@ -244,20 +249,21 @@ async fn a_shop_owner_stops_nodes_of_a_devnet_and_sees_what_happens() {
     };
     assert_eq!(code, 3, "{out}");
     assert!(
-        out.contains(
-            "No quorum: only 2 of the 4 shops are reachable and 3 are needed to finalize"
-        ),
+        out.contains("No quorum: only 2 of the 4 shops are reachable and 3 are needed to finalize"),
         "{out}"
     );
     assert!(out.contains("(Cafe, Bookshop)"), "{out}");
     assert_eq!(json["health"], "no_quorum");
     assert_eq!(json["quorum"]["has_quorum"], false);
-    let (_, head) = (0, reqwest::get(format!("{}/v1/head", api[0]))
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap());
+    let (_, head) = (
+        0,
+        reqwest::get(format!("{}/v1/head", api[0]))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
+    );
     assert_eq!(head["quorum"]["members"], 4);
     assert_eq!(head["quorum"]["reachable"].as_array().unwrap().len(), 2);
 
@@ -298,7 +304,10 @@ async fn a_shop_owner_stops_nodes_of_a_devnet_and_sees_what_happens() {
     // The café's node starts again with the printed command, on the data
     // directory of the node killed with SIGKILL (its lock went with it);
     // the waiting sale becomes final.
-    let words: Vec<String> = restart.split(' ').map(|w| w.trim_matches('\'').to_string()).collect();
+    let words: Vec<String> = restart
+        .split(' ')
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
     let cafe_log = temp.path().join("cafe-again.log");
     let mut cafe = Command::new(guild_bin())
         .args(&words[1..])
@@ -374,14 +383,23 @@ async fn a_shop_owner_stops_nodes_of_a_devnet_and_sees_what_happens() {
         if let Some(exit) = devnet.child.try_wait().unwrap() {
             break exit;
         }
-        assert!(start.elapsed() < Duration::from_secs(40), "the devnet did not stop");
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "the devnet did not stop"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(exit.success(), "{exit:?}");
     for pid in [pids[0], pids[3]] {
-        wait_for("a devnet node to stop", Duration::from_secs(5), || !alive(pid)).await;
+        wait_for("a devnet node to stop", Duration::from_secs(5), || {
+            !alive(pid)
+        })
+        .await;
     }
-    assert!(cafe.try_wait().unwrap().is_none(), "the café's own node stopped");
+    assert!(
+        cafe.try_wait().unwrap().is_none(),
+        "the café's own node stopped"
+    );
     let _ = cafe.kill();
     let _ = cafe.wait();
     let file: Value =

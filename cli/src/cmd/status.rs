@@ -18,7 +18,6 @@ use crate::cmd::ExitWith;
 use crate::cmd::wallet::common::{block_on, print_json, with_json_errors};
 use clap::Args;
 use guild_api::{Head, Members, NodeClient, QuorumInfo};
-use guild_ledger::crypto::Address;
 use serde::Serialize;
 
 /// Exit code: too few shops reachable to finalize.
@@ -89,7 +88,7 @@ pub struct Status {
 }
 
 /// Names a member by its registered name (or its address).
-fn name_of(members: &Members, address: &Address) -> String {
+fn name_of(members: &Members, address: &guild_ledger::crypto::Address) -> String {
     members
         .members
         .iter()
@@ -108,11 +107,12 @@ pub fn assess(node: &str, head: &Head, members: &Members) -> Status {
     // A peer one block ahead is normal for a moment (the block is being
     // applied here too).
     let in_step = !head.syncing && behind <= 1 && head.sync.problem.is_none();
-    let reachable: Vec<String> = head
-        .quorum
-        .reachable
+    // In the members' order, as `guild shop` lists them.
+    let reachable: Vec<String> = members
+        .members
         .iter()
-        .map(|a| name_of(members, a))
+        .filter(|m| head.quorum.reachable.contains(&m.address))
+        .map(|m| m.name.to_string())
         .collect();
     let unreachable: Vec<String> = members
         .members
@@ -153,9 +153,9 @@ pub fn assess(node: &str, head: &Head, members: &Members) -> Status {
             }
         ),
         Health::CatchingUp => match &head.sync.problem {
-            Some(problem) => format!(
-                "Catching up: {behind} blocks behind the network, and stuck: {problem}."
-            ),
+            Some(problem) => {
+                format!("Catching up: {behind} blocks behind the network, and stuck: {problem}.")
+            }
             None => format!(
                 "Catching up: {behind} blocks behind the network; wait and run `guild status` again."
             ),
@@ -264,7 +264,7 @@ pub fn run(_args: StatusArgs, globals: &Globals) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use guild_api::{MemberInfo, SyncInfo};
-    use guild_ledger::crypto::Keypair;
+    use guild_ledger::crypto::{Address, Keypair};
     use guild_ledger::hash::sha256;
     use guild_ledger::types::{ChainId, Height, Points, ShopName, Timestamp};
 
@@ -353,8 +353,15 @@ mod tests {
             "{}",
             status.verdict
         );
-        assert!(status.verdict.contains("(Cafe, Bookshop)"), "{}", status.verdict);
-        assert_eq!(status.reachable, vec!["Bakery".to_string(), "Florist".to_string()]);
+        assert!(
+            status.verdict.contains("(Cafe, Bookshop)"),
+            "{}",
+            status.verdict
+        );
+        assert_eq!(
+            status.reachable,
+            vec!["Bakery".to_string(), "Florist".to_string()]
+        );
     }
 
     #[test]
@@ -377,7 +384,9 @@ mod tests {
         let status = assess("http://n", &h, &members(4));
         assert_eq!(status.health, Health::CatchingUp);
         assert!(
-            status.verdict.ends_with("and stuck: the peers' blocks are too large."),
+            status
+                .verdict
+                .ends_with("and stuck: the peers' blocks are too large."),
             "{}",
             status.verdict
         );

@@ -42,9 +42,7 @@
 //! a simulated network with a virtual clock.
 
 use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSigner};
-use crate::handle::{
-    ChainEvent, ChainView, QuorumView, Request, SubmitError, Submitted, SyncView,
-};
+use crate::handle::{ChainEvent, ChainView, QuorumView, Request, SubmitError, Submitted, SyncView};
 use crate::mempool::{self, Admission, Mempool, MempoolError};
 use crate::p2p::{MAX_SYNC_BLOCKS, NetEvent, Offence, SyncFailure, Verdict};
 use crate::signer::SignerError;

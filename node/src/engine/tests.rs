@@ -440,7 +440,10 @@ fn the_reachable_members_are_this_member_and_the_connected_members() {
     assert!(!f.engine.quorum_view().has_quorum());
     f.engine.on_net(NetInput::Connected(SimPeer(2))).unwrap();
     let three = f.engine.quorum_view();
-    assert_eq!(three.reachable, sorted(vec![address(0), address(1), address(2)]));
+    assert_eq!(
+        three.reachable,
+        sorted(vec![address(0), address(1), address(2)])
+    );
     assert!(three.has_quorum());
     f.engine.on_net(NetInput::Disconnected(SimPeer(1))).unwrap();
     let two = f.engine.quorum_view();

@@ -14,7 +14,7 @@
 //! that node again. It does not restart a node by itself: the devnet is
 //! where a shop owner sees what happens when a shop's node goes down.
 //! On the first run, once the nodes answer, each shop publishes its example
-//! rules through its own node's API (blocks 1 and 2).
+//! rules through its own node's API (the first few blocks).
 //!
 //! One devnet at a time per directory: `DIR/LOCK` ([`guild_os::lock`]) is
 //! held while it runs, and each node holds its own data directory's lock.
@@ -137,9 +137,8 @@ pub fn run(args: DevnetArgs, json: bool, log: &str) -> anyhow::Result<()> {
     let resumed = DevnetFile::path(&dir).exists();
     if !resumed
         && dir.exists()
-        && std::fs::read_dir(&dir)?.any(|entry| {
-            entry.is_ok_and(|e| e.file_name() != guild_os::lock::LOCK_FILE)
-        })
+        && std::fs::read_dir(&dir)?
+            .any(|entry| entry.is_ok_and(|e| e.file_name() != guild_os::lock::LOCK_FILE))
     {
         bail!(
             "{} exists and is not a devnet (no devnet.json); choose an empty or new --dir",
@@ -247,7 +246,15 @@ fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
     if let Some(first) = file.nodes.first() {
         println!();
         println!("Try it from another terminal:");
-        println!("  guild status                    # this network as the bakery's node sees it");
+        let node = if first.api == "http://127.0.0.1:7700" {
+            String::new()
+        } else {
+            format!(" --node {}", first.api)
+        };
+        println!(
+            "  guild{node} status             # the network as the {}'s node sees it",
+            first.name
+        );
         println!("  curl {}/v1/head", first.api);
         println!("  curl {}/v1/members", first.api);
         println!(

@@ -1,6 +1,6 @@
 //! The devnet's first run: the genesis, each shop's wallet and tokens,
 //! `DIR/devnet.json`, and the example programme each shop publishes once
-//! its node is up (blocks 1 and 2).
+//! its node is up (the first few blocks).
 
 use super::{DevnetArgs, DevnetFile, DevnetNode};
 use anyhow::Context;
@@ -217,7 +217,7 @@ fn example_programme() -> anyhow::Result<GenesisProgramme> {
 /// Publishes a new devnet shop's example earn rule (and the café's "double
 /// points before 9" campaign), so the first sale has something to show.
 /// Returns the transactions sent (not final yet: the caller waits for them
-/// all together, so they share blocks 1 and 2).
+/// all together).
 pub async fn seed_shop(
     client: &NodeClient,
     chain_id: &ChainId,
@@ -293,4 +293,3 @@ pub async fn seed_shop(
     }
     Ok(signed)
 }
-

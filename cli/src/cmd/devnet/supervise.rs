@@ -103,9 +103,7 @@ fn program_name() -> String {
             .find(|candidate| candidate.is_file())
     });
     match (exe, on_path) {
-        (Some(exe), Some(found))
-            if found.canonicalize().ok() == exe.canonicalize().ok() =>
-        {
+        (Some(exe), Some(found)) if found.canonicalize().ok() == exe.canonicalize().ok() => {
             "guild".into()
         }
         (Some(exe), _) => exe.display().to_string(),
@@ -178,7 +176,9 @@ impl Nodes {
                 .spawn()
                 .with_context(|| format!("cannot start {}'s node", node.name))?;
             let pid = child.id();
-            nodes.shops.push((node.name.clone(), Run::Child(child), pid));
+            nodes
+                .shops
+                .push((node.name.clone(), Run::Child(child), pid));
         }
         Ok(nodes)
     }
