@@ -38,6 +38,9 @@ pub struct Head {
     pub syncing: bool,
     /// How catching up from peers goes.
     pub sync: SyncInfo,
+    /// Which member shops this node reaches, and whether they are enough
+    /// to make blocks final.
+    pub quorum: QuorumInfo,
     /// The node's wall clock when it answered, in milliseconds since the
     /// Unix epoch: the instant account balances (which lots have expired)
     /// and members' `issued_today` are computed at.
@@ -53,6 +56,66 @@ pub struct SyncInfo {
     /// failure); `null` when it is not.
     #[schema(required = true)]
     pub problem: Option<String>,
+}
+
+/// Which member shops a node reaches, against what finality needs.
+///
+/// A member is *reachable* when it is the answering node itself, or when
+/// that node holds a live peer connection to the member's node (a member's
+/// node has the shop's key as its network identity). `reachable` changes
+/// the moment a member's connection closes or opens. With fewer reachable
+/// members than `needed`, no block can become final: transactions wait in
+/// the mempool until enough members' nodes are back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QuorumInfo {
+    /// Member shops at the next height.
+    pub members: usize,
+    /// Members whose votes make a block final: more than 2/3 of `members`.
+    pub needed: usize,
+    /// The reachable members' addresses (this node's own shop included if
+    /// it is a member), in address order.
+    pub reachable: Vec<Address>,
+    /// Whether `reachable` has at least `needed` members.
+    pub has_quorum: bool,
+}
+
+impl QuorumInfo {
+    /// Builds the answer from the members and the reachable ones.
+    pub fn new(members: usize, reachable: Vec<Address>) -> QuorumInfo {
+        let needed = quorum(members);
+        QuorumInfo {
+            members,
+            needed,
+            has_quorum: members > 0 && reachable.len() >= needed,
+            reachable,
+        }
+    }
+
+    /// "only 2 of the 4 shops are reachable and 3 are needed to finalize"
+    /// or "4 of 4 shops reachable (3 needed)".
+    pub fn describe(&self) -> String {
+        let shops = if self.members == 1 { "shop" } else { "shops" };
+        if self.has_quorum {
+            format!(
+                "{} of {} {shops} reachable ({} needed to finalize)",
+                self.reachable.len(),
+                self.members,
+                self.needed
+            )
+        } else {
+            let verb = if self.reachable.len() == 1 {
+                "is"
+            } else {
+                "are"
+            };
+            format!(
+                "only {} of the {} {shops} {verb} reachable and {} are needed to finalize",
+                self.reachable.len(),
+                self.members,
+                self.needed
+            )
+        }
+    }
 }
 
 /// A member shop with its running totals.

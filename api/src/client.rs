@@ -56,7 +56,10 @@ pub enum Error {
     },
 
     /// No connection to the node (refused, unreachable, timed out).
-    #[error("cannot reach node at {url} (is it running? start one with `guild devnet`): {reason}")]
+    #[error(
+        "cannot reach node at {url} (is your node running? start it with `guild node …`, or \
+         `guild devnet` on a test machine): {reason}"
+    )]
     Unreachable {
         /// The node's base URL.
         url: String,
@@ -88,16 +91,35 @@ pub enum Error {
         reason: String,
     },
 
-    /// A transaction was not final within the time waited.
+    /// A transaction was not final within the time waited, though the
+    /// node reaches enough members (or could not say).
     #[error(
         "transaction {id} is not final after {waited_secs} s; it is still waiting on the node. \
-         Check later with `guild submit` of the same file or GET /v1/tx/{id}; do not sign it again"
+         Check later with GET /v1/tx/{id} (`guild status` shows how the network is); do not sign \
+         it again"
     )]
     NotFinal {
         /// The transaction id.
         id: TxId,
         /// Seconds waited.
         waited_secs: u64,
+    },
+
+    /// A transaction was not final within the time waited because the node
+    /// reaches too few member shops for any block to become final.
+    #[error(
+        "transaction {id} is not final after {waited_secs} s: {}. The transaction waits in the \
+         node and becomes final when another shop's node is back (start the stopped nodes; \
+         `guild status` shows who is reachable); do not sign it again",
+        quorum.describe()
+    )]
+    NoQuorum {
+        /// The transaction id.
+        id: TxId,
+        /// Seconds waited.
+        waited_secs: u64,
+        /// What the node reported.
+        quorum: crate::chain::QuorumInfo,
     },
 }
 
@@ -112,6 +134,7 @@ impl Error {
             Error::Node { code, .. } => code,
             Error::BadResponse { .. } => "bad_response",
             Error::NotFinal { .. } => "not_final",
+            Error::NoQuorum { .. } => "no_quorum",
         }
     }
 
@@ -407,13 +430,27 @@ impl NodeClient {
         }
     }
 
+    /// Why `id` is not final yet: [`Error::NoQuorum`] if the node says it
+    /// reaches too few members, else [`Error::NotFinal`].
+    async fn not_final(&self, id: TxId, waited_secs: u64) -> Error {
+        match self.head().await {
+            Ok(head) if !head.quorum.has_quorum => Error::NoQuorum {
+                id,
+                waited_secs,
+                quorum: head.quorum,
+            },
+            _ => Error::NotFinal { id, waited_secs },
+        }
+    }
+
     /// Submits `tx` and waits until it is final, for at most `timeout`.
     ///
     /// A transaction the node already holds in a final block is not sent
     /// again and is returned with [`Finality::already_final`] set. If it is
-    /// still pending after `timeout`, the answer is [`Error::NotFinal`] (the
-    /// transaction may still become final later: look it up before signing
-    /// anything new).
+    /// still pending after `timeout`, the answer is [`Error::NoQuorum`] when
+    /// the node reaches too few member shops to finalize, else
+    /// [`Error::NotFinal`] (either way the transaction may still become
+    /// final later: look it up before signing anything new).
     pub async fn submit_and_wait(
         &self,
         tx: &SignedTransaction,
@@ -461,10 +498,7 @@ impl NodeClient {
                 }
             }
             if start.elapsed() >= timeout {
-                return Err(Error::NotFinal {
-                    id,
-                    waited_secs: timeout.as_secs(),
-                });
+                return Err(self.not_final(id, timeout.as_secs()).await);
             }
             tokio::time::sleep(POLL_INTERVAL.min(timeout.saturating_sub(start.elapsed()))).await;
         }

@@ -93,7 +93,7 @@ pub use automation::{
 };
 pub use chain::{
     BlockInfo, BlockTx, DebtInfo, Head, MemberInfo, Members, ParamsInfo, ProposalInfo,
-    ProposalState, Proposals, Settlement, SupplyInfo, SyncInfo,
+    ProposalState, Proposals, QuorumInfo, Settlement, SupplyInfo, SyncInfo,
 };
 pub use client::{Error as ClientError, EventStream, Finality, NodeClient};
 pub use customers::{

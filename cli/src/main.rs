@@ -2,7 +2,7 @@
 //!
 //! Exit codes: 0 success; 1 the command failed (the message says why and
 //! what to do next); 2 the command line itself is wrong (clap's usage
-//! errors).
+//! errors); `guild status` also 3 (no quorum) and 4 (catching up).
 
 mod cmd;
 mod passphrase;
@@ -66,6 +66,9 @@ enum Command {
     Wallet(cmd::wallet::WalletArgs),
     /// Shop commands: earn, reverse, redemptions, settle, governance.
     Shop(cmd::shop::ShopArgs),
+    /// Is my node well, and can the network finalize? (exit code 0 all
+    /// good, 1 node unreachable, 3 no quorum, 4 catching up)
+    Status(cmd::status::StatusArgs),
     /// Send a transaction signed offline (`--offline`) to a node.
     Submit(cmd::submit::SubmitArgs),
     /// Re-verify the whole ledger and report who owes whom.
@@ -97,6 +100,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            if let Some(cmd::ExitWith(code)) = error.downcast_ref::<cmd::ExitWith>() {
+                return ExitCode::from(*code);
+            }
             eprintln!("error: {}", cmd::describe(&error));
             ExitCode::FAILURE
         }
@@ -127,11 +133,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node(args) => cmd::node::run(args, &globals, &cli.log),
         Command::Devnet(args) => {
             init_logging(&cli.log);
-            cmd::devnet::run(args, cli.json)
+            cmd::devnet::run(args, cli.json, &cli.log)
         }
         Command::Bench(args) => cmd::bench::run(args, cli.json),
         Command::Wallet(args) => cmd::wallet::run(args, &globals),
         Command::Shop(args) => cmd::shop::run(args, &globals),
+        Command::Status(args) => cmd::status::run(args, &globals),
         Command::Submit(args) => cmd::submit::run(args, &globals),
         Command::Audit(args) => cmd::audit::run(args, &globals),
         Command::Insights(args) => cmd::insights::run(args, &globals),

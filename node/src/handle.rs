@@ -40,6 +40,8 @@ pub struct ChainView {
     pub syncing: bool,
     /// How catching up goes.
     pub sync: SyncView,
+    /// Which members this node can reach, and whether that is a quorum.
+    pub quorum: QuorumView,
     /// The states after the last few final blocks (for `GET /v1/proofs`).
     pub recent: crate::recent::RecentStates,
 }
@@ -52,6 +54,34 @@ pub struct SyncView {
     /// Why this node, behind its peers, cannot catch up (the last
     /// failure), until a sync brings blocks again.
     pub problem: Option<String>,
+}
+
+/// Which members a node can reach, against what finality needs.
+///
+/// A member is *reachable* when it is this node itself, or when this node
+/// holds a live connection to that member's node: a member's node uses the
+/// shop's key as its network identity, so its peer id is known from its
+/// address alone (`p2p::peer_id_of`). Connections are what carry votes, so
+/// a member this node is not connected to (directly; gossip may still
+/// relay its votes through another member) cannot be counted on; a
+/// connected member's votes arrive within a second. The count is current:
+/// it drops the moment a member's connection closes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuorumView {
+    /// Members at the next height.
+    pub members: usize,
+    /// Members whose votes make a block final (more than 2/3).
+    pub needed: usize,
+    /// The members reachable from this node, itself included if it is
+    /// one, in address order.
+    pub reachable: Vec<Address>,
+}
+
+impl QuorumView {
+    /// Whether the reachable members are enough to make blocks final.
+    pub fn has_quorum(&self) -> bool {
+        self.members > 0 && self.reachable.len() >= self.needed
+    }
 }
 
 /// Something that happened on the chain, for subscribers (the event stream).

@@ -1,4 +1,5 @@
-//! Starting and stopping a node: opens and checks storage, builds the
+//! Starting and stopping a node: locks the data directory (`DIR/LOCK`, see
+//! [`guild_os::lock`]), opens and checks storage, builds the
 //! network, and spawns the engine, the network loop and the API server.
 
 use crate::automation::{
@@ -18,6 +19,7 @@ use guild_ledger::genesis::Genesis;
 use guild_ledger::hash::Hash;
 use guild_ledger::state::State;
 use guild_ledger::types::Height;
+use guild_os::lock::{DirLock, LockError};
 use libp2p::{Multiaddr, PeerId, identity};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -137,6 +139,9 @@ pub enum NodeError {
         #[source]
         source: GenesisError,
     },
+    /// Another process (a node, a devnet's node) uses the data directory.
+    #[error("{0}; stop it first, or give this node another --data directory")]
+    InUse(#[source] guild_os::lock::LockError),
     /// Storage failed or holds a corrupt chain.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -188,6 +193,8 @@ pub struct Node {
     automation: Option<automation::Running>,
     store: Store,
     directory: Directory,
+    /// The data directory's lock, released when the node is dropped.
+    _lock: DirLock,
 }
 
 /// Connections the API's listen queue holds before the kernel refuses more
@@ -392,6 +399,15 @@ impl Node {
             what: format!("cannot create data directory {}", config.data_dir.display()),
             source,
         })?;
+        // Before anything in the directory is opened: a second node on
+        // the same directory is refused at once, naming the first's pid.
+        let lock = DirLock::acquire(&config.data_dir, "guild node").map_err(|e| match e {
+            LockError::InUse { .. } => NodeError::InUse(e),
+            LockError::Io { path, source } => NodeError::Io {
+                what: format!("cannot lock {}", path.display()),
+                source,
+            },
+        })?;
         let genesis = &config.genesis.genesis;
         let (genesis_state, genesis_header) =
             genesis.build().map_err(|source| NodeError::Genesis {
@@ -483,6 +499,7 @@ impl Node {
             round: 0,
             syncing: false,
             sync: Default::default(),
+            quorum: Default::default(),
             recent: crate::recent::RecentStates::new(checked.state.clone()),
         }));
         let (chain_events, _) = broadcast::channel(1024);
@@ -575,6 +592,7 @@ impl Node {
             automation: Some(running),
             store,
             directory,
+            _lock: lock,
         })
     }
 

@@ -1,6 +1,6 @@
 //! # guild-os: the operating-system services Guild's crates share
 //!
-//! Two small things that several crates need and that must be done the
+//! A few small things that several crates need and that must be done the
 //! same way everywhere, kept out of the pure protocol crate
 //! ([`guild_ledger`](https://docs.rs/guild-ledger) has no I/O and no clock):
 //!
@@ -10,6 +10,10 @@
 //!   with a size bound, so a hostile file cannot exhaust memory. Used by the
 //!   wallet's keystore and offline files, the node's signing record and the
 //!   `guild` command.
+//! - [`lock`]: one process at a time in a directory (a node's data
+//!   directory, a devnet): an exclusive `flock` on `DIR/LOCK` holding the
+//!   pid, released by the kernel however the process ends, so a second
+//!   node is told "another guild node is already using DIR (pid N)".
 //! - [`clock`]: the wall clock in milliseconds since the Unix epoch.
 //!
 //! No async runtime, no database: plain `std`.
@@ -32,3 +36,4 @@
 
 pub mod clock;
 pub mod durable;
+pub mod lock;

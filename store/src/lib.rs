@@ -93,6 +93,13 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process holds the database's lock (sled's own, on
+    /// `chain.sled/db`): another node, or an audit, uses the directory.
+    #[error("another guild node is already using {path}")]
+    InUse {
+        /// The data directory.
+        path: String,
+    },
     /// The data directory holds another network's chain.
     #[error(
         "data directory {path} holds a different chain (genesis {stored}) than the genesis file (genesis {given}); use another --data directory"
@@ -113,6 +120,7 @@ impl StoreError {
         match self {
             StoreError::Sled { path, .. }
             | StoreError::Corrupt { path, .. }
+            | StoreError::InUse { path }
             | StoreError::OtherChain { path, .. } => path,
         }
     }
@@ -153,9 +161,17 @@ impl Store {
             .cache_capacity(cache_bytes)
             .flush_every_ms(Some(500))
             .open()
-            .map_err(|source| StoreError::Sled {
-                path: path.clone(),
-                source,
+            .map_err(|source| match source {
+                // sled's only word for it: "could not acquire lock on
+                // \"…/chain.sled/db\": Os { code: 11, … }" (an `Other` I/O
+                // error with that text).
+                sled::Error::Io(ref io) if io.to_string().starts_with("could not acquire lock") => {
+                    StoreError::InUse { path: path.clone() }
+                }
+                source => StoreError::Sled {
+                    path: path.clone(),
+                    source,
+                },
             })?;
         let tree = db.open_tree("chain").map_err(|source| StoreError::Sled {
             path: path.clone(),

@@ -67,9 +67,7 @@ impl StoreSource {
         loop {
             match Store::open(dir, 64 * 1024 * 1024) {
                 Ok(store) => return Ok(StoreSource { store }),
-                Err(StoreError::Sled { source, .. })
-                    if source.to_string().contains("could not acquire lock") =>
-                {
+                Err(StoreError::InUse { .. }) => {
                     attempts += 1;
                     if attempts >= LOCK_ATTEMPTS {
                         return Err(SourceError::Locked { path });

@@ -113,3 +113,22 @@ fn commit_new_records_a_member_set_only_when_it_changes() {
     assert_eq!(commit.block.block.header, header);
     assert_eq!(after.root(), header.state_root);
 }
+
+#[test]
+fn a_database_open_elsewhere_is_in_use_not_sled_jargon() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(dir.path(), 1 << 20).unwrap();
+    let error = Store::open(dir.path(), 1 << 20).err().unwrap();
+    assert!(
+        matches!(&error, guild_store::StoreError::InUse { path } if path == &dir.path().display().to_string()),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "another guild node is already using {}",
+            dir.path().display()
+        )
+    );
+    drop(first);
+}

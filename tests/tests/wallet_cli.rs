@@ -526,7 +526,7 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
         guild
             .run(&[("GUILD_PASSPHRASE", CUSTOMER_PASSPHRASE)], &all)
             .fails_with(&format!(
-                "cannot reach node at {dead} (is it running? start one with `guild devnet`)"
+                "cannot reach node at {dead} (is your node running? start it with `guild node …`, or `guild devnet` on a test machine)"
             ));
     }
     guild

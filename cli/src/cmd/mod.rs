@@ -10,8 +10,23 @@ pub mod insights;
 pub mod node;
 pub mod programme;
 pub mod shop;
+pub mod status;
 pub mod submit;
 pub mod wallet;
+
+/// A command that has said everything it had to say and ends with this
+/// exit code (e.g. `guild status`: 3, no quorum); `main` prints nothing
+/// more.
+#[derive(Debug)]
+pub struct ExitWith(pub u8);
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for ExitWith {}
 
 /// An error and its causes on one line, each said once: the libraries'
 /// errors often name their cause in their own message already, and

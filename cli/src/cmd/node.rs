@@ -71,6 +71,10 @@ pub struct NodeArgs {
     /// milliseconds (default 60 s).
     #[arg(long, env = "GUILD_AUTOMATION_SCAN_MS", hide = true)]
     pub automation_scan_ms: Option<u64>,
+    /// Stop (as on Ctrl-C) when standard input closes: `guild devnet`
+    /// starts its nodes so, and they stop with it however it ends.
+    #[arg(long, hide = true)]
+    pub stop_on_stdin_close: bool,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +170,7 @@ fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
     if let Some(ms) = args.automation_scan_ms.filter(|ms| *ms > 0) {
         config.automation.scan_every = std::time::Duration::from_millis(ms);
     }
+    let stdin_closed = args.stop_on_stdin_close.then(stdin_closed);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let mut node = Node::start(config).await?;
@@ -191,8 +196,39 @@ fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
                 node.shutdown().await?;
                 Ok(())
             }
+            _ = async {
+                match stdin_closed {
+                    Some(closed) => {
+                        let _ = closed.await;
+                    }
+                    None => std::future::pending().await,
+                }
+            } => {
+                eprintln!("standard input closed (the devnet stopped): stopping…");
+                node.shutdown().await?;
+                Ok(())
+            }
         }
     })
+}
+
+/// Completes when standard input reaches its end (or fails): read on a
+/// thread of its own, everything read is discarded.
+fn stdin_closed() -> tokio::sync::oneshot::Receiver<()> {
+    let (closed, receiver) = tokio::sync::oneshot::channel();
+    let _ = std::thread::Builder::new()
+        .name("stdin-watch".into())
+        .spawn(move || {
+            let mut buffer = [0u8; 256];
+            let mut stdin = std::io::stdin().lock();
+            while let Ok(n) = std::io::Read::read(&mut stdin, &mut buffer) {
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = closed.send(());
+        });
+    receiver
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -9,6 +9,7 @@
 use super::wallet::common::{block_on, print_json, refused, with_json_errors};
 use crate::Globals;
 use clap::Args;
+use guild_api::ClientError;
 use guild_wallet::NodeClient;
 use guild_wallet::offline::SignedFile;
 use serde_json::json;
@@ -43,7 +44,17 @@ pub fn run(args: SubmitArgs, globals: &Globals) -> anyhow::Result<()> {
             let finality = client
                 .submit_and_wait(&signed, &file.chain_id, Duration::from_secs(args.timeout))
                 .await
-                .map_err(|e| refused(e, &file.kind))?;
+                .map_err(|e| match e {
+                    // Only here is there a file to send again.
+                    ClientError::NotFinal { .. } | ClientError::NoQuorum { .. } => {
+                        let text = format!(
+                            "{e}; `guild submit {}` again tells whether it became final",
+                            args.file.display()
+                        );
+                        anyhow::Error::new(e).context(text)
+                    }
+                    e => refused(e, &file.kind),
+                })?;
             // The shops' registered names, for the description (the file
             // was signed where only the wallet's key names were known).
             let members = client

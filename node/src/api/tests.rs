@@ -108,6 +108,7 @@ impl TestNode {
             round: 0,
             syncing: false,
             sync: Default::default(),
+            quorum: Default::default(),
             recent: crate::recent::RecentStates::new(state.clone()),
         }));
         let (events, _) = broadcast::channel(event_capacity);

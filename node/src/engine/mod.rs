@@ -42,7 +42,7 @@
 //! a simulated network with a virtual clock.
 
 use crate::consensus::{self, Consensus, Input, Output, SignedVote, Step, VoteSigner};
-use crate::handle::{ChainEvent, ChainView, Request, SubmitError, Submitted, SyncView};
+use crate::handle::{ChainEvent, ChainView, QuorumView, Request, SubmitError, Submitted, SyncView};
 use crate::mempool::{self, Admission, Mempool, MempoolError};
 use crate::p2p::{MAX_SYNC_BLOCKS, NetEvent, Offence, SyncFailure, Verdict};
 use crate::signer::SignerError;
@@ -58,7 +58,7 @@ use guild_ledger::hash::Hash;
 use guild_ledger::state::{Applied, BlockBuilder, State};
 use guild_ledger::tx::{SignedTransaction, TxId};
 use guild_ledger::types::{ChainId, Height, Timestamp};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -215,6 +215,8 @@ pub struct Engine<N: Network> {
     sync_retry_at: Instant,
     peer_heads: BTreeMap<N::Peer, Height>,
     peers: usize,
+    /// The peers connected now (for the reachable members).
+    connected: BTreeSet<N::Peer>,
     last_block_at: Instant,
     /// Transactions in the last block.
     last_block_txs: usize,
@@ -295,6 +297,7 @@ impl<N: Network> Engine<N> {
             sync_retry_at: now,
             peer_heads: BTreeMap::new(),
             peers: 0,
+            connected: BTreeSet::new(),
             last_block_at: now,
             last_block_txs: 0,
             outbox: Vec::new(),
@@ -351,6 +354,30 @@ impl<N: Network> Engine<N> {
         self.equivocations
     }
 
+    /// Which members this node reaches (itself, and the members' nodes it
+    /// is connected to), against the quorum of the next height's members
+    /// (as shown in `GET /v1/head`; see [`QuorumView`]).
+    pub fn quorum_view(&self) -> QuorumView {
+        let me = self.me();
+        let members = self.state.member_set();
+        let reachable = members
+            .iter()
+            .filter(|member| {
+                Some(**member) == me
+                    || self
+                        .net
+                        .member_peer(member)
+                        .is_some_and(|peer| self.connected.contains(&peer))
+            })
+            .copied()
+            .collect();
+        QuorumView {
+            members: members.len(),
+            needed: guild_ledger::block::quorum(members.len()),
+            reachable,
+        }
+    }
+
     /// How catching up goes (as shown in `GET /v1/head`).
     pub fn sync_view(&self) -> SyncView {
         SyncView {
@@ -385,6 +412,7 @@ impl<N: Network> Engine<N> {
                 best_peer_head: self.best_peer_head(),
                 problem: self.sync_problem.clone(),
             },
+            quorum: self.quorum_view(),
             recent: self.recent.clone(),
         };
         self.view.send_replace(Arc::new(view));
@@ -419,6 +447,7 @@ impl<N: Network> Engine<N> {
             NetInput::SyncFailed { peer, failure } => self.on_sync_failed(peer, failure),
             NetInput::Connected(peer) => {
                 self.peers += 1;
+                self.connected.insert(peer);
                 self.announce();
                 // Ask the new peer for its head at once: on a quiet network
                 // (or one without a quorum) no gossip would tell us.
@@ -435,6 +464,7 @@ impl<N: Network> Engine<N> {
             }
             NetInput::Disconnected(peer) => {
                 self.peers = self.peers.saturating_sub(1);
+                self.connected.remove(&peer);
                 self.peer_heads.remove(&peer);
                 self.publish_view();
             }

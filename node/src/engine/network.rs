@@ -9,6 +9,7 @@
 
 use crate::p2p::{Command, NetEvent, Offence, SyncFailure, Verdict};
 use crate::wire::{Gossip, SyncRequest, SyncResponse};
+use guild_ledger::crypto::Address;
 use libp2p::{PeerId, gossipsub};
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
@@ -34,6 +35,10 @@ pub trait Network {
     fn request_sync(&self, peer: Self::Peer, request: SyncRequest);
     /// `peer` sent something invalid outside gossip (a bad synced block).
     fn penalize(&self, peer: Self::Peer, offence: Offence);
+    /// The peer a member's node is on this network, if it can be told from
+    /// the member's address (libp2p: members' nodes use the shop key as
+    /// their identity). Used to count the reachable members.
+    fn member_peer(&self, member: &Address) -> Option<Self::Peer>;
 }
 
 /// What the network tells the engine.
@@ -102,6 +107,10 @@ impl Network for Libp2pNet {
 
     fn penalize(&self, peer: PeerId, offence: Offence) {
         self.send(Command::Penalize { peer, offence });
+    }
+
+    fn member_peer(&self, member: &Address) -> Option<PeerId> {
+        crate::p2p::peer_id_of(member)
     }
 }
 

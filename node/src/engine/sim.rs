@@ -113,6 +113,9 @@ pub enum SimOut {
 pub struct SimNet {
     /// What was asked, in order.
     pub out: Rc<RefCell<Vec<SimOut>>>,
+    /// The members' addresses by node index, when a test needs the engine
+    /// to know which peer is which member ([`Network::member_peer`]).
+    pub members: Rc<Vec<Address>>,
 }
 
 impl SimNet {
@@ -142,6 +145,10 @@ impl Network for SimNet {
 
     fn penalize(&self, peer: SimPeer, offence: Offence) {
         self.out.borrow_mut().push(SimOut::Penalize(peer, offence));
+    }
+
+    fn member_peer(&self, member: &Address) -> Option<SimPeer> {
+        self.members.iter().position(|m| m == member).map(SimPeer)
     }
 }
 
@@ -295,6 +302,7 @@ pub fn engine_at(
         round: 0,
         syncing: false,
         sync: SyncView::default(),
+        quorum: Default::default(),
         recent: Default::default(),
     }));
     let (events, receiver) = broadcast::channel(4096);

@@ -4,6 +4,7 @@
 use super::sim::{Chain, SimClock, SimNet, SimOut, SimPeer, engine_at, open_store, temp_dir};
 use super::*;
 use crate::signer::MemorySigner;
+use std::rc::Rc;
 
 struct Fixture {
     chain: Chain,
@@ -19,7 +20,10 @@ fn fixture(n: usize, me: Option<usize>) -> Fixture {
     let dir = temp_dir();
     let store = open_store(&chain, dir.path());
     let clock = SimClock::new();
-    let net = SimNet::default();
+    let net = SimNet {
+        members: Rc::new(chain.keys.iter().map(Keypair::address).collect()),
+        ..SimNet::default()
+    };
     let key = me.map(|i| &chain.keys[i]);
     let signer = match key {
         Some(key) => SharedSigner::member(MemorySigner::new(
@@ -416,4 +420,47 @@ fn a_lone_member_tells_its_till_and_its_automations_when_its_own_transactions_ar
         .unwrap();
     let refused = answer.try_recv().unwrap().unwrap_err();
     assert_eq!(refused.code(), "duplicate_receipt");
+}
+
+#[test]
+fn the_reachable_members_are_this_member_and_the_connected_members() {
+    let mut f = fixture(4, Some(0));
+    let address = |i: usize| f.chain.keys[i].address();
+    let sorted = |mut list: Vec<Address>| {
+        list.sort();
+        list
+    };
+    let alone = f.engine.quorum_view();
+    assert_eq!((alone.members, alone.needed), (4, 3));
+    assert_eq!(alone.reachable, vec![address(0)]);
+    assert!(!alone.has_quorum());
+    f.engine.on_net(NetInput::Connected(SimPeer(1))).unwrap();
+    // A peer that is no member's node counts for nothing.
+    f.engine.on_net(NetInput::Connected(SimPeer(9))).unwrap();
+    assert!(!f.engine.quorum_view().has_quorum());
+    f.engine.on_net(NetInput::Connected(SimPeer(2))).unwrap();
+    let three = f.engine.quorum_view();
+    assert_eq!(
+        three.reachable,
+        sorted(vec![address(0), address(1), address(2)])
+    );
+    assert!(three.has_quorum());
+    f.engine.on_net(NetInput::Disconnected(SimPeer(1))).unwrap();
+    let two = f.engine.quorum_view();
+    assert_eq!(two.reachable, sorted(vec![address(0), address(2)]));
+    assert!(!two.has_quorum());
+}
+
+#[test]
+fn an_observer_counts_only_the_members_it_is_connected_to() {
+    let mut f = fixture(4, None);
+    assert!(f.engine.quorum_view().reachable.is_empty());
+    for peer in [1, 2] {
+        f.engine.on_net(NetInput::Connected(SimPeer(peer))).unwrap();
+    }
+    assert!(!f.engine.quorum_view().has_quorum());
+    f.engine.on_net(NetInput::Connected(SimPeer(3))).unwrap();
+    let view = f.engine.quorum_view();
+    assert_eq!(view.reachable.len(), 3);
+    assert!(view.has_quorum());
 }

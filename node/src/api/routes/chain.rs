@@ -4,11 +4,13 @@
 use crate::api::{ApiState, now_ms};
 use axum::Json;
 use axum::extract::State;
-use guild_api::{Head, Members, ParamsInfo, Proposals, Settlement, SupplyInfo, SyncInfo, chain};
+use guild_api::{
+    Head, Members, ParamsInfo, Proposals, QuorumInfo, Settlement, SupplyInfo, SyncInfo, chain,
+};
 use guild_ledger::genesis::Genesis;
 
-/// Where the node stands: head block, consensus round, mempool, peers, and
-/// its wall clock.
+/// Where the node stands: head block, consensus round, mempool, peers, the
+/// reachable members against the quorum, and its wall clock.
 #[utoipa::path(
     get,
     path = "/v1/head",
@@ -32,6 +34,7 @@ pub async fn head(State(api): State<ApiState>) -> Json<Head> {
             best_peer_head: view.sync.best_peer_head,
             problem: view.sync.problem.clone(),
         },
+        quorum: QuorumInfo::new(view.quorum.members, view.quorum.reachable.clone()),
         node_time: now_ms(),
     })
 }

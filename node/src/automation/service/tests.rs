@@ -156,6 +156,7 @@ impl Harness {
             round: 0,
             syncing: false,
             sync: Default::default(),
+            quorum: Default::default(),
             recent: crate::recent::RecentStates::new(state.clone()),
         }));
         let (events, _) = broadcast::channel(64);
