@@ -43,6 +43,11 @@ struct Cli {
 enum Command {
     /// Run a peer node (a shop's member node, or an observer).
     Node(cmd::node::NodeArgs),
+    /// Write the genesis file of a new network (its founding shops).
+    Genesis(cmd::genesis::GenesisArgs),
+    /// Join a running network as a new shop, from its own machine: key,
+    /// the members' vote, node configuration, node.
+    Join(cmd::join::JoinArgs),
     /// Run a local network of shops on this machine (the quickest start).
     Devnet(cmd::devnet::DevnetArgs),
     /// Load-test a local 4-node network and report throughput and latency.
@@ -110,6 +115,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Node(args) => cmd::node::run(args, &globals, &cli.log),
+        Command::Genesis(args) => cmd::genesis::run(args, cli.json),
+        Command::Join(args) => cmd::join::run(args, &globals, &cli.log),
         Command::Devnet(args) => {
             init_logging(&cli.log);
             cmd::devnet::run(args, cli.json)
