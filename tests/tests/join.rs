@@ -47,7 +47,10 @@ fn an_unknown_genesis_file_is_named() {
         "{err}"
     );
     let err = failed(&join(&net, &dir, &["--name", "Butcher"]));
-    assert!(err.contains("which network? Give the genesis file"), "{err}");
+    assert!(
+        err.contains("which network? Give the genesis file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -55,7 +58,11 @@ fn a_name_already_taken_is_refused() {
     let net = Net::new(4);
     let dir = net.dir.path().join("butcher");
     let genesis = net.genesis.to_str().unwrap();
-    let err = failed(&join(&net, &dir, &["--name", "bakery", "--genesis", genesis]));
+    let err = failed(&join(
+        &net,
+        &dir,
+        &["--name", "bakery", "--genesis", genesis],
+    ));
     assert!(
         err.contains(&format!(
             "the name bakery is already taken by a member shop ({}); choose another with --name",

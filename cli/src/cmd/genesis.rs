@@ -111,9 +111,7 @@ pub fn run(args: GenesisArgs, json: bool) -> anyhow::Result<()> {
         args.out.display()
     );
     if file.peers.is_empty() {
-        println!(
-            "No --peer given: nodes on other machines will need `--peer` to find each other."
-        );
+        println!("No --peer given: nodes on other machines will need `--peer` to find each other.");
     }
     Ok(())
 }
@@ -134,9 +132,6 @@ mod tests {
             "{missing}"
         );
         let bad = member("Bakery=guild1xyz").unwrap_err();
-        assert!(
-            format!("{bad:#}").contains("the address"),
-            "{bad:#}"
-        );
+        assert!(format!("{bad:#}").contains("the address"), "{bad:#}");
     }
 }

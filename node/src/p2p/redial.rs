@@ -82,7 +82,11 @@ impl Redial {
 
     /// The addresses to dial now: due, not this node, not connected (per
     /// `connected`) and not being dialled already.
-    pub fn due(&self, now: Instant, connected: impl Fn(&PeerId) -> bool) -> Vec<(usize, Multiaddr)> {
+    pub fn due(
+        &self,
+        now: Instant,
+        connected: impl Fn(&PeerId) -> bool,
+    ) -> Vec<(usize, Multiaddr)> {
         self.targets
             .iter()
             .enumerate()
@@ -171,7 +175,11 @@ mod tests {
     fn every_address_is_due_at_start_and_duplicates_once() {
         let now = Instant::now();
         let redial = Redial::new(&[addr(1), addr(2), addr(1)], now);
-        let due: Vec<_> = redial.due(now, |_| false).into_iter().map(|(_, a)| a).collect();
+        let due: Vec<_> = redial
+            .due(now, |_| false)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
         assert_eq!(due, [addr(1), addr(2)]);
     }
 
@@ -190,7 +198,11 @@ mod tests {
             redial.failed(connection, false, now);
             // Not due a moment before the backoff ends, due when it does.
             let wait = backoff(n + 1);
-            assert!(redial.due(now + wait - Duration::from_millis(1), |_| false).is_empty());
+            assert!(
+                redial
+                    .due(now + wait - Duration::from_millis(1), |_| false)
+                    .is_empty()
+            );
             now += wait;
             waits.push(wait.as_secs());
         }
@@ -234,7 +246,11 @@ mod tests {
         }
         assert_eq!(redial.others(), 1);
         let later = now + MAX_BACKOFF;
-        let due: Vec<_> = redial.due(later, |_| false).into_iter().map(|(_, a)| a).collect();
+        let due: Vec<_> = redial
+            .due(later, |_| false)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
         assert_eq!(due, [addr(2)]);
     }
 }

@@ -44,8 +44,10 @@ use zeroize::Zeroizing;
 
 /// Options of `guild join`.
 #[derive(Args)]
-#[command(after_help = "Run it again with the same --dir to resume: every step already done \
-is kept. Afterwards, start the node with `guild node --config DIR/node.json`.")]
+#[command(
+    after_help = "Run it again with the same --dir to resume: every step already done \
+is kept. Afterwards, start the node with `guild node --config DIR/node.json`."
+)]
 pub struct JoinArgs {
     /// The shop's name on the ledger, e.g. Butcher.
     #[arg(long)]
@@ -207,7 +209,9 @@ pub fn run(args: JoinArgs, globals: &Globals, log: &str) -> anyhow::Result<()> {
     let info = pick_key(&file, key.key_name.as_deref())?.clone();
     let keypair = file.unlock(&passphrase)?.keypair(info.name())?;
     drop(passphrase);
-    run_until_member(&args, globals, &say, &name, &folder, node_file, genesis, keypair)
+    run_until_member(
+        &args, globals, &say, &name, &folder, node_file, genesis, keypair,
+    )
 }
 
 /// Step 1: the genesis, kept as `DIR/genesis.json`; with `--from`, also
@@ -531,10 +535,13 @@ fn run_until_member(
             if view.member == Some(address) {
                 break view.state.member(&address).map(|m| m.since);
             }
-            let in_step = view.peers > 0 && !view.syncing && view.head.height >= view.sync.best_peer_head;
+            let in_step =
+                view.peers > 0 && !view.syncing && view.head.height >= view.sync.best_peer_head;
             if in_step {
                 // The name may have been taken since the genesis.
-                if let Err(refused) = plan::check(name, &address, &plan::members_of(&view.state), true) {
+                if let Err(refused) =
+                    plan::check(name, &address, &plan::members_of(&view.state), true)
+                {
                     node.shutdown().await?;
                     return Err(refused.into());
                 }
@@ -547,11 +554,19 @@ fn run_until_member(
                      this machine (docs/consensus.md, \"Ports\"). Nothing is lost: fix it and run \
                      the same `guild join` again",
                     connect_timeout.as_secs(),
-                    if peer_list.is_empty() { "mDNS only".to_string() } else { peer_list.join(", ") }
+                    if peer_list.is_empty() {
+                        "mDNS only".to_string()
+                    } else {
+                        peer_list.join(", ")
+                    }
                 );
             }
             let line = plan::progress_line(
-                &NodeProgress { height: view.head.height, peers: view.peers, in_step },
+                &NodeProgress {
+                    height: view.head.height,
+                    peers: view.peers,
+                    in_step,
+                },
                 &plan::vote_progress(&view.state, &address),
             );
             if line != last_line {
@@ -559,7 +574,9 @@ fn run_until_member(
                 last_line = line;
             }
         };
-        let since_text = since.map(|h| format!(" since block {h}")).unwrap_or_default();
+        let since_text = since
+            .map(|h| format!(" since block {h}"))
+            .unwrap_or_default();
         if globals.json {
             print_json(&json!({
                 "name": name,

@@ -160,7 +160,9 @@ pub fn vote_progress(state: &State, address: &Address) -> VoteProgress {
     let members = state.member_set();
     let latest = state
         .proposals()
-        .filter(|p| matches!(&p.action, GovernanceAction::AddMember { address: a, .. } if a == address))
+        .filter(
+            |p| matches!(&p.action, GovernanceAction::AddMember { address: a, .. } if a == address),
+        )
         .max_by_key(|p| p.id);
     let Some(p) = latest else {
         return VoteProgress::NotProposed;
@@ -264,9 +266,9 @@ mod tests {
             }
         );
         assert!(
-            refused.to_string().starts_with(
-                "the name bakery is already taken by a member shop (guild1"
-            ),
+            refused
+                .to_string()
+                .starts_with("the name bakery is already taken by a member shop (guild1"),
             "{refused}"
         );
         assert!(refused.to_string().ends_with("choose another with --name"));
@@ -276,9 +278,13 @@ mod tests {
     fn a_key_that_is_already_a_member_is_refused() {
         let members = [member("Bakery", 1), member("Cafe", 2)];
         let refused = check(&name("Butcher"), &members[1].address, &members, false).unwrap_err();
-        assert!(matches!(&refused, JoinRefused::AlreadyMember { name, .. } if name.as_str() == "Cafe"));
         assert!(
-            refused.to_string().contains("is already the member shop Cafe"),
+            matches!(&refused, JoinRefused::AlreadyMember { name, .. } if name.as_str() == "Cafe")
+        );
+        assert!(
+            refused
+                .to_string()
+                .contains("is already the member shop Cafe"),
             "{refused}"
         );
         // Even under its own name, unless this folder's join made it one.
@@ -311,7 +317,10 @@ mod tests {
         );
         let two = vote_instructions(&name("Butcher"), &me, 2, 1);
         assert!(two.contains("Then 1 other member approves it"), "{two}");
-        assert!(two.contains("needs 2 approvals of the 2 member shops"), "{two}");
+        assert!(
+            two.contains("needs 2 approvals of the 2 member shops"),
+            "{two}"
+        );
         assert!(two.ends_with("1 block after the vote passes."), "{two}");
         let alone = vote_instructions(&name("Butcher"), &me, 1, 2);
         assert!(alone.contains("Its own approval is enough"), "{alone}");

@@ -162,8 +162,11 @@ mod tests {
             "{missing:#}"
         );
         let path = dir.path().join(FILE_NAME);
-        std::fs::write(&path, r#"{"data": "d", "genesis": "g", "listen": [], "api": "x"}"#)
-            .unwrap();
+        std::fs::write(
+            &path,
+            r#"{"data": "d", "genesis": "g", "listen": [], "api": "x"}"#,
+        )
+        .unwrap();
         let bad = NodeFile::read(&path).unwrap_err();
         assert!(format!("{bad:#}").contains("is not valid"), "{bad:#}");
         std::fs::write(
