@@ -54,6 +54,11 @@ enum Command {
     /// Logs go to stderr; choose how much with `--log LEVEL` or `GUILD_LOG`
     /// (error, warn, info, debug, trace; default info).
     Node(cmd::node::NodeArgs),
+    /// Write the genesis file of a new network (its founding shops).
+    Genesis(cmd::genesis::GenesisArgs),
+    /// Join a running network as a new shop, from its own machine: key,
+    /// the members' vote, node configuration, node.
+    Join(cmd::join::JoinArgs),
     /// Run a local network of shops on this machine (the quickest start).
     ///
     /// Logs: `--log LEVEL` or `GUILD_LOG` (error, warn, info, debug, trace).
@@ -131,6 +136,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Node(args) => cmd::node::run(args, &globals, &cli.log),
+        Command::Genesis(args) => cmd::genesis::run(args, cli.json),
+        Command::Join(args) => cmd::join::run(args, &globals, &cli.log),
         Command::Devnet(args) => {
             init_logging(&cli.log);
             cmd::devnet::run(args, cli.json, &cli.log)

@@ -12,6 +12,9 @@
 //! - **request-response** (`/guild/sync/1`) serves final blocks to peers
 //!   catching up.
 //! - **identify**, **ping**, **mDNS** (optional) and **connection limits**.
+//! - the configured peers (genesis `peers`, `--peer`) are dialled at start
+//!   and re-dialled with backoff while not connected ([`redial`]): nodes on
+//!   different hosts need no mDNS.
 //!
 //! The loop knows nothing about consensus or the ledger's rules: it turns
 //! swarm events into [`NetEvent`]s for the engine and carries out the
@@ -32,6 +35,8 @@ use std::io;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+pub mod redial;
+
 pub use crate::wire::{MAX_GOSSIP_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_REQUEST, MAX_SYNC_RESPONSE};
 /// The request-response protocol that serves final blocks (v2: answers
 /// carry the server's head, and a request may ask for that alone).
@@ -40,8 +45,9 @@ pub const SYNC_PROTOCOL: &str = "/guild/sync/2";
 const STRIKES_TO_BLOCK: u32 = 5;
 /// How long a misbehaving peer stays blocked.
 const BLOCK_FOR: Duration = Duration::from_secs(600);
-/// How often configured peers are re-dialled when not connected.
-const REDIAL_EVERY: Duration = Duration::from_secs(5);
+/// How often the configured peers due a dial are looked at (each backs
+/// off on its own, [`redial`]).
+const REDIAL_EVERY: Duration = Duration::from_millis(500);
 
 /// Network settings of one node.
 pub struct NetConfig {
@@ -392,9 +398,7 @@ pub(crate) async fn run(
     let mut strikes: HashMap<PeerId, u32> = HashMap::new();
     let mut blocked_until: Vec<(Instant, PeerId)> = Vec::new();
     let mut redial = tokio::time::interval(REDIAL_EVERY);
-    for address in &config.peers {
-        dial(&mut swarm, address);
-    }
+    let mut dialer = redial::Redial::new(&config.peers, Instant::now());
     loop {
         tokio::select! {
             command = commands.recv() => {
@@ -433,6 +437,7 @@ pub(crate) async fn run(
                 }
             }
             event = swarm.select_next_some() => {
+                track_dials(&mut dialer, &event);
                 handle_event(&mut swarm, event, &store, &events, &mut strikes, &mut blocked_until).await;
             }
             _ = redial.tick() => {
@@ -445,19 +450,47 @@ pub(crate) async fn run(
                         true
                     }
                 });
-                if swarm.connected_peers().next().is_none() || swarm.network_info().num_peers() < config.peers.len() {
-                    for address in &config.peers {
-                        let known = address.iter().find_map(|p| match p {
-                            libp2p::multiaddr::Protocol::P2p(id) => Some(id),
-                            _ => None,
-                        });
-                        if known.is_none_or(|id| !swarm.is_connected(&id)) {
-                            dial(&mut swarm, address);
+                for (index, address) in dialer.due(now, |peer| swarm.is_connected(peer)) {
+                    let options = libp2p::swarm::dial_opts::DialOpts::from(address.clone());
+                    let connection = options.connection_id();
+                    match swarm.dial(options) {
+                        Ok(()) => dialer.dialling(index, connection),
+                        Err(error) => {
+                            tracing::debug!(%address, %error, "dial failed");
+                            dialer.not_started(index, now);
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Tells the redialler what became of its dials.
+fn track_dials(dialer: &mut redial::Redial, event: &SwarmEvent<BehaviourEvent>) {
+    match event {
+        SwarmEvent::ConnectionEstablished {
+            peer_id,
+            connection_id,
+            ..
+        } => dialer.established(*connection_id, *peer_id),
+        SwarmEvent::OutgoingConnectionError {
+            connection_id,
+            error,
+            ..
+        } => {
+            let to_self = matches!(error, libp2p::swarm::DialError::LocalPeerId { .. });
+            if !to_self {
+                tracing::debug!(%error, "could not reach a configured peer");
+            }
+            dialer.failed(*connection_id, to_self, Instant::now());
+        }
+        SwarmEvent::ConnectionClosed {
+            peer_id,
+            num_established: 0,
+            ..
+        } => dialer.disconnected(peer_id, Instant::now()),
+        _ => {}
     }
 }
 

@@ -1,6 +1,8 @@
 //! `guild node`: run one peer node until Ctrl-C or SIGTERM; `guild node
-//! token …`: the API tokens of its tills.
+//! token …`: the API tokens of its tills. `guild node --config FILE` starts
+//! it from a configuration file (`config.rs`, written by `guild join`).
 
+pub mod config;
 mod token;
 
 use crate::Globals;
@@ -14,18 +16,33 @@ use std::path::PathBuf;
 
 /// Options of `guild node` (without a subcommand: run the node).
 #[derive(Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "To start a node that `guild join` set up: guild node --config DIR/node.json \
+(the file names the data directory, genesis, key, listen and API addresses, and peers; \
+see README, \"Run a real network\")."
+)]
 pub struct NodeArgs {
     #[command(subcommand)]
     command: Option<NodeCommand>,
+    /// Start from a node configuration file (JSON, written by `guild
+    /// join`): data directory, genesis, key, listen and API addresses,
+    /// peers. Other options given with it are refused.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["data", "genesis", "listen", "peer", "api", "key", "key_name", "no_mdns"]
+    )]
+    pub config: Option<PathBuf>,
     /// Data directory (created if missing): chain database, signing record,
     /// API tokens.
     // (`Option` only because a subcommand needs neither: clap requires
     // both when there is no subcommand.)
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "config")]
     pub data: Option<PathBuf>,
     /// The network's genesis file (JSON).
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "config")]
     pub genesis: Option<PathBuf>,
     /// Address to listen on for peers (repeatable).
     #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4700")]
@@ -128,10 +145,32 @@ pub fn run(args: NodeArgs, globals: &Globals, log: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Fills `args` from `--config FILE` (clap has refused the options it
+/// replaces).
+fn apply_config_file(mut args: NodeArgs) -> anyhow::Result<NodeArgs> {
+    let Some(path) = &args.config else {
+        return Ok(args);
+    };
+    let file = config::NodeFile::read(path)?;
+    args.data = Some(file.data);
+    args.genesis = Some(file.genesis);
+    args.listen = file.listen;
+    args.peer = file.peers;
+    args.api = file.api;
+    args.key = file.key;
+    args.key_name = file.key_name;
+    if args.passphrase_file.is_none() {
+        args.passphrase_file = file.passphrase_file;
+    }
+    args.no_mdns = !file.mdns;
+    Ok(args)
+}
+
 /// Runs the node until a signal.
 fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
+    let args = apply_config_file(args)?;
     let (Some(data), Some(genesis)) = (args.data, args.genesis) else {
-        anyhow::bail!("`guild node` needs --data DIR and --genesis FILE");
+        anyhow::bail!("`guild node` needs --data DIR and --genesis FILE (or --config FILE)");
     };
     let wallet = member_wallet(args.key.as_deref(), globals.wallet.as_deref())?;
     let genesis = GenesisFile::read(&genesis)?;

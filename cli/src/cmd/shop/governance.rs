@@ -109,6 +109,16 @@ pub(super) fn propose(
             "proposal_status": proposal.as_ref().map(|p| p.status),
         }),
         || match &proposal {
+            Some(p) if p.status != ProposalState::Open => println!(
+                "Proposed #{}: {what}. It has {} of {} approvals and is now {}{}.",
+                p.id,
+                p.approving,
+                p.needed,
+                p.status,
+                p.effective
+                    .map(|h| format!(", taking effect at block {h}"))
+                    .unwrap_or_default()
+            ),
             Some(p) => println!(
                 "Proposed #{}: {what}. Approvals: {} so far, {} needed; each other shop \
                      approves with its own wallet: `guild --wallet ITS-WALLET shop approve {}`.",
