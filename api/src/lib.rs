@@ -24,6 +24,9 @@
 //!   from the same definitions), from which the node assembles the document
 //!   it serves at `GET /v1/openapi.json` ([`ApiDoc`] holds its front matter;
 //!   the node adds the paths beside its handlers).
+//! - **Money and time as people see them** ([`shown::Shown`]): amounts
+//!   with the network's currency, dates in its time zone, what points are
+//!   worth at the settlement rate.
 //! - **One typed client**, [`NodeClient`], with the one parser of the
 //!   Server-Sent Events stream ([`events::SseParser`]).
 //!
@@ -82,6 +85,7 @@ pub mod events;
 pub mod insights;
 pub mod programme;
 pub mod proofs;
+pub mod shown;
 pub mod tx;
 
 pub use account::{AccountInfo, LotInfo, ProofInfo};

@@ -8,12 +8,13 @@
 //! report never re-implements a rule of the ledger and cannot disagree with
 //! the verified chain.
 
-use crate::dates::Period;
+use crate::dates::{Period, Position};
 use crate::{Discrepancy, Rule};
 use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::error::GenesisError;
 use guild_ledger::genesis::Genesis;
+use guild_ledger::programme::Locale;
 use guild_ledger::state::{Applied, Effect, ShopStats, State, StateKey, TxEffect};
 use guild_ledger::tx::{TxBody, TxId};
 use guild_ledger::types::{ChainId, Height, Points, ShopName, Timestamp};
@@ -114,6 +115,9 @@ pub(crate) struct Customer {
 /// [`crate::BlockObserver`]).
 pub struct Activity {
     pub(crate) period: Period,
+    /// The network's currency and time zone (fixed at genesis): the period's
+    /// dates are local dates.
+    pub(crate) locale: Locale,
     pub(crate) chain_id: ChainId,
     pub(crate) genesis_hash: guild_ledger::hash::Hash,
     /// The state before the period's first block, and its height.
@@ -146,6 +150,7 @@ impl Activity {
         let (state, header) = genesis.build()?;
         Ok(Activity {
             period,
+            locale: genesis.programme.locale.clone(),
             chain_id: genesis.chain_id.clone(),
             genesis_hash: header.hash(),
             opening_height: Height(0),
@@ -175,6 +180,11 @@ impl Activity {
         self.period
     }
 
+    /// The network's currency and time zone.
+    pub fn locale(&self) -> &Locale {
+        &self.locale
+    }
+
     /// A shop's name (its address for a key that was never a member).
     pub(crate) fn name(&self, address: &Address) -> String {
         self.shops
@@ -201,15 +211,16 @@ impl crate::BlockObserver for Activity {
                 self.expiry_origin.insert(*expires_at, time.day());
             }
         }
-        if self.period.is_before(time) {
-            self.opening = applied.state.clone();
-            self.opening_height = header.height;
-            self.closing = applied.state.clone();
-            self.closing_header = header.clone();
-            return Ok(());
-        }
-        if self.period.is_after(time) {
-            return Ok(());
+        match self.period.local_position(&self.locale, time) {
+            Position::Before => {
+                self.opening = applied.state.clone();
+                self.opening_height = header.height;
+                self.closing = applied.state.clone();
+                self.closing_header = header.clone();
+                return Ok(());
+            }
+            Position::After => return Ok(()),
+            Position::Within => {}
         }
         self.first_height.get_or_insert(header.height);
         self.blocks += 1;

@@ -1,7 +1,14 @@
-//! UTC calendar dates (`YYYY-MM-DD`), months (`YYYY-MM`) and report
-//! periods, converted to and from the ledger's day numbers (days since
-//! 1970-01-01) with the proleptic Gregorian calendar.
+//! Calendar dates (`YYYY-MM-DD`), months (`YYYY-MM`) and report periods,
+//! converted to and from day numbers (days since 1970-01-01) with the
+//! proleptic Gregorian calendar.
+//!
+//! A day number is either a UTC day (the ledger's `Timestamp::day`) or a
+//! day in the network's local time (`Locale::local(time).day`, the genesis
+//! zone table). People see local dates: [`Date::local`] is the one place an
+//! instant becomes the date a shop would write on a receipt, and report
+//! periods ([`Period::contains_local`]) start and end at local midnight.
 
+use guild_ledger::programme::Locale;
 use guild_ledger::types::{MS_PER_DAY, Timestamp};
 use std::fmt;
 
@@ -32,7 +39,7 @@ pub enum DateError {
     },
 }
 
-/// A calendar day (UTC).
+/// A calendar day (UTC or local: see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date {
     year: u32,
@@ -147,6 +154,12 @@ impl Date {
         Date::from_day_number(time.day())
     }
 
+    /// The date an instant falls on in the network's local time: what a
+    /// shop in that zone would write on a receipt.
+    pub fn local(locale: &Locale, time: Timestamp) -> Date {
+        Date::from_day_number(locale.local(time).day)
+    }
+
     /// 00:00 UTC of this date.
     pub fn start(self) -> Timestamp {
         Timestamp::start_of_day(self.day_number())
@@ -159,7 +172,7 @@ impl fmt::Display for Date {
     }
 }
 
-/// A calendar month (UTC).
+/// A calendar month.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
     year: u32,
@@ -247,8 +260,10 @@ impl fmt::Display for Month {
 }
 
 /// Dates from `from` to `to`, both included; `None`: from genesis / to the
-/// head. A block belongs to the period when its time (UTC) falls on one of
-/// these dates.
+/// head. A block belongs to the period when its time falls on one of these
+/// dates: in UTC for [`Period::is_before`] / [`Period::is_after`], in the
+/// network's local time for [`Period::local_position`] (what the audit's
+/// reports use).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Period {
     /// The first date.
@@ -288,6 +303,36 @@ impl Period {
     pub fn is_after(&self, time: Timestamp) -> bool {
         self.end().is_some_and(|end| time >= end)
     }
+
+    /// Where `time` lies against the period's dates in the network's local
+    /// time: the period starts at local midnight of `from` and ends at local
+    /// midnight after `to`.
+    pub fn local_position(&self, locale: &Locale, time: Timestamp) -> Position {
+        let day = locale.local(time).day;
+        if self.from.is_some_and(|from| day < from.day_number()) {
+            Position::Before
+        } else if self.to.is_some_and(|to| day > to.day_number()) {
+            Position::After
+        } else {
+            Position::Within
+        }
+    }
+
+    /// True if `time` falls on one of the period's local dates.
+    pub fn contains_local(&self, locale: &Locale, time: Timestamp) -> bool {
+        self.local_position(locale, time) == Position::Within
+    }
+}
+
+/// Where an instant lies against a [`Period`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// Before its first date.
+    Before,
+    /// On one of its dates.
+    Within,
+    /// After its last date.
+    After,
 }
 
 #[cfg(test)]
@@ -381,5 +426,30 @@ mod tests {
         assert!(period.is_after(next));
         let open = Period::default();
         assert!(!open.is_before(Timestamp(0)) && !open.is_after(Timestamp(u64::MAX)));
+    }
+
+    #[test]
+    fn local_periods_start_at_local_midnight() {
+        use guild_ledger::programme::ZoneOffset;
+        // UTC−5 all year: 2026-02-01 03:00 UTC is still 31 January locally.
+        let new_york = Locale {
+            zone: vec![ZoneOffset {
+                from: Timestamp(0),
+                offset_minutes: -300,
+            }],
+            ..Locale::default()
+        };
+        let at = Timestamp(Date::parse("2026-02-01").unwrap().start().0 + 3 * 3_600_000);
+        assert_eq!(Date::of(at).to_string(), "2026-02-01");
+        assert_eq!(Date::local(&new_york, at).to_string(), "2026-01-31");
+        let january = Month::parse("2026-01").unwrap().period();
+        let february = Month::parse("2026-02").unwrap().period();
+        assert!(january.contains_local(&new_york, at));
+        assert_eq!(february.local_position(&new_york, at), Position::Before);
+        assert!(february.contains_local(&Locale::default(), at));
+        assert_eq!(
+            january.local_position(&Locale::default(), at),
+            Position::After
+        );
     }
 }

@@ -47,12 +47,15 @@
 //! ## Reports
 //!
 //! [`Activity`] is a [`BlockObserver`]: fed by the same verified replay, it
-//! accumulates, for a period of UTC dates, what each shop issued, reversed,
+//! accumulates, for a period of local dates, what each shop issued, reversed,
 //! had redeemed where, and lost to expiry; the cross-shop flows; settlements;
 //! and customer activity. [`Activity::report`] and [`Activity::statement`]
 //! turn it into the [`Report`] and the per-shop monthly [`Statement`]:
 //! data only (serializable); the `guild` command prints them as tables or
-//! CSV.
+//! CSV. [`Activity::export`] lays one month out for the accountant (a row
+//! per shop and per counterparty, points and money) and
+//! [`Activity::invoice`] is what one shop bills another for a month.
+//! Periods are dates in the network's local time (the genesis locale).
 //!
 //! ## Example
 //!
@@ -95,6 +98,7 @@
 
 mod activity;
 mod dates;
+mod export;
 #[cfg(feature = "fixture")]
 pub mod fixture;
 mod netting;
@@ -104,7 +108,8 @@ mod statement;
 mod verify;
 
 pub use activity::{Activity, CrossRedemption, SettlementEvent};
-pub use dates::{Date, DateError, Month, Period};
+pub use dates::{Date, DateError, Month, Period, Position};
+pub use export::{Amount, CounterpartyLine, Invoice, MonthExport, ShopLine};
 pub use netting::{Payment, fewest_payments};
 pub use report::{
     DebtLine, Flow, Health, PairPosition, PaymentLine, PeriodInfo, Report, ReportError,

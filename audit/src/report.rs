@@ -23,6 +23,12 @@ pub enum ReportError {
         /// The shops' names.
         known: String,
     },
+    /// An invoice from a shop to itself.
+    #[error("{shop} cannot invoice itself: --from and --to must be two different shops")]
+    SameShop {
+        /// The shop.
+        shop: String,
+    },
 }
 
 /// A shop, named.
@@ -180,7 +186,7 @@ pub struct SettlementLine {
     pub id: TxId,
     /// Block time (ms).
     pub time: Timestamp,
-    /// Its UTC date.
+    /// Its date in the network's local time.
     pub date: String,
     /// The shop paid (who acknowledged).
     pub creditor: ShopRef,
@@ -291,7 +297,7 @@ impl Activity {
             index: e.index,
             id: e.id,
             time: e.time,
-            date: Date::of(e.time).to_string(),
+            date: Date::local(&self.locale, e.time).to_string(),
             creditor: self.shop_ref(&e.creditor),
             debtor: self.shop_ref(&e.debtor),
             points: e.points,

@@ -62,7 +62,7 @@ pub struct CrossLine {
     pub id: TxId,
     /// Block time (ms).
     pub time: Timestamp,
-    /// Its UTC date.
+    /// Its date in the network's local time.
     pub date: String,
     /// Who redeemed.
     pub customer: Address,
@@ -222,7 +222,7 @@ impl Activity {
                 index: c.index,
                 id: c.id,
                 time: c.time,
-                date: Date::of(c.time).to_string(),
+                date: Date::local(&self.locale, c.time).to_string(),
                 customer: c.customer,
                 redeemed_at: self.shop_ref(&c.redeemed_at),
                 issuer: self.shop_ref(&c.issuer),

@@ -232,6 +232,31 @@ pub enum Error {
     },
 
     // ---- Input from the person at the keyboard ----------------------
+    /// A redemption above the customer's limit, without the second
+    /// confirmation (nothing was signed).
+    #[error(
+        "redeeming {points} points needs your confirmation: {reason} Type the amount at the \
+         prompt, or pass --confirm {points}; nothing was signed"
+    )]
+    ConfirmationNeeded {
+        /// The redemption's points.
+        points: guild_ledger::types::Points,
+        /// Why it needs one (the limit).
+        reason: String,
+    },
+
+    /// The confirmation typed is not the redemption's amount.
+    #[error(
+        "the confirmation {confirmed} does not match the redemption of {points} points; nothing \
+         was signed"
+    )]
+    ConfirmationMismatch {
+        /// The redemption's points.
+        points: guild_ledger::types::Points,
+        /// What was typed.
+        confirmed: guild_ledger::types::Points,
+    },
+
     /// A number of points that is not a whole number above zero.
     #[error("{text:?} is not a valid number of points: {reason}")]
     InvalidPoints {
@@ -425,6 +450,8 @@ impl Error {
             Error::Api(e) => e.code(),
             Error::WrongNetwork { .. } => "wrong_network",
             Error::InvalidPoints { .. } | Error::ZeroPoints { .. } => "invalid_points",
+            Error::ConfirmationNeeded { .. } => "confirmation_needed",
+            Error::ConfirmationMismatch { .. } => "confirmation_mismatch",
             Error::InvalidAmount { .. } => "invalid_amount",
             Error::InvalidAddress(_) => "invalid_address",
             Error::InvalidText(_) => "invalid_text",

@@ -26,9 +26,15 @@
 //!   "cipher": { "algorithm": "chacha20poly1305", "nonce": "<12 bytes, hex>" },
 //!   "keys": [ { "name": "alice", "address": "guild1…" } ],
 //!   "passphrase_check": "<32 bytes, hex>",
-//!   "ciphertext": "<32 bytes per key + 16-byte tag, hex>"
+//!   "ciphertext": "<32 bytes per key + 16-byte tag, hex>",
+//!   "redeem_confirmation": { "above": 200 }
 //! }
 //! ```
+//!
+//! `redeem_confirmation` (optional; `{"above": N}` or `"always"`) is the
+//! customer's redemption limit ([`crate::confirm`]). A file without it has
+//! no limit, and is written without it, so files of older wallets load and
+//! older wallets read files with no limit set.
 //!
 //! To decrypt, an auditor computes:
 //!
@@ -43,7 +49,10 @@
 //!    bytes("argon2id") ‖ u32_be(memory_kib) ‖ u32_be(iterations) ‖
 //!    u32_be(parallelism) ‖ bytes(salt) ‖ bytes("chacha20poly1305") ‖
 //!    u64_be(number of keys) ‖ for each key: bytes(name) ‖ address (32 raw
-//!    bytes)`, where `bytes(x) = u64_be(len(x)) ‖ x`.
+//!    bytes)`, where `bytes(x) = u64_be(len(x)) ‖ x`; if a redemption limit
+//!    is set, followed by `bytes("redeem_confirmation") ‖ u8(1) ‖
+//!    u64_be(N)` for `{"above": N}` or `… ‖ u8(2) ‖ u64_be(0)` for
+//!    `"always"` (so the limit cannot be edited without the passphrase).
 //! 4. `plaintext = ChaCha20-Poly1305-decrypt(cipher_key, nonce, ciphertext,
 //!    associated data)`: the keys' 32-byte ed25519 secrets, concatenated in
 //!    the order of the list. Each must derive the listed address.
@@ -70,6 +79,7 @@
 //!   cannot exhaust the machine.
 //! - Secrets are held in [`Zeroizing`] buffers and never appear in `Debug`.
 
+use crate::confirm::RedeemLimit;
 use crate::error::{Error, Result};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -117,6 +127,7 @@ const CIPHER_ALGORITHM: &str = "chacha20poly1305";
 const AD_DOMAIN: &str = "guild/keystore/v1";
 const CIPHER_KEY_DOMAIN: &str = "guild/keystore/cipher-key/v1";
 const CHECK_DOMAIN: &str = "guild/keystore/check/v1";
+const LIMIT_DOMAIN: &str = "redeem_confirmation";
 const SECRET_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 const NONCE_LEN: usize = 12;
@@ -269,6 +280,12 @@ impl KeystoreFile {
         self.sealed.params
     }
 
+    /// The customer's redemption limit. Read without the passphrase; an
+    /// edited limit makes [`KeystoreFile::unlock`] fail as corrupt.
+    pub fn redeem_limit(&self) -> RedeemLimit {
+        self.sealed.limit
+    }
+
     /// Checks the passphrase and decrypts the keys.
     ///
     /// Takes one Argon2id run. [`Error::WrongPassphrase`] if the passphrase
@@ -279,6 +296,7 @@ impl KeystoreFile {
         Ok(Keystore {
             path: self.path.clone(),
             params: self.sealed.params,
+            limit: self.sealed.limit,
             keys: self.sealed.keys.clone(),
             secrets,
             on_disk: self.digest,
@@ -302,6 +320,7 @@ impl fmt::Debug for KeystoreFile {
 pub struct Keystore {
     path: PathBuf,
     params: KdfParams,
+    limit: RedeemLimit,
     keys: Vec<KeyInfo>,
     /// `secrets[i]` is the secret of `keys[i]`.
     secrets: Vec<Zeroizing<[u8; SECRET_LEN]>>,
@@ -332,6 +351,7 @@ impl Keystore {
         let mut keystore = Keystore {
             path,
             params,
+            limit: RedeemLimit::Off,
             keys: Vec::new(),
             secrets: Vec::new(),
             on_disk: Hash::ZERO,
@@ -443,6 +463,16 @@ impl Keystore {
         self.params
     }
 
+    /// The customer's redemption limit.
+    pub fn redeem_limit(&self) -> RedeemLimit {
+        self.limit
+    }
+
+    /// Sets the redemption limit (kept by [`Keystore::save`]).
+    pub fn set_redeem_limit(&mut self, limit: RedeemLimit) {
+        self.limit = limit;
+    }
+
     /// Encrypts the keystore under `passphrase` (with a new salt and nonce)
     /// and atomically replaces its file.
     ///
@@ -473,6 +503,7 @@ impl Keystore {
             salt.to_vec(),
             nonce,
             self.keys.clone(),
+            self.limit,
             &self.secrets,
         )?;
         let bytes = sealed.to_json(&self.path)?;
@@ -610,6 +641,7 @@ struct Sealed {
     salt: Vec<u8>,
     nonce: [u8; NONCE_LEN],
     keys: Vec<KeyInfo>,
+    limit: RedeemLimit,
     check: [u8; 32],
     ciphertext: Vec<u8>,
 }
@@ -624,6 +656,34 @@ struct FileJson {
     keys: Vec<KeyJson>,
     passphrase_check: String,
     ciphertext: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redeem_confirmation: Option<LimitJson>,
+}
+
+/// The redemption limit in the file: `{"above": N}` or `"always"`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum LimitJson {
+    Above(u64),
+    Always,
+}
+
+impl LimitJson {
+    fn of(limit: RedeemLimit) -> Option<LimitJson> {
+        match limit {
+            RedeemLimit::Off => None,
+            RedeemLimit::Above(points) => Some(LimitJson::Above(points.0)),
+            RedeemLimit::Always => Some(LimitJson::Always),
+        }
+    }
+
+    fn limit(json: Option<&LimitJson>) -> RedeemLimit {
+        match json {
+            None => RedeemLimit::Off,
+            Some(LimitJson::Above(n)) => RedeemLimit::Above(guild_ledger::types::Points(*n)),
+            Some(LimitJson::Always) => RedeemLimit::Always,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -750,6 +810,7 @@ impl Sealed {
             salt,
             nonce,
             keys,
+            limit: LimitJson::limit(file.redeem_confirmation.as_ref()),
             check,
             ciphertext,
         })
@@ -763,6 +824,7 @@ impl Sealed {
         salt: Vec<u8>,
         nonce: [u8; NONCE_LEN],
         keys: Vec<KeyInfo>,
+        limit: RedeemLimit,
         secrets: &[Zeroizing<[u8; SECRET_LEN]>],
     ) -> Result<Sealed> {
         let derived = Derived::new(path, passphrase, &params, &salt)?;
@@ -770,7 +832,7 @@ impl Sealed {
         for secret in secrets {
             plaintext.extend_from_slice(&secret[..]);
         }
-        let aad = associated_data(&params, &salt, &keys);
+        let aad = associated_data(&params, &salt, &keys, limit);
         let ciphertext = derived
             .cipher()
             .encrypt(
@@ -789,6 +851,7 @@ impl Sealed {
             salt,
             nonce,
             keys,
+            limit,
             check: derived.check,
             ciphertext,
         })
@@ -802,7 +865,7 @@ impl Sealed {
         };
         let derived = Derived::new(path, passphrase, &self.params, &self.salt)?;
         let check_ok = constant_time_eq(&derived.check, &self.check);
-        let aad = associated_data(&self.params, &self.salt, &self.keys);
+        let aad = associated_data(&self.params, &self.salt, &self.keys, self.limit);
         // Wrapped at once, so the secrets are wiped on every path below.
         let decrypted = derived
             .cipher()
@@ -875,6 +938,7 @@ impl Sealed {
                 .collect(),
             passphrase_check: hex::encode(self.check),
             ciphertext: hex::encode(&self.ciphertext),
+            redeem_confirmation: LimitJson::of(self.limit),
         };
         let mut bytes = serde_json::to_vec_pretty(&file).map_err(|e| Error::Io {
             path: path.to_path_buf(),
@@ -928,7 +992,12 @@ impl Derived {
 
 /// The authenticated (not encrypted) data: everything in the file that
 /// decides what the ciphertext means. See the module documentation.
-fn associated_data(params: &KdfParams, salt: &[u8], keys: &[KeyInfo]) -> Vec<u8> {
+fn associated_data(
+    params: &KdfParams,
+    salt: &[u8],
+    keys: &[KeyInfo],
+    limit: RedeemLimit,
+) -> Vec<u8> {
     fn put(out: &mut Vec<u8>, bytes: &[u8]) {
         out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
         out.extend_from_slice(bytes);
@@ -946,6 +1015,18 @@ fn associated_data(params: &KdfParams, salt: &[u8], keys: &[KeyInfo]) -> Vec<u8>
     for info in keys {
         put(&mut out, info.name.as_bytes());
         out.extend_from_slice(&info.address.0);
+    }
+    // Absent when no limit is set: such files authenticate exactly as
+    // before the setting existed.
+    let tagged = match limit {
+        RedeemLimit::Off => None,
+        RedeemLimit::Above(points) => Some((1u8, points.0)),
+        RedeemLimit::Always => Some((2u8, 0)),
+    };
+    if let Some((tag, value)) = tagged {
+        put(&mut out, LIMIT_DOMAIN.as_bytes());
+        out.push(tag);
+        out.extend_from_slice(&value.to_be_bytes());
     }
     out
 }
@@ -1022,7 +1103,7 @@ fn write_atomically(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
     const PASS: &str = "correct horse battery staple";
 
@@ -1043,6 +1124,59 @@ mod tests {
         let bob = ks.import("bob", &hex::encode([7u8; 32])).unwrap();
         ks.save(PASS).unwrap();
         (dir, path, alice, bob)
+    }
+
+    #[test]
+    fn the_redemption_limit_is_kept_and_authenticated() {
+        use guild_ledger::types::Points;
+        let (_dir, path, _, _) = two_keys();
+        // A file written before the setting existed has no limit, and the
+        // field is not written while none is set.
+        assert_eq!(
+            Keystore::open(&path).unwrap().redeem_limit(),
+            RedeemLimit::Off
+        );
+        let value: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert!(value.get("redeem_confirmation").is_none());
+
+        let mut ks = unlock(&path, PASS).unwrap();
+        ks.set_redeem_limit(RedeemLimit::Above(Points(200)));
+        ks.save(PASS).unwrap();
+        let value: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(value["redeem_confirmation"]["above"], 200);
+        let file = Keystore::open(&path).unwrap();
+        assert_eq!(file.redeem_limit(), RedeemLimit::Above(Points(200)));
+        assert_eq!(
+            file.unlock(PASS).unwrap().redeem_limit(),
+            RedeemLimit::Above(Points(200))
+        );
+
+        // Raising or removing it by editing the file is caught on unlock.
+        edit_json(&path, |v| {
+            v["redeem_confirmation"]["above"] = 100_000.into()
+        });
+        assert!(is_corrupt(unlock(&path, PASS)));
+        edit_json(&path, |v| {
+            v.as_object_mut().unwrap().remove("redeem_confirmation");
+        });
+        assert!(is_corrupt(unlock(&path, PASS)));
+        edit_json(&path, |v| v["redeem_confirmation"] = json!({"above": 200}));
+        let mut ks = unlock(&path, PASS).unwrap();
+        ks.set_redeem_limit(RedeemLimit::Always);
+        ks.save(PASS).unwrap();
+        assert_eq!(
+            unlock(&path, PASS).unwrap().redeem_limit(),
+            RedeemLimit::Always
+        );
+        ks.set_redeem_limit(RedeemLimit::Off);
+        ks.save(PASS).unwrap();
+        assert_eq!(
+            Keystore::open(&path).unwrap().redeem_limit(),
+            RedeemLimit::Off
+        );
+        // A limit of an unknown shape is refused as corrupt.
+        edit_json(&path, |v| v["redeem_confirmation"] = json!({"below": 5}));
+        assert!(is_corrupt(Keystore::open(&path)));
     }
 
     fn edit_json(path: &Path, edit: impl FnOnce(&mut Value)) {
@@ -1479,6 +1613,7 @@ mod tests {
             salt,
             nonce,
             keys,
+            RedeemLimit::Off,
             &[secret],
         )
         .unwrap();

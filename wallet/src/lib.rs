@@ -13,6 +13,9 @@
 //! - **The node client** ([`NodeClient`], from [`guild_api`], which defines
 //!   the API's types and its one client): typed calls to a node's HTTP API,
 //!   idempotent submission that waits for finality, and the event stream.
+//! - **The redemption limit** ([`confirm`]): the customer's setting, kept
+//!   in the wallet file, above which a redemption is signed only after the
+//!   amount is confirmed a second time.
 //! - **Offline signing** ([`offline`]): signed-transaction files for
 //!   `guild submit`, and the local record of next nonces.
 //! - **Verification** ([`verify`]): checking a balance against a Merkle
@@ -71,6 +74,7 @@
 )]
 
 pub mod builder;
+pub mod confirm;
 pub mod error;
 pub mod explain;
 pub mod keystore;

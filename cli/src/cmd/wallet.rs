@@ -7,6 +7,7 @@
 //! `--json`, one JSON document on stdout) and exits 0 only on success.
 
 pub mod common;
+mod confirm;
 mod customer;
 mod keys;
 mod programme;
@@ -113,7 +114,7 @@ enum WalletCommand {
         tx: TxOptions,
     },
     /// Spend points at a shop; waits until final and prints a receipt for
-    /// the clerk.
+    /// the clerk, with what the points are worth.
     Redeem {
         /// The shop: its registered name (or the start of it) or its address.
         #[arg(long)]
@@ -121,8 +122,27 @@ enum WalletCommand {
         /// How many points.
         #[arg(long, allow_hyphen_values = true)]
         points: String,
+        /// The amount again, when it is above your limit (`guild wallet
+        /// confirm`): must equal --points. Without it a terminal asks.
+        #[arg(long)]
+        confirm: Option<String>,
         #[command(flatten)]
         tx: TxOptions,
+    },
+    /// Ask for the amount a second time before signing a redemption above
+    /// a limit (or every redemption); without an option, show the setting.
+    /// The setting is kept in the wallet file.
+    #[command(group(clap::ArgGroup::new("limit").args(["above", "always", "off"])))]
+    Confirm {
+        /// Ask for redemptions of more than this many points.
+        #[arg(long)]
+        above: Option<String>,
+        /// Ask for every redemption.
+        #[arg(long)]
+        always: bool,
+        /// Never ask.
+        #[arg(long)]
+        off: bool,
     },
     /// Check the balance against a Merkle proof and a block signed by more
     /// than 2/3 of the shops, without trusting the node.
@@ -190,7 +210,15 @@ pub fn run(args: WalletArgs, globals: &Globals) -> anyhow::Result<()> {
             to_shop,
             tx,
         } => customer::send(&ctx, &to, &points, memo.as_deref(), to_shop, &tx),
-        WalletCommand::Redeem { at, points, tx } => customer::redeem(&ctx, &at, &points, &tx),
+        WalletCommand::Redeem {
+            at,
+            points,
+            confirm,
+            tx,
+        } => customer::redeem(&ctx, &at, &points, confirm.as_deref(), &tx),
+        WalletCommand::Confirm { above, always, off } => {
+            confirm::set(&ctx, above.as_deref(), always, off)
+        }
         WalletCommand::Verify { address, genesis } => {
             customer::verify(&ctx, address.as_deref(), genesis.as_deref())
         }

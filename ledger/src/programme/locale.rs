@@ -164,18 +164,44 @@ impl Locale {
         }
     }
 
-    /// An amount as people write it: `£12.50`.
+    /// An amount as people write it: `£12.50`. The one money formatter:
+    /// every output for people goes through it (or [`Locale::signed_money`]).
     pub fn money(&self, amount: Cents) -> String {
-        let digits = u32::from(self.currency.minor_units);
-        let unit = 10u64.pow(digits);
-        if digits == 0 {
-            return format!("{}{}", self.currency.symbol, amount.0);
-        }
+        format!("{}{}", self.currency.symbol, self.decimal(amount))
+    }
+
+    /// A signed amount: `-£3.50` for money owed, `£3.50` otherwise.
+    pub fn signed_money(&self, amount: i128) -> String {
+        let sign = if amount < 0 { "-" } else { "" };
         format!(
-            "{}{}.{:0width$}",
+            "{sign}{}{}",
             self.currency.symbol,
-            amount.0 / unit,
-            amount.0 % unit,
+            self.decimal_u128(amount.unsigned_abs())
+        )
+    }
+
+    /// An amount without the symbol, with the currency's decimals (`12.50`):
+    /// what a spreadsheet reads as a number.
+    pub fn decimal(&self, amount: Cents) -> String {
+        self.decimal_u128(u128::from(amount.0))
+    }
+
+    /// A signed amount without the symbol (`-12.50`).
+    pub fn signed_decimal(&self, amount: i128) -> String {
+        let sign = if amount < 0 { "-" } else { "" };
+        format!("{sign}{}", self.decimal_u128(amount.unsigned_abs()))
+    }
+
+    fn decimal_u128(&self, amount: u128) -> String {
+        let digits = u32::from(self.currency.minor_units);
+        if digits == 0 {
+            return amount.to_string();
+        }
+        let unit = 10u128.pow(digits);
+        format!(
+            "{}.{:0width$}",
+            amount / unit,
+            amount % unit,
             width = digits as usize
         )
     }
@@ -409,6 +435,20 @@ mod tests {
         assert_eq!(l.parse_money("1,000"), None);
         assert_eq!(l.money(Cents(1250)), "£12.50");
         assert_eq!(l.money(Cents(5)), "£0.05");
+        assert_eq!(l.decimal(Cents(5)), "0.05");
+        assert_eq!(l.signed_money(-350), "-£3.50");
+        assert_eq!(l.signed_money(350), "£3.50");
+        assert_eq!(l.signed_decimal(-5), "-0.05");
+        let yen = Locale {
+            currency: Currency {
+                code: "JPY".into(),
+                symbol: "¥".into(),
+                minor_units: 0,
+            },
+            zone: Vec::new(),
+        };
+        assert_eq!(yen.money(Cents(1250)), "¥1250");
+        assert_eq!(yen.signed_money(-7), "-¥7");
     }
 
     #[test]

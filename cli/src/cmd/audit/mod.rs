@@ -8,11 +8,20 @@
 //!   cross-shop flows, settlement, programme health.
 //! - `guild audit statement --shop SHOP --period YYYY-MM`: one shop's
 //!   monthly statement.
+//! - `guild audit export --month YYYY-MM [--out FILE]`: the accountant's
+//!   wide CSV, a row per shop and per counterparty, points and money.
+//! - `guild audit invoice --month YYYY-MM --from SHOP --to SHOP [--out
+//!   FILE.html]` (or `--all --dir DIR`): settlement invoices as
+//!   print-friendly HTML.
+//!
+//! Dates and months are the network's local dates (the genesis time zone);
+//! money is in its currency.
 //!
 //! Every command reads the blocks from a node's API (`--node URL`) or a
 //! stopped node's data directory (`--data DIR --genesis FILE`), and derives
 //! its figures only from the blocks it verified itself.
 
+mod accounts;
 mod http;
 pub(crate) mod render;
 
@@ -50,11 +59,12 @@ enum AuditCommand {
     Report {
         #[command(flatten)]
         source: SourceArgs,
-        /// First day of the period (YYYY-MM-DD, UTC); default: genesis.
+        /// First day of the period (YYYY-MM-DD, the network's local date);
+        /// default: genesis.
         #[arg(long)]
         from: Option<String>,
-        /// Last day of the period, included (YYYY-MM-DD, UTC); default: the
-        /// head.
+        /// Last day of the period, included (YYYY-MM-DD, local); default:
+        /// the head.
         #[arg(long)]
         to: Option<String>,
         /// Output format (--json is the same as --format json).
@@ -69,12 +79,52 @@ enum AuditCommand {
         /// The shop: its name (any case) or address.
         #[arg(long)]
         shop: String,
-        /// The month (YYYY-MM, UTC).
+        /// The month (YYYY-MM, the network's local dates).
         #[arg(long)]
         period: String,
         /// Output format (--json is the same as --format json).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// The accountant's export of a month: a wide CSV with one row per shop
+    /// and one per shop and counterparty, every figure in points and in
+    /// money at the settlement value (columns in docs/audit.md).
+    Export {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The month (YYYY-MM, the network's local dates).
+        #[arg(long)]
+        month: String,
+        /// Write the CSV to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A settlement invoice between two shops for a month, as a
+    /// print-friendly HTML page (or every pair's, with --all --dir DIR).
+    Invoice {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The month (YYYY-MM, the network's local dates).
+        #[arg(long)]
+        month: String,
+        /// The shop that bills (name or address): other shops' points were
+        /// redeemed at it.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        from: Option<String>,
+        /// The shop billed (name or address).
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        to: Option<String>,
+        /// Write the page to this file instead of stdout.
+        #[arg(long, conflicts_with = "all")]
+        out: Option<PathBuf>,
+        /// One invoice for every pair of shops with dealings or debts that
+        /// month, into --dir (from the shop owed the net to the other).
+        #[arg(long, requires = "dir")]
+        all: bool,
+        /// With --all: the directory to write the invoices into (created if
+        /// needed).
+        #[arg(long, requires = "all")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -137,7 +187,7 @@ pub fn run(args: AuditArgs, globals: &Globals) -> anyhow::Result<()> {
             match output_format(format, globals) {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Csv => print!("{}", render::report_csv(&report)),
-                Format::Table => print!("{}", render::report_table(&report)),
+                Format::Table => print!("{}", render::report_table(&report, activity.locale())),
             }
             Ok(())
         }
@@ -155,11 +205,144 @@ pub fn run(args: AuditArgs, globals: &Globals) -> anyhow::Result<()> {
             match output_format(format, globals) {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&statement)?),
                 Format::Csv => print!("{}", render::statement_csv(&statement)),
-                Format::Table => print!("{}", render::statement_table(&statement)),
+                Format::Table => {
+                    print!("{}", render::statement_table(&statement, activity.locale()))
+                }
+            }
+            Ok(())
+        }
+        AuditCommand::Export { source, month, out } => {
+            let (activity, month, height) = replay_month(&source, globals, &month)?;
+            let export = activity.export(&month.to_string(), height);
+            if globals.json {
+                println!("{}", serde_json::to_string_pretty(&export)?);
+                return Ok(());
+            }
+            let csv = accounts::export_csv(&export);
+            match out {
+                Some(path) => {
+                    write_file(&path, &csv)?;
+                    eprintln!(
+                        "Wrote the export of {month} ({} shops, {} counterparty rows) to {}.",
+                        export.shops.len(),
+                        export.counterparties.len(),
+                        path.display()
+                    );
+                }
+                None => print!("{csv}"),
+            }
+            Ok(())
+        }
+        AuditCommand::Invoice {
+            source,
+            month,
+            from,
+            to,
+            out,
+            all,
+            dir,
+        } => {
+            let (activity, month, height) = replay_month(&source, globals, &month)?;
+            let label = month.to_string();
+            let zone = zone_text(activity.locale());
+            if all {
+                let Some(dir) = dir else {
+                    bail!("--all needs --dir DIR, the directory to write the invoices into");
+                };
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create directory {}", dir.display()))?;
+                let mut written = Vec::new();
+                for (creditor, debtor) in activity.invoice_pairs() {
+                    let invoice = activity.invoice(
+                        &creditor.address.to_string(),
+                        &debtor.address.to_string(),
+                        &label,
+                        height,
+                    )?;
+                    let path = dir.join(format!(
+                        "invoice-{label}-{}-to-{}.html",
+                        file_part(&creditor.name),
+                        file_part(&debtor.name)
+                    ));
+                    write_file(&path, &accounts::invoice_html(&invoice, &zone))?;
+                    written.push(path);
+                }
+                if globals.json {
+                    println!("{}", serde_json::json!({"month": label, "files": written}));
+                } else if written.is_empty() {
+                    println!("No shops dealt with each other in {label}: no invoices written.");
+                } else {
+                    println!("Wrote {} invoice(s) for {label}:", written.len());
+                    for path in &written {
+                        println!("  {}", path.display());
+                    }
+                }
+                return Ok(());
+            }
+            let (Some(from), Some(to)) = (from, to) else {
+                bail!("give --from SHOP and --to SHOP, or --all --dir DIR");
+            };
+            let invoice = activity.invoice(&from, &to, &label, height)?;
+            if globals.json {
+                println!("{}", serde_json::to_string_pretty(&invoice)?);
+                return Ok(());
+            }
+            let page = accounts::invoice_html(&invoice, &zone);
+            match out {
+                Some(path) => {
+                    write_file(&path, &page)?;
+                    eprintln!(
+                        "Wrote the invoice from {} to {} for {label} to {}.",
+                        invoice.from.name,
+                        invoice.to.name,
+                        path.display()
+                    );
+                }
+                None => print!("{page}"),
             }
             Ok(())
         }
     }
+}
+
+/// Replays the chain for one month (`YYYY-MM`, local dates).
+fn replay_month(
+    source: &SourceArgs,
+    globals: &Globals,
+    month: &str,
+) -> anyhow::Result<(Activity, Month, Height)> {
+    let month = Month::parse(month).context("bad --month")?;
+    let genesis = load_genesis(source, globals)?;
+    let mut activity = Activity::new(&genesis.1, month.period())?;
+    let summary = replay_with(source, globals, genesis, &mut activity)?;
+    Ok((activity, month, summary.height))
+}
+
+/// How the network's zone is described on an invoice: `UTC`, or `local
+/// time (UTC+1 at genesis)`.
+fn zone_text(locale: &guild_ledger::programme::Locale) -> String {
+    match locale.zone.first() {
+        None => "UTC".to_string(),
+        Some(_) => "the network's local time".to_string(),
+    }
+}
+
+/// A shop name as part of a file name: letters, digits and `-` only.
+fn file_part(name: &str) -> String {
+    let part: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    let part = part.trim_matches('-').to_string();
+    if part.is_empty() {
+        "shop".to_string()
+    } else {
+        part
+    }
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn output_format(format: Format, globals: &Globals) -> Format {

@@ -5,19 +5,17 @@
 //! command's.
 
 use guild_audit::{PeriodInfo, Report, Statement, Summary};
+use guild_ledger::programme::Locale;
 use guild_ledger::types::Cents;
 use std::fmt::Write;
 
-fn money(cents: Option<u64>) -> String {
-    cents.map_or_else(|| "overflow".to_string(), |c| Cents(c).to_string())
+/// An amount with the currency's symbol (the locale's one formatter).
+fn money(l: &Locale, cents: Option<u64>) -> String {
+    cents.map_or_else(|| "overflow".to_string(), |c| l.money(Cents(c)))
 }
 
-fn signed_money(cents: Option<i128>) -> String {
-    match cents {
-        Some(c) if c < 0 => format!("-{}", Cents(u64::try_from(-c).unwrap_or(u64::MAX))),
-        Some(c) => Cents(u64::try_from(c).unwrap_or(u64::MAX)).to_string(),
-        None => "overflow".to_string(),
-    }
+fn signed_money(l: &Locale, cents: Option<i128>) -> String {
+    cents.map_or_else(|| "overflow".to_string(), |c| l.signed_money(c))
 }
 
 fn percent(ratio: Option<f64>) -> String {
@@ -144,7 +142,7 @@ fn period_line(out: &mut String, p: &PeriodInfo) {
 }
 
 /// The report as tables.
-pub fn report_table(r: &Report) -> String {
+pub fn report_table(r: &Report, l: &Locale) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -154,8 +152,9 @@ pub fn report_table(r: &Report) -> String {
     period_line(&mut out, &r.period);
     let _ = writeln!(
         out,
-        "settlement value: {} cent(s) per point; amounts in points, money in currency units",
-        r.settlement_cents_per_point
+        "settlement value: 1 point = {}; amounts in points, money in {}",
+        l.money(Cents(r.settlement_cents_per_point)),
+        l.currency.code
     );
 
     let _ = writeln!(out, "\nShops");
@@ -177,7 +176,7 @@ pub fn report_table(r: &Report) -> String {
                 s.redeemed_elsewhere.to_string(),
                 s.expired.to_string(),
                 s.outstanding.to_string(),
-                money(s.outstanding_cents),
+                money(l, s.outstanding_cents),
                 s.redeemed_from_others.to_string(),
             ]
         })
@@ -242,7 +241,7 @@ pub fn report_table(r: &Report) -> String {
                 d.debtor.name.clone(),
                 d.creditor.name.clone(),
                 d.points.to_string(),
-                money(d.cents),
+                money(l, d.cents),
             ]
         })
         .collect();
@@ -264,7 +263,7 @@ pub fn report_table(r: &Report) -> String {
                 p.payer_owes.to_string(),
                 p.payee_owes.to_string(),
                 p.net_points.to_string(),
-                money(p.net_cents),
+                money(l, p.net_cents),
             ]
         })
         .collect();
@@ -285,7 +284,7 @@ pub fn report_table(r: &Report) -> String {
                 p.receivable.to_string(),
                 p.payable.to_string(),
                 p.net_points.to_string(),
-                signed_money(p.net_cents),
+                signed_money(l, p.net_cents),
             ]
         })
         .collect();
@@ -309,7 +308,7 @@ pub fn report_table(r: &Report) -> String {
                 p.from.name.clone(),
                 p.to.name.clone(),
                 p.points.to_string(),
-                money(p.cents),
+                money(l, p.cents),
             ]
         })
         .collect();
@@ -330,7 +329,7 @@ pub fn report_table(r: &Report) -> String {
                 a.creditor.name.clone(),
                 a.debtor.name.clone(),
                 a.points.to_string(),
-                money(a.cents),
+                money(l, a.cents),
                 a.id.to_string(),
             ]
         })
@@ -530,7 +529,7 @@ pub fn report_csv(r: &Report) -> String {
 }
 
 /// A statement as text.
-pub fn statement_table(s: &Statement) -> String {
+pub fn statement_table(s: &Statement, l: &Locale) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -540,8 +539,8 @@ pub fn statement_table(s: &Statement) -> String {
     period_line(&mut out, &s.period);
     let _ = writeln!(
         out,
-        "settlement value: {} cent(s) per point",
-        s.settlement_cents_per_point
+        "settlement value: 1 point = {}",
+        l.money(Cents(s.settlement_cents_per_point))
     );
     let _ = writeln!(out, "\nLiability (points of its issue held by customers)");
     let rows = vec![
@@ -558,7 +557,7 @@ pub fn statement_table(s: &Statement) -> String {
             format!(
                 "{} ({})",
                 s.closing_outstanding,
-                money(s.closing_outstanding_cents)
+                money(l, s.closing_outstanding_cents)
             ),
         ],
     ];
@@ -568,14 +567,14 @@ pub fn statement_table(s: &Statement) -> String {
     let rows: Vec<Vec<String>> = s
         .redeemed_here_by_issuer
         .iter()
-        .map(|a| vec![a.shop.name.clone(), a.points.to_string(), money(a.cents)])
+        .map(|a| vec![a.shop.name.clone(), a.points.to_string(), money(l, a.cents)])
         .collect();
     table(&mut out, &["issuer", "points", "money"], "lrr", &rows);
     let _ = writeln!(out, "\nIts points redeemed elsewhere, by shop");
     let rows: Vec<Vec<String>> = s
         .redeemed_elsewhere_by_shop
         .iter()
-        .map(|a| vec![a.shop.name.clone(), a.points.to_string(), money(a.cents)])
+        .map(|a| vec![a.shop.name.clone(), a.points.to_string(), money(l, a.cents)])
         .collect();
     table(&mut out, &["redeemed at", "points", "money"], "lrr", &rows);
 
@@ -605,7 +604,7 @@ pub fn statement_table(s: &Statement) -> String {
                     d.owed_by_shop_closing
                 ),
                 d.net_points.to_string(),
-                signed_money(d.net_cents),
+                signed_money(l, d.net_cents),
             ]
         })
         .collect();
@@ -798,9 +797,10 @@ mod tests {
     }
 
     #[test]
-    fn money_is_shown_in_currency_units() {
-        assert_eq!(money(Some(1234)), "12.34");
-        assert_eq!(signed_money(Some(-5)), "-0.05");
-        assert_eq!(money(None), "overflow");
+    fn money_is_shown_with_the_currency_symbol() {
+        let l = Locale::default();
+        assert_eq!(money(&l, Some(1234)), "£12.34");
+        assert_eq!(signed_money(&l, Some(-5)), "-£0.05");
+        assert_eq!(money(&l, None), "overflow");
     }
 }

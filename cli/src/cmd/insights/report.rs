@@ -87,17 +87,7 @@ pub fn estimate(currency: &Currency, minor: f64) -> String {
 
 /// A counted amount in major units for CSV (`12.50`, no symbol).
 pub fn decimal(currency: &Currency, minor: u64) -> String {
-    let digits = u32::from(currency.minor_units);
-    if digits == 0 {
-        return minor.to_string();
-    }
-    let unit = 10u64.pow(digits);
-    format!(
-        "{}.{:0width$}",
-        minor / unit,
-        minor % unit,
-        width = digits as usize
-    )
+    locale(currency).decimal(Cents(minor))
 }
 
 /// A share as a percentage with one decimal, `-` for none.

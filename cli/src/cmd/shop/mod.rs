@@ -15,11 +15,12 @@ use crate::Globals;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use governance::{ProposeCommand, approve, proposals, propose};
+use guild_api::shown::Shown;
 use guild_api::{ChainEvent, ClientError, MemberInfo, NodeClient};
 use guild_ledger::tx::{Transaction, TxBody, TxId};
-use guild_ledger::types::{Height, Points, ReceiptHash};
+use guild_ledger::types::{Height, Points, ReceiptHash, Timestamp};
 use guild_ledger::{Address, Keypair};
-use guild_wallet::builder::{self, format_time};
+use guild_wallet::builder;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -442,35 +443,38 @@ fn reverse(
     )
 }
 
-/// One redemption at this shop.
+/// One redemption at this shop, with what the points are worth and the
+/// local time: the clerk's receipt line.
 fn redemption_json(
     id: &TxId,
     tx: &Transaction,
     height: Height,
     time: Option<u64>,
+    shown: &Shown,
 ) -> Option<Value> {
     match &tx.body {
         TxBody::Redeem { shop, points } => Some(json!({
             "id": id,
             "height": height,
             "time": time,
+            "local_time": time.map(|t| shown.time(Timestamp(t))),
             "customer": tx.author,
             "shop": shop,
             "points": points,
+            "value_cents": shown.value(*points),
+            "value": shown.worth(*points),
         })),
         _ => None,
     }
 }
 
 fn print_redemption(value: &Value) {
-    let time = value["time"]
-        .as_u64()
-        .map(|t| format_time(guild_ledger::types::Timestamp(t)))
-        .unwrap_or_default();
     println!(
-        "{time}  block {:>6}  {:>8} points  from {}  tx {}",
+        "{}  block {:>6}  {:>8} points = {:>9}  from {}  tx {}",
+        value["local_time"].as_str().unwrap_or_default(),
         value["height"].to_string(),
         value["points"].to_string(),
+        value["value"].as_str().unwrap_or_default(),
         value["customer"].as_str().unwrap_or_default(),
         value["id"].as_str().unwrap_or_default()
     );
@@ -495,15 +499,16 @@ fn redemptions(ctx: &Ctx, follow: bool, count: Option<u64>, limit: u64) -> anyho
             }
             .into());
         };
+        let shown = Shown::fetch(&client).await?;
         if follow {
-            return follow_redemptions(ctx, &client, &shop, &name, count).await;
+            return follow_redemptions(ctx, &client, &shop, &name, count, &shown).await;
         }
         let limit = usize::try_from(limit).unwrap_or(500);
         let history = client.history(&shop, limit).await?;
         let list: Vec<Value> = history
             .iter()
             .filter(|e| matches!(&e.tx.body, TxBody::Redeem { shop: s, .. } if *s == shop))
-            .filter_map(|e| redemption_json(&e.id, &e.tx, e.height, Some(e.time.0)))
+            .filter_map(|e| redemption_json(&e.id, &e.tx, e.height, Some(e.time.0), &shown))
             .collect();
         if ctx.json {
             return print_json(&json!({"shop": shop, "shop_name": name, "redemptions": list}));
@@ -515,7 +520,11 @@ fn redemptions(ctx: &Ctx, follow: bool, count: Option<u64>, limit: u64) -> anyho
         let total: u64 = list.iter().filter_map(|v| v["points"].as_u64()).sum();
         let n = list.len();
         let plural = if n == 1 { "" } else { "s" };
-        println!("Redemptions at {name}, newest first ({n} redemption{plural}, {total} points):");
+        println!(
+            "Redemptions at {name}, newest first ({n} redemption{plural}, {total} points = {}; {}):",
+            shown.worth(Points(total)),
+            shown.rate()
+        );
         for value in &list {
             print_redemption(value);
         }
@@ -529,6 +538,7 @@ async fn follow_redemptions(
     shop: &Address,
     name: &str,
     count: Option<u64>,
+    shown: &Shown,
 ) -> anyhow::Result<()> {
     let mut seen = 0u64;
     let mut last: Option<Height> = None;
@@ -560,7 +570,7 @@ async fn follow_redemptions(
         // After a reconnection, look through the blocks missed meanwhile.
         if let Some(from) = last {
             let head = client.head().await?.height;
-            if fill_gap(ctx, client, shop, from, head, &mut seen, count).await? {
+            if fill_gap(ctx, client, shop, from, head, &mut seen, count, shown).await? {
                 return Ok(());
             }
             last = Some(head.max(from));
@@ -576,7 +586,7 @@ async fn follow_redemptions(
                     // Blocks were skipped for this slow reader: read them.
                     let head = client.head().await?.height;
                     let from = last.unwrap_or(Height(head.0.saturating_sub(1)));
-                    if fill_gap(ctx, client, shop, from, head, &mut seen, count).await? {
+                    if fill_gap(ctx, client, shop, from, head, &mut seen, count, shown).await? {
                         return Ok(());
                     }
                     last = Some(head);
@@ -588,7 +598,7 @@ async fn follow_redemptions(
                     last = Some(block.height);
                     for tx in &block.txs {
                         let at = (block.height, block.time.0);
-                        if emit(ctx, &tx.id, &tx.tx, at, shop, &mut seen, count)? {
+                        if emit(ctx, &tx.id, &tx.tx, at, shop, &mut seen, count, shown)? {
                             return Ok(());
                         }
                     }
@@ -607,6 +617,7 @@ async fn follow_redemptions(
 
 /// Prints a redemption if it is at `shop`; true once `count` were printed.
 /// `at` is the block's height and time.
+#[allow(clippy::too_many_arguments)]
 fn emit(
     ctx: &Ctx,
     id: &TxId,
@@ -615,12 +626,13 @@ fn emit(
     shop: &Address,
     seen: &mut u64,
     count: Option<u64>,
+    shown: &Shown,
 ) -> anyhow::Result<bool> {
     if !matches!(&tx.body, TxBody::Redeem { shop: s, .. } if s == shop) {
         return Ok(false);
     }
     let (height, time) = at;
-    if let Some(value) = redemption_json(id, tx, height, Some(time)) {
+    if let Some(value) = redemption_json(id, tx, height, Some(time), shown) {
         if ctx.json {
             println!("{}", serde_json::to_string(&value)?);
         } else {
@@ -634,6 +646,7 @@ fn emit(
 }
 
 /// Reads blocks `from + 1 ..= to` for redemptions at `shop`.
+#[allow(clippy::too_many_arguments)]
 async fn fill_gap(
     ctx: &Ctx,
     client: &NodeClient,
@@ -642,13 +655,14 @@ async fn fill_gap(
     to: Height,
     seen: &mut u64,
     count: Option<u64>,
+    shown: &Shown,
 ) -> anyhow::Result<bool> {
     let mut height = from.0.saturating_add(1);
     while height <= to.0 {
         let block = client.block(Height(height)).await?;
         for tx in &block.txs {
             let at = (block.height, block.header.time.0);
-            if emit(ctx, &tx.id, &tx.tx, at, shop, seen, count)? {
+            if emit(ctx, &tx.id, &tx.tx, at, shop, seen, count, shown)? {
                 return Ok(true);
             }
         }
@@ -735,9 +749,17 @@ fn debts(ctx: &Ctx) -> anyhow::Result<()> {
     let info = ctx.key_info()?;
     let me = info.address();
     let client = ctx.client()?;
-    let (settlement, members) = block_on(async {
-        Ok::<_, ClientError>((client.settlement().await?, client.members().await?.members))
+    let (settlement, members, genesis) = block_on(async {
+        Ok::<_, ClientError>((
+            client.settlement().await?,
+            client.members().await?.members,
+            client.genesis().await?,
+        ))
     })??;
+    let shown = Shown::new(
+        genesis.programme.locale,
+        settlement.settlement_cents_per_point,
+    );
     let name = namer(&members);
     let label = |a: &Address| name(a).unwrap_or_else(|| short(&a.to_string()));
     let owed_to_me: Vec<_> = settlement
@@ -756,15 +778,11 @@ fn debts(ctx: &Ctx) -> anyhow::Result<()> {
         }));
     }
     let me_name = label(&me);
-    let money = |cents: Option<u64>| {
-        cents
-            .map(|c| format!(" ({})", guild_ledger::types::Cents(c)))
-            .unwrap_or_default()
-    };
+    let money = |cents: Option<u64>| format!(" ({})", shown.money_or_overflow(cents));
     println!(
-        "Debts of {me_name} (block {}, 1 point = {}):",
+        "Debts of {me_name} (block {}, {}):",
         settlement.height,
-        guild_ledger::types::Cents(settlement.settlement_cents_per_point)
+        shown.rate()
     );
     if owed_to_me.is_empty() && i_owe.is_empty() {
         println!("  none");

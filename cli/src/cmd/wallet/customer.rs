@@ -2,12 +2,13 @@
 
 use super::common::{Ctx, Sent, TxOptions, block_on, namer, now, print_json, shop_arg, short};
 use anyhow::{Context, bail};
+use guild_api::shown::Shown;
 use guild_api::{AccountInfo, HistoryEntry, LotInfo, MemberInfo, TxAnswer};
 use guild_ledger::Address;
 use guild_ledger::genesis::Genesis;
 use guild_ledger::tx::{Transaction, TxBody};
 use guild_ledger::types::{Memo, Points};
-use guild_wallet::builder::{self, format_date, format_time};
+use guild_wallet::builder;
 use guild_wallet::verify::verify_account;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -17,28 +18,37 @@ use std::path::Path;
 pub fn balance(ctx: &Ctx, explicit: Option<&str>) -> anyhow::Result<()> {
     let (address, key) = ctx.address(explicit)?;
     let client = ctx.client()?;
-    let account = block_on(client.account(&address))??;
+    let (account, shown) = block_on(async {
+        Ok::<_, guild_api::ClientError>((
+            client.account(&address).await?,
+            Shown::fetch(&client).await?,
+        ))
+    })??;
     if ctx.json {
-        return print_json(&account_json(&account, key.as_deref()));
+        return print_json(&account_json(&account, key.as_deref(), &shown));
     }
     let who = match &key {
         Some(name) => format!("{name} ({address})"),
         None => address.to_string(),
     };
     println!(
-        "Balance of {who}: {} (as of block {}).",
+        "Balance of {who}: {} (worth {} at the group's settlement rate; as of block {}).",
         account.balance.counted(),
+        shown.worth(account.balance),
         account.height
     );
     if !account.lots.is_empty() {
         println!();
-        print_lots(&account.lots);
+        print_lots(&account.lots, &shown, "usable until");
     }
     if !account.expired.is_empty() {
         let total: u64 = account.expired.iter().map(|l| l.amount.0).sum();
         println!();
-        println!("{total} more points have expired and can no longer be spent:");
-        print_lots(&account.expired);
+        println!(
+            "{} more have expired and can no longer be spent:",
+            Points(total).counted()
+        );
+        print_lots(&account.expired, &shown, "last usable");
     }
     if account.lots.is_empty() && account.expired.is_empty() {
         println!("No points yet: give your address to a shop to earn some.");
@@ -46,8 +56,9 @@ pub fn balance(ctx: &Ctx, explicit: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_lots(lots: &[LotInfo]) {
-    println!("  {:<20} {:>10}  expires", "issued by", "points");
+/// The lots, with the last local moment each can be spent.
+fn print_lots(lots: &[LotInfo], shown: &Shown, label: &str) {
+    println!("  {:<20} {:>10}  {label}", "issued by", "points");
     for lot in lots {
         let issuer = lot
             .issuer_name
@@ -58,30 +69,32 @@ fn print_lots(lots: &[LotInfo]) {
             "  {:<20} {:>10}  {}",
             issuer,
             lot.amount.to_string(),
-            format_date(lot.expires_at)
+            shown.usable_until(lot.expires_at)
         );
     }
 }
 
-fn lot_json(lot: &LotInfo) -> Value {
+fn lot_json(lot: &LotInfo, shown: &Shown) -> Value {
     json!({
         "issuer": lot.issuer,
         "issuer_name": lot.issuer_name,
         "amount": lot.amount,
         "expires_at": lot.expires_at,
-        "expires": format_date(lot.expires_at),
+        "usable_until": shown.usable_until(lot.expires_at),
     })
 }
 
-fn account_json(account: &AccountInfo, key: Option<&str>) -> Value {
+fn account_json(account: &AccountInfo, key: Option<&str>, shown: &Shown) -> Value {
     json!({
         "address": account.address,
         "key": key,
         "balance": account.balance,
+        "value_cents": shown.value(account.balance),
+        "value": shown.worth(account.balance),
         "nonce": account.nonce,
         "height": account.height,
-        "lots": account.lots.iter().map(lot_json).collect::<Vec<_>>(),
-        "expired": account.expired.iter().map(lot_json).collect::<Vec<_>>(),
+        "lots": account.lots.iter().map(|l| lot_json(l, shown)).collect::<Vec<_>>(),
+        "expired": account.expired.iter().map(|l| lot_json(l, shown)).collect::<Vec<_>>(),
     })
 }
 
@@ -114,10 +127,11 @@ pub fn history(ctx: &Ctx, explicit: Option<&str>, limit: u64) -> anyhow::Result<
     let (address, _) = ctx.address(explicit)?;
     let client = ctx.client()?;
     let limit = usize::try_from(limit).unwrap_or(500);
-    let (entries, members) = block_on(async {
+    let (entries, members, shown) = block_on(async {
         let entries = client.history(&address, limit).await?;
         let members = client.members().await?.members;
-        Ok::<_, guild_wallet::Error>((entries, members))
+        let shown = Shown::fetch(&client).await?;
+        Ok::<_, guild_wallet::Error>((entries, members, shown))
     })??;
     let name = namer(&members);
     if ctx.json {
@@ -149,12 +163,12 @@ pub fn history(ctx: &Ctx, explicit: Option<&str>, limit: u64) -> anyhow::Result<
         "block", "date", "kind", "points"
     );
     for entry in &entries {
-        print_history_line(&address, entry, &members);
+        print_history_line(&address, entry, &members, &shown);
     }
     Ok(())
 }
 
-fn print_history_line(me: &Address, entry: &HistoryEntry, members: &[MemberInfo]) {
+fn print_history_line(me: &Address, entry: &HistoryEntry, members: &[MemberInfo], shown: &Shown) {
     let name = namer(members);
     let label = |a: &Address| {
         if a == me {
@@ -171,7 +185,7 @@ fn print_history_line(me: &Address, entry: &HistoryEntry, members: &[MemberInfo]
     println!(
         "  {:>7}  {:<10}  {:<8}  {:>8}  {}",
         entry.height.to_string(),
-        format_date(entry.time),
+        shown.date(entry.time),
         entry.kind,
         change,
         builder::describe_with(&entry.tx, &label)
@@ -280,8 +294,16 @@ fn finish_offline(ctx: &Ctx, sent: &Sent) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `guild wallet redeem`.
-pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow::Result<()> {
+/// `guild wallet redeem`: checks the wallet's redemption limit (a second
+/// confirmation above it), signs, waits until final and prints the receipt
+/// the clerk sees, with what the points are worth.
+pub fn redeem(
+    ctx: &Ctx,
+    at: &str,
+    points: &str,
+    confirm: Option<&str>,
+    options: &TxOptions,
+) -> anyhow::Result<()> {
     let points = builder::parse_points(points)?;
     let info = ctx.key_info()?;
     let client = if options.offline {
@@ -289,23 +311,38 @@ pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow:
     } else {
         Some(ctx.client()?)
     };
-    let members = match &client {
-        Some(client) => Some(block_on(client.members())??.members),
-        None => None,
+    let (members, shown) = match &client {
+        Some(client) => {
+            let (members, shown) = block_on(async {
+                Ok::<_, guild_api::ClientError>((
+                    client.members().await?.members,
+                    Shown::fetch(client).await?,
+                ))
+            })??;
+            (Some(members), Some(shown))
+        }
+        None => (None, None),
     };
     let (shop, shop_name) = shop_arg(members.as_deref(), at)?;
     if shop == info.address() {
         bail!("a shop cannot redeem points at itself; its customers redeem there");
     }
+    let worth = shown.as_ref().map(|s| s.worth(points));
+    let worth_text = worth
+        .as_ref()
+        .map(|w| format!(" (= {w})"))
+        .unwrap_or_default();
+    let question = format!("Redeem {} at {shop_name}{worth_text}?", points.counted());
+    let confirmed = super::confirm::redemption(ctx, points, &question, confirm)?;
     let (key, _) = ctx.signing_key()?;
     let body = TxBody::Redeem { shop, points };
     let summary = format!(
-        "redeem {} of {} at {shop_name} ({shop})",
+        "redeem {} of {} at {shop_name} ({shop}){worth_text}",
         points.counted(),
         info.address()
     );
     let sent = super::common::send(ctx, options, &key, body, summary, client.as_ref())?;
-    let Some(client) = client else {
+    let (Some(client), Some(shown)) = (client, shown) else {
         return finish_offline(ctx, &sent);
     };
     let Sent::Final { finality, .. } = &sent else {
@@ -323,6 +360,9 @@ pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow:
     out["shop"] = json!(shop);
     out["shop_name"] = json!(shop_name);
     out["points"] = json!(points);
+    out["value_cents"] = json!(shown.value(points));
+    out["value"] = json!(shown.worth(points));
+    out["confirmed"] = json!(confirmed);
     out["customer"] = json!(info.address());
     out["time"] = json!(time);
     out["balance_after"] = json!(after.as_ref().map(|a| a.balance));
@@ -332,14 +372,20 @@ pub fn redeem(ctx: &Ctx, at: &str, points: &str, options: &TxOptions) -> anyhow:
     if finality.already_final {
         println!("(This redemption was already final; nothing was sent again.)");
     }
+    println!(
+        "Redeemed {} at {shop_name} (= {} at the group's settlement rate).",
+        points.counted(),
+        shown.worth(points)
+    );
     println!("================ REDEMPTION RECEIPT ================");
     println!("  shop:         {shop_name}");
     println!("  shop address: {shop}");
     println!("  customer:     {}", info.address());
     println!("  points:       {points}");
+    println!("  value:        {} ({})", shown.worth(points), shown.rate());
     println!("  block:        {} (final)", finality.height);
     if let Some(time) = time {
-        println!("  time:         {}", format_time(time));
+        println!("  time:         {}", shown.time(time));
     }
     println!("  transaction:  {}", finality.id);
     println!("====================================================");
@@ -461,9 +507,10 @@ pub fn verify(
             verified.height, verified.chain_id, verified.signers, verified.members
         );
     }
+    let shown = Shown::new(genesis.programme.locale.clone(), 0);
     println!(
         "  time:     {} ({age_secs} s ago)",
-        format_time(verified.block_time)
+        shown.time(verified.block_time)
     );
     println!("  proof:    the account's record is in that block's state root");
     println!("  members:  {member_source}");
