@@ -692,7 +692,7 @@ async fn customers_and_shops_earn_send_redeem_settle_and_govern_from_the_command
     );
     let text = guild.customer(&dave_wallet, &["balance"]);
     assert!(
-        text.ok_text().contains(": 1 point (as of"),
+        text.ok_text().contains(": 1 point (worth "),
         "{}",
         text.stdout
     );
