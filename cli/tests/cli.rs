@@ -12,7 +12,7 @@ fn help_lists_the_commands() {
     let output = guild().arg("--help").output().unwrap();
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
-    for command in ["node", "devnet", "bench", "customer"] {
+    for command in ["node", "devnet", "status", "bench", "customer"] {
         assert!(text.contains(command), "{text}");
     }
 }
@@ -283,4 +283,25 @@ fn automation_mistakes_are_named_before_anything_is_sent() {
     let output = run(&["list"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot reach node"));
+}
+
+#[test]
+fn status_of_a_node_that_is_down_exits_1_and_says_what_to_do() {
+    let output = guild()
+        .args(["--node", "http://127.0.0.1:9", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("cannot reach node at http://127.0.0.1:9 (is your node running? start it with `guild node …`, or `guild devnet` on a test machine)"),
+        "{text}"
+    );
+    let output = guild()
+        .args(["--node", "http://127.0.0.1:9", "--json", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(body["error"]["code"], "node_unreachable", "{body}");
 }
