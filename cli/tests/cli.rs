@@ -358,3 +358,24 @@ fn a_node_given_two_different_wallets_says_so() {
         "{text}"
     );
 }
+
+#[test]
+fn status_of_a_node_that_is_down_exits_1_and_says_what_to_do() {
+    let output = guild()
+        .args(["--node", "http://127.0.0.1:9", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("cannot reach node at http://127.0.0.1:9 (is your node running? start it with `guild node …`, or `guild devnet` on a test machine)"),
+        "{text}"
+    );
+    let output = guild()
+        .args(["--node", "http://127.0.0.1:9", "--json", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(body["error"]["code"], "node_unreachable", "{body}");
+}

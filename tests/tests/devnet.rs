@@ -38,7 +38,6 @@ fn free_base_port() -> u16 {
 struct Devnet {
     child: Child,
     lines: mpsc::Receiver<String>,
-    dir: PathBuf,
     stderr: PathBuf,
 }
 
@@ -68,7 +67,6 @@ impl Devnet {
         Devnet {
             child,
             lines,
-            dir: dir.to_path_buf(),
             stderr,
         }
     }
@@ -255,15 +253,12 @@ async fn a_shop_owner_stops_nodes_of_a_devnet_and_sees_what_happens() {
     assert!(out.contains("(Cafe, Bookshop)"), "{out}");
     assert_eq!(json["health"], "no_quorum");
     assert_eq!(json["quorum"]["has_quorum"], false);
-    let (_, head) = (
-        0,
-        reqwest::get(format!("{}/v1/head", api[0]))
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap(),
-    );
+    let head: Value = reqwest::get(format!("{}/v1/head", api[0]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(head["quorum"]["members"], 4);
     assert_eq!(head["quorum"]["reachable"].as_array().unwrap().len(), 2);
 
