@@ -816,7 +816,9 @@ impl Sealed {
         })
     }
 
-    /// Encrypts `secrets` (one per entry of `keys`).
+    /// Encrypts `secrets` (one per entry of `keys`). Every argument is one
+    /// field of the sealed file, in the file's order.
+    #[allow(clippy::too_many_arguments)]
     fn seal(
         path: &Path,
         passphrase: &str,
