@@ -20,6 +20,8 @@
 //! not run, and fails if `GUILD_REQUIRE_NETNS=1` (CI sets it). Every
 //! namespace and the bridge are removed when the test ends, pass or fail.
 
+#![allow(clippy::needless_range_loop)] // shops are numbered: index i is namespace i, node i, key i
+
 mod common;
 
 use common::*;
