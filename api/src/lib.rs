@@ -108,7 +108,8 @@ pub use insights::{
     SegmentSummaries, SegmentSummary, SegmentValue, SegmentsQuery,
 };
 pub use programme::{
-    CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundRequest, SaleAnswer, SaleItem,
+    CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundPoints, RefundRequest, SaleAnswer,
+    SaleItem,
     SaleRequest, SaleStatus, ShopProgramme,
 };
 pub use proofs::{RecordProofEntry, RecordProofs};
