@@ -196,9 +196,21 @@ pub fn refund_message(
         format!(
             "; {} could not be taken back (the customer had already spent {} or {} expired: the shop bears {}, the customer owes nothing)",
             points_text(points.shortfall),
-            if points.shortfall.0 == 1 { "it" } else { "them" },
-            if points.shortfall.0 == 1 { "it" } else { "they" },
-            if points.shortfall.0 == 1 { "it" } else { "them" },
+            if points.shortfall.0 == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            if points.shortfall.0 == 1 {
+                "it"
+            } else {
+                "they"
+            },
+            if points.shortfall.0 == 1 {
+                "it"
+            } else {
+                "them"
+            },
         )
     };
     let left_to_refund = after

@@ -1503,7 +1503,9 @@ fn refunding_one_receipt_leaves_another_receipts_points_in_the_same_lot() {
     let mut c = two_shops();
     let alice = customer(1).address();
     assert_eq!(
-        c.sale(0, &alice, "R-1001", &basket(650, &[])).unwrap().total,
+        c.sale(0, &alice, "R-1001", &basket(650, &[]))
+            .unwrap()
+            .total,
         Points(65)
     );
     assert_eq!(

@@ -271,28 +271,37 @@ fn check_reversal(
     prop_assert_eq!(effects.len(), 1);
     let (holder, taken, shortfall) = effects[0];
     for (key, bytes) in before.entries() {
-        let StateKey::Receipt { shop: s, receipt: r } = key else {
+        let StateKey::Receipt {
+            shop: s,
+            receipt: r,
+        } = key
+        else {
             continue;
         };
         let old: EarnRecord = decode(&bytes).unwrap();
         let new = after.receipt(&s, &r).unwrap();
         if (s, r) == (*shop, *receipt) {
             prop_assert_eq!(new.remaining.0 + taken.0, old.remaining.0, "own receipt");
-            let accounted = |r: &EarnRecord| {
-                r.reversal
-                    .map_or(0, |v| v.taken.0 + v.shortfall.0)
-            };
+            let accounted = |r: &EarnRecord| r.reversal.map_or(0, |v| v.taken.0 + v.shortfall.0);
             prop_assert_eq!(
                 accounted(new),
                 accounted(&old) + taken.0 + shortfall.0,
                 "taken + shortfall = due"
             );
         } else {
-            prop_assert_eq!(new.remaining, old.remaining, "another receipt's remaining changed");
+            prop_assert_eq!(
+                new.remaining,
+                old.remaining,
+                "another receipt's remaining changed"
+            );
         }
     }
     let balance = |s: &State| s.account(&holder).map_or(0, |a| a.balance().0);
-    prop_assert_eq!(balance(after) + taken.0, balance(before), "the customer's balance");
+    prop_assert_eq!(
+        balance(after) + taken.0,
+        balance(before),
+        "the customer's balance"
+    );
     Ok(())
 }
 

@@ -423,8 +423,7 @@ impl Store {
         hash: &ReceiptHash,
         id: &str,
     ) -> Result<bool, StoreError> {
-        if id.is_empty() || id.len() > MAX_RECEIPT_ID_BYTES || ReceiptHash::new(shop, id) != *hash
-        {
+        if id.is_empty() || id.len() > MAX_RECEIPT_ID_BYTES || ReceiptHash::new(shop, id) != *hash {
             return Ok(false);
         }
         self.receipt_ids

@@ -128,7 +128,11 @@ fn a_receipt_id_is_kept_only_for_its_own_hash_and_survives_a_reopen() {
         let long = "R".repeat(65);
         let long_hash = ReceiptHash::new(&bakery, &long);
         assert!(!store.keep_receipt_id(&bakery, &long_hash, &long).unwrap());
-        assert!(!store.keep_receipt_id(&bakery, &ReceiptHash::new(&bakery, ""), "").unwrap());
+        assert!(
+            !store
+                .keep_receipt_id(&bakery, &ReceiptHash::new(&bakery, ""), "")
+                .unwrap()
+        );
         assert_eq!(store.receipt_id(&bakery, &hash).unwrap(), None);
         assert!(store.keep_receipt_id(&bakery, &hash, "R-1001").unwrap());
         assert_eq!(

@@ -183,7 +183,8 @@ async fn reversing_one_receipt_takes_only_its_points_and_says_so() {
         .find(|l| l.contains("reverse"))
         .unwrap_or_else(|| panic!("no reversal in the history:\n{text}"));
     assert!(
-        line.contains("-65") && line.contains("Bakery took back 65 points (reversal of receipt R-1001)"),
+        line.contains("-65")
+            && line.contains("Bakery took back 65 points (reversal of receipt R-1001)"),
         "{line}"
     );
     assert!(line.contains(&today()), "the date: {line}");
@@ -358,7 +359,14 @@ async fn the_python_example_till_works_against_a_real_node() {
     let (code, out, err) = till_py(
         &net,
         &token_file,
-        &["--json", "refund", "--receipt", "R-1001", "--amount", "3.25"],
+        &[
+            "--json",
+            "refund",
+            "--receipt",
+            "R-1001",
+            "--amount",
+            "3.25",
+        ],
     );
     assert_eq!(code, 0, "{out}{err}");
     let answer: Value = serde_json::from_str(out.trim()).unwrap();
@@ -383,10 +391,21 @@ async fn the_python_example_till_works_against_a_real_node() {
     let (code, _, err) = till_py(
         &net,
         &token_file,
-        &["sale", "--customer", &alice, "--amount", "12,50", "--receipt", "R-9"],
+        &[
+            "sale",
+            "--customer",
+            &alice,
+            "--amount",
+            "12,50",
+            "--receipt",
+            "R-9",
+        ],
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("'12,50' is not an amount: write it like 12.50"), "{err}");
+    assert!(
+        err.contains("'12,50' is not an amount: write it like 12.50"),
+        "{err}"
+    );
     let wrong = net.dir.path().join("wrong-token.txt");
     std::fs::write(
         &wrong,

@@ -21,8 +21,9 @@
 //! }
 //! ```
 //!
-//! Every `401` counts as a failure of the client's address in the API's
-//! [`Throttle`](super::throttle::Throttle); a client with too many
+//! Every `401` for a presented token (wrong, revoked, malformed; not a
+//! request without `Authorization`) counts as a failure of the client's
+//! address in the API's [`Throttle`](super::throttle::Throttle); a client with too many
 //! failures in the window is answered `429 too_many_failures` (with
 //! `Retry-After`) before its token is looked at. A `403` is not a failure:
 //! the token is the node's own.
@@ -35,13 +36,13 @@
 use super::listener::ClientAddr;
 use super::throttle::ClientKey;
 use super::{ApiError, ApiState};
-use axum::extract::ConnectInfo;
-use std::time::Instant;
 use crate::tokens::{Scope, Secret, TokenInfo};
+use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use std::marker::PhantomData;
+use std::time::Instant;
 
 /// The scope an endpoint needs, as a type: `Authorized<Sale>`.
 pub trait RequiredScope: Send + Sync + 'static {
@@ -111,7 +112,11 @@ impl<R: RequiredScope> FromRequestParts<ApiState> for Authorized<R> {
         let token = match found {
             Ok(token) => token,
             Err(error) => {
-                if matches!(error, ApiError::Unauthorized(_)) && api.throttle.fail(client, now) {
+                // A wrong token counts; no header at all is no guess (a
+                // browser, a forgotten header) and does not.
+                let guessed =
+                    matches!(error, ApiError::Unauthorized(f) if f != AuthFailure::Missing);
+                if guessed && api.throttle.fail(client, now) {
                     let limit = api.throttle.limit();
                     tracing::warn!(
                         client = ?client,

@@ -4,8 +4,10 @@
 //!
 //! A token is 32 random bytes, so guessing one is hopeless; what a flood of
 //! wrong tokens can still do is fill the node's log and keep it busy. So a
-//! client address that sends [`FailureLimit::max_failures`] requests
-//! refused as `401 unauthorized` within [`FailureLimit::window`] is refused
+//! client address that sends [`FailureLimit::max_failures`] requests with
+//! a token refused as `401 unauthorized` (wrong, revoked or malformed; a
+//! request without any `Authorization` header guesses nothing and is not
+//! counted) within [`FailureLimit::window`] is refused
 //! with `429 too_many_failures` (and `Retry-After`) on every request that
 //! needs a token until the window has passed, without its token being
 //! looked at. Only failures count: a till that authenticates thousands of
@@ -285,7 +287,11 @@ mod tests {
             assert!(throttle.len() <= 8);
         }
         // The latest clients are still counted (and blocked).
-        assert!(throttle.check(v4(255), t0 + Duration::from_secs(1)).is_err());
+        assert!(
+            throttle
+                .check(v4(255), t0 + Duration::from_secs(1))
+                .is_err()
+        );
         // The earliest were dropped to make room.
         assert_eq!(throttle.check(v4(0), t0 + Duration::from_secs(1)), Ok(()));
     }

@@ -190,9 +190,7 @@ fn print_history_line(me: &Address, entry: &HistoryEntry, members: &[MemberInfo]
 /// of `me`'s earn the points it took back, when the node says.
 fn entry_change(me: &Address, entry: &HistoryEntry) -> Option<i128> {
     match (&entry.tx.body, entry.reversal) {
-        (TxBody::Reverse { .. }, Some(r)) if entry.tx.author != *me => {
-            Some(-i128::from(r.taken.0))
-        }
+        (TxBody::Reverse { .. }, Some(r)) if entry.tx.author != *me => Some(-i128::from(r.taken.0)),
         _ => change_for(me, &entry.tx),
     }
 }
@@ -237,12 +235,14 @@ fn entry_text(entry: &HistoryEntry, label: &dyn Fn(&Address) -> String) -> Strin
                 "{} refunds {amount} of the sale with {receipt}",
                 label(&entry.tx.author)
             ),
-            None => format!("{} reverses its earn with {receipt}", label(&entry.tx.author)),
+            None => format!(
+                "{} reverses its earn with {receipt}",
+                label(&entry.tx.author)
+            ),
         },
-        _ if entry.receipt_id.is_some() => format!(
-            "{} ({receipt})",
-            builder::describe_with(&entry.tx, label)
-        ),
+        _ if entry.receipt_id.is_some() => {
+            format!("{} ({receipt})", builder::describe_with(&entry.tx, label))
+        }
         _ => builder::describe_with(&entry.tx, label),
     }
 }

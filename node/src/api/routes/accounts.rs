@@ -3,15 +3,15 @@
 use super::{block_at, blocking, parse_address, tx_in};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::{ApiError, ApiState, now_ms};
+use crate::insights::Snapshot;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
 use guild_api::account::{account_info, proof_info};
-use crate::insights::Snapshot;
 use guild_api::{AccountInfo, ErrorBody, HistoryEntry, ProofInfo, RefundPoints};
-use guild_ledger::tx::TxBody;
 use guild_ledger::block::FinalBlock;
 use guild_ledger::crypto::Address;
+use guild_ledger::tx::TxBody;
 use guild_ledger::types::ChainId;
 
 /// History entries returned when `limit` is not given.

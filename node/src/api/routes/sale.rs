@@ -11,8 +11,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use guild_api::tx::{DEFAULT_WAIT_MS, MAX_WAIT_MS};
 use guild_api::programme::refund_message;
+use guild_api::tx::{DEFAULT_WAIT_MS, MAX_WAIT_MS};
 use guild_api::{
     ErrorBody, ReceiptState, RefundAnswer, RefundPoints, RefundRequest, SaleAnswer, SaleRequest,
     SaleStatus,

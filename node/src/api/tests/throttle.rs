@@ -1,7 +1,8 @@
 //! Wrong tokens are rate limited per client address: 5 `401`s within a
 //! minute, then `429 too_many_failures` with `Retry-After` for that
-//! address only; good tokens from other addresses are not affected, and a
-//! wrong scope (`403`) is no failure.
+//! address only; good tokens from other addresses are not affected, and
+//! neither a request without a token nor a wrong scope (`403`) is a
+//! failure.
 
 use super::*;
 use std::net::{IpAddr, Ipv4Addr};
@@ -11,9 +12,7 @@ use tokio::net::TcpSocket;
 /// answers on every 127.x address).
 async fn get_from(node: &TestNode, source: Ipv4Addr, token: &str, path: &str) -> Reply {
     let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(SocketAddr::new(IpAddr::V4(source), 0))
-        .unwrap();
+    socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).unwrap();
     let stream = socket.connect(node.addr).await.unwrap();
     let header = format!("Authorization: Bearer {token}");
     http_on(stream, node.addr, "GET", path, &[&header], None).await
@@ -36,7 +35,10 @@ async fn five_wrong_tokens_in_a_minute_are_answered_429_for_that_address_only() 
     for n in 0..5 {
         let reply = get_from(&node, attacker, WRONG, "/v1/whoami").await;
         let message = reply.error(401, "unauthorized");
-        assert!(message.contains("knows no such API token"), "{n}: {message}");
+        assert!(
+            message.contains("knows no such API token"),
+            "{n}: {message}"
+        );
     }
     // The sixth: refused before the token is looked at, with Retry-After.
     let reply = get_from(&node, attacker, WRONG, "/v1/whoami").await;
@@ -61,10 +63,18 @@ async fn five_wrong_tokens_in_a_minute_are_answered_429_for_that_address_only() 
 }
 
 #[tokio::test]
-async fn missing_and_malformed_tokens_count_a_wrong_scope_does_not() {
+async fn malformed_tokens_count_no_header_and_a_wrong_scope_do_not() {
     let node = TestNode::start(pending).await;
     let till = node.tokens.create("till-1", &[Scope::Sale]).unwrap();
     let source = Ipv4Addr::new(127, 0, 0, 4);
+    // No Authorization header at all: 401, ten times, never 429.
+    for _ in 0..10 {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).unwrap();
+        let stream = socket.connect(node.addr).await.unwrap();
+        let reply = http_on(stream, node.addr, "GET", "/v1/whoami", &[], None).await;
+        reply.error(401, "unauthorized");
+    }
     // A sale token on an admin endpoint: 403, ten times, never 429.
     for _ in 0..10 {
         let reply = get_from(&node, source, &till.secret.reveal(), "/v1/customers").await;
