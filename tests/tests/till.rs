@@ -154,11 +154,20 @@ async fn reversing_one_receipt_takes_only_its_points_and_says_so() {
 
     // The customer's history: the bakery, the date, the points lost, the
     // receipt as the bakery typed it.
-    let (status, history) = net
-        .get(0, &format!("/v1/accounts/{alice}/history"))
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{history}");
+    // (The node's insights follow the block a moment after it is final.)
+    let mut history = Value::Null;
+    for _ in 0..50 {
+        let (status, answer) = net
+            .get(0, &format!("/v1/accounts/{alice}/history"))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{answer}");
+        history = answer;
+        if !history[0]["reversal"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let reversal = &history[0];
     assert_eq!(reversal["kind"], "reverse", "{history}");
     assert_eq!(reversal["receipt_id"], "R-1001", "{history}");
