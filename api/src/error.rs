@@ -79,6 +79,10 @@ pub mod code {
     pub const UNAUTHORIZED: &str = "unauthorized";
     /// 403: the request's token lacks the scope the endpoint needs.
     pub const FORBIDDEN: &str = "forbidden";
+    /// 429 (with `Retry-After`): this client sent too many requests with
+    /// a wrong or missing token within a minute; it may try again after
+    /// `Retry-After` seconds.
+    pub const TOO_MANY_FAILURES: &str = "too_many_failures";
     /// 400: a customer's name that is empty, too long or holds control
     /// characters.
     pub const BAD_NAME: &str = "bad_name";

@@ -112,8 +112,8 @@ pub use insights::{
     SegmentSummaries, SegmentSummary, SegmentValue, SegmentsQuery,
 };
 pub use programme::{
-    CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundRequest, SaleAnswer, SaleItem,
-    SaleRequest, SaleStatus, ShopProgramme,
+    CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundPoints, RefundRequest,
+    SaleAnswer, SaleItem, SaleRequest, SaleStatus, ShopProgramme,
 };
 pub use proofs::{RecordProofEntry, RecordProofs};
 pub use tx::{FinalTx, HistoryEntry, Submission, SubmitRequest, TxAnswer, TxStatus};

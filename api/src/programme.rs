@@ -115,14 +115,134 @@ pub struct RefundAnswer {
     /// The block holding it (once final).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<Height>,
-    /// The receipt's figures after the refund (once final).
+    /// The receipt id, as the till gave it.
+    pub receipt_id: String,
+    /// The amount this refund refunded, in minor units (once final; none
+    /// for a manual grant without a purchase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded: Option<Cents>,
+    /// What this refund did to points (once final): `taken` back from the
+    /// customer, and `shortfall`, due but already spent or expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<RefundPoints>,
+    /// The receipt's figures after the refund, all refunds so far together
+    /// (once final).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<ReceiptState>,
+    /// What to tell the clerk, in one sentence ([`refund_message`]).
+    pub message: String,
+}
+
+/// What one refund did to points: taken + shortfall is what it was due
+/// (the sale's points in proportion to the part refunded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefundPoints {
+    /// Points taken back from the customer.
+    pub taken: Points,
+    /// Points due back that the customer had already spent (or that
+    /// expired): they stay spent, the shop bears them, and the customer
+    /// owes nothing for them.
+    pub shortfall: Points,
+}
+
+/// The one sentence a till or the command line shows for a final refund
+/// of `receipt_id`: what this refund took back, what it could not, and
+/// what is left of the receipt.
+///
+/// ```
+/// use guild_api::programme::{RefundPoints, ReceiptState, refund_message};
+/// use guild_ledger::types::{Cents, Points};
+///
+/// let after = ReceiptState {
+///     receipt_id: None,
+///     given: Points(65),
+///     purchase: Some(Cents(650)),
+///     refunded: Cents(650),
+///     taken: Points(55),
+///     shortfall: Points(10),
+///     remaining: Points(0),
+/// };
+/// let points = RefundPoints { taken: Points(55), shortfall: Points(10) };
+/// assert_eq!(
+///     refund_message("R-1001", Some(Cents(650)), points, &after),
+///     "Refund of 6.50 on receipt R-1001: took back 55 points; 10 points could not be taken \
+///      back (the customer had already spent them or they expired: the shop bears them, the \
+///      customer owes nothing). The sale is refunded in full; the customer keeps none of its points."
+/// );
+/// ```
+pub fn refund_message(
+    receipt_id: &str,
+    refunded: Option<Cents>,
+    points: RefundPoints,
+    after: &ReceiptState,
+) -> String {
+    let what = match refunded {
+        Some(amount) if amount.0 > 0 => format!("Refund of {amount} on receipt {receipt_id}"),
+        _ => format!("Reversal of receipt {receipt_id}"),
+    };
+    let taken = format!("took back {}", points.taken.counted());
+    let short = if points.shortfall.is_zero() {
+        String::new()
+    } else {
+        format!(
+            "; {} could not be taken back (the customer had already spent {} or {} expired: the shop bears {}, the customer owes nothing)",
+            points.shortfall.counted(),
+            if points.shortfall.0 == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            if points.shortfall.0 == 1 {
+                "it"
+            } else {
+                "they"
+            },
+            if points.shortfall.0 == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        )
+    };
+    let left_to_refund = after
+        .purchase
+        .map(|p| Cents(p.0.saturating_sub(after.refunded.0)));
+    let rest = match left_to_refund {
+        Some(left) if left.0 > 0 => format!(
+            "{left} of the sale is left to refund; the customer keeps {} of this receipt",
+            after.remaining.counted()
+        ),
+        Some(_) => format!(
+            "The sale is refunded in full; the customer keeps {}",
+            if after.remaining.is_zero() {
+                "none of its points".to_string()
+            } else {
+                format!("{} of it", after.remaining.counted())
+            }
+        ),
+        None => format!(
+            "The customer keeps {} of this receipt",
+            after.remaining.counted()
+        ),
+    };
+    format!("{what}: {taken}{short}. {}.", capitalise(&rest))
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Where one receipt stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReceiptState {
+    /// The receipt id as the shop typed it, when the node answering is
+    /// that shop's own and knows it (the ledger keeps only its hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_id: Option<String>,
     /// Points the earn gave the customer.
     pub given: Points,
     /// The purchase amount, if any.
@@ -144,6 +264,7 @@ impl ReceiptState {
     pub fn new(record: &EarnRecord) -> ReceiptState {
         let r = record.reversal;
         ReceiptState {
+            receipt_id: None,
             given: record.points,
             purchase: record.purchase,
             refunded: r.map_or(Cents(0), |r| r.refunded),
@@ -151,6 +272,24 @@ impl ReceiptState {
             shortfall: r.map_or(Points::ZERO, |r| r.shortfall),
             remaining: record.remaining,
         }
+    }
+
+    /// The same, with the receipt id the shop's node knows.
+    pub fn with_id(mut self, receipt_id: Option<String>) -> ReceiptState {
+        self.receipt_id = receipt_id;
+        self
+    }
+
+    /// What a refund did, from the receipt before and after it (exact
+    /// unless another refund of the same receipt came in between).
+    pub fn change_since(&self, before: &ReceiptState) -> (Cents, RefundPoints) {
+        (
+            Cents(self.refunded.0.saturating_sub(before.refunded.0)),
+            RefundPoints {
+                taken: self.taken.saturating_sub(before.taken),
+                shortfall: self.shortfall.saturating_sub(before.shortfall),
+            },
+        )
     }
 }
 

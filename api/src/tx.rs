@@ -96,6 +96,15 @@ pub struct HistoryEntry {
     pub kind: String,
     /// The transaction.
     pub tx: Transaction,
+    /// The receipt id as the shop typed it, for a sale, grant or reversal
+    /// of the shop whose own node answers (the ledger keeps only the
+    /// receipt's hash, `tx.body.receipt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_id: Option<String>,
+    /// For a reversal: the points it took back from the customer (the
+    /// points lost) and those it could not (already spent or expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversal: Option<crate::RefundPoints>,
 }
 
 impl FinalTx {
@@ -131,6 +140,23 @@ impl HistoryEntry {
             time,
             kind: tx.body.kind().to_string(),
             tx,
+            receipt_id: None,
+            reversal: None,
+        }
+    }
+
+    /// The receipt hash the transaction names, if it is a shop's earn of
+    /// any kind or a reversal (what [`HistoryEntry::receipt_id`] is the id
+    /// of).
+    pub fn receipt_hash(&self) -> Option<guild_ledger::types::ReceiptHash> {
+        use guild_ledger::tx::TxBody;
+        match &self.tx.body {
+            TxBody::Earn { receipt, .. }
+            | TxBody::Sale { receipt, .. }
+            | TxBody::Birthday { receipt, .. }
+            | TxBody::Offer { receipt, .. }
+            | TxBody::Reverse { receipt, .. } => Some(*receipt),
+            _ => None,
         }
     }
 }

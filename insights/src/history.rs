@@ -48,7 +48,7 @@ use guild_ledger::crypto::Address;
 use guild_ledger::genesis::Genesis;
 use guild_ledger::state::{Applied, EarnKind, EarnRecord, Effect, ShopStats, State, TxEffect};
 use guild_ledger::tx::{Transaction, TxBody};
-use guild_ledger::types::{CampaignId, Height, ReceiptHash, ShopName, Timestamp};
+use guild_ledger::types::{CampaignId, Height, Points, ReceiptHash, ShopName, Timestamp};
 use rpds::RedBlackTreeMapSync;
 use std::collections::{BTreeMap, HashMap};
 
@@ -229,6 +229,21 @@ impl ReceiptView {
     }
 }
 
+/// What one reversal (a refund, a voided sale) did, as the ledger
+/// reported it: the figures a customer's history shows for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReversalFigures {
+    /// The shop that reversed its receipt.
+    pub shop: Address,
+    /// The customer.
+    pub customer: Address,
+    /// Points taken back from the customer by this reversal.
+    pub taken: Points,
+    /// Points this reversal was due but could not take (already spent or
+    /// expired): the shop's loss, not the customer's.
+    pub shortfall: Points,
+}
+
 /// Blocks must be given in height order, each once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the purchase history is at height {at}; block {got} cannot be added to it")]
@@ -253,6 +268,8 @@ pub struct History {
     campaigns: RedBlackTreeMapSync<CampaignId, CampaignTally>,
     /// Every shop that was ever a member, with its latest name.
     shops: RedBlackTreeMapSync<Address, ShopName>,
+    /// What each reversal did, by (height, position in the block).
+    reversals: RedBlackTreeMapSync<(Height, u32), ReversalFigures>,
 }
 
 impl History {
@@ -269,6 +286,7 @@ impl History {
             stats: RedBlackTreeMapSync::new_sync(),
             campaigns: RedBlackTreeMapSync::new_sync(),
             shops,
+            reversals: RedBlackTreeMapSync::new_sync(),
         }
     }
 
@@ -323,6 +341,7 @@ impl History {
         self.shop_totals(before, after, day);
         self.purchases(before, txs, day);
         self.points(before, effects);
+        self.reversals_of(header.height, effects);
         self.height = header.height;
         self.time = header.time;
         Ok(())
@@ -462,6 +481,37 @@ impl History {
                 _ => {}
             }
         }
+    }
+
+    /// Keeps what each reversal of the block did.
+    fn reversals_of(&mut self, height: Height, effects: &[TxEffect]) {
+        for TxEffect { index, effect } in effects {
+            if let Effect::Reversed {
+                issuer,
+                holder,
+                taken,
+                shortfall,
+            } = effect
+            {
+                let position = u32::try_from(*index).unwrap_or(u32::MAX);
+                self.reversals.insert_mut(
+                    (height, position),
+                    ReversalFigures {
+                        shop: *issuer,
+                        customer: *holder,
+                        taken: *taken,
+                        shortfall: *shortfall,
+                    },
+                );
+            }
+        }
+    }
+
+    /// What the reversal at position `index` of block `height` did, if
+    /// the transaction there is a reversal (a customer's history shows it
+    /// as the points lost).
+    pub fn reversal(&self, height: Height, index: u32) -> Option<ReversalFigures> {
+        self.reversals.get(&(height, index)).copied()
     }
 
     /// Changes the record of `customer` at `shop` (made if missing).

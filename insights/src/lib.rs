@@ -49,7 +49,7 @@ pub mod rfm;
 pub mod segment;
 pub mod value;
 
-pub use history::{Customer, History, Scope};
+pub use history::{Customer, History, ReversalFigures, Scope};
 pub use purchase::{CustomerSummary, Day, Purchase, summarize};
 pub use rfm::{Rfm, RfmInput};
 pub use segment::{Segment, UnknownSegment};

@@ -215,3 +215,45 @@ fn a_campaign_with_a_holdout_is_compared_with_its_holdout() {
     let k = kpi::kpis(s.history(), s.state(), Scope::Group, december, None);
     assert!(k.campaigns.is_empty());
 }
+
+#[test]
+fn each_reversal_is_kept_with_what_it_took_and_could_not_take() {
+    // R-1001 gives 65 points, R-1002 one, the same day; c1 spends 10 at the
+    // cafe; a partial then a full refund of R-1001.
+    let mut s = with_rule();
+    let t = at("2026-01-05", 10);
+    let txs = vec![sale(&mut s, 1, 650, "R-1001", t)];
+    s.block(t, txs);
+    let t = at("2026-01-05", 10).0 + 1;
+    let t = Timestamp(t);
+    let txs = vec![sale(&mut s, 1, 10, "R-1002", t)];
+    s.block(t, txs);
+    let txs = vec![s.redeem(1, 2, 10)];
+    s.block(at("2026-01-05", 11), txs);
+    let txs = vec![s.reverse(1, "R-1001", Some(325))];
+    s.block(at("2026-01-06", 10), txs);
+    let h1 = s.history().height();
+    let txs = vec![s.reverse(1, "R-1001", None)];
+    s.block(at("2026-01-07", 10), txs);
+    let h2 = s.history().height();
+    let first = s.history().reversal(h1, 0).unwrap();
+    assert_eq!(first.shop, shop(1).address());
+    assert_eq!(first.customer, customer(1).address());
+    // 32 due of the 55 left of R-1001: all taken.
+    assert_eq!((first.taken, first.shortfall), (Points(32), Points(0)));
+    // The other 33 due, 23 left: 23 taken, 10 already spent.
+    let second = s.history().reversal(h2, 0).unwrap();
+    assert_eq!((second.taken, second.shortfall), (Points(23), Points(10)));
+    // Not a reversal: nothing.
+    assert_eq!(s.history().reversal(h2, 1), None);
+    assert_eq!(s.history().reversal(Height(h1.0 - 1), 0), None);
+    // R-1002's point is still the customer's.
+    let record = s
+        .state()
+        .receipt(
+            &shop(1).address(),
+            &ReceiptHash::new(&shop(1).address(), "R-1002"),
+        )
+        .unwrap();
+    assert_eq!(record.remaining, Points(1));
+}

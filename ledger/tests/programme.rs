@@ -12,7 +12,7 @@ use guild_ledger::programme::campaign::held_out;
 use guild_ledger::programme::evaluate::{CampaignCost, Limit, NotGiven, Outcome, RulesChange};
 use guild_ledger::programme::rule::{BasketError, RuleError};
 use guild_ledger::programme::*;
-use guild_ledger::state::{EarnKind, MAX_OPEN_CAMPAIGNS};
+use guild_ledger::state::{EarnKind, Effect, MAX_OPEN_CAMPAIGNS};
 use guild_ledger::types::{CampaignId, CampaignName, Permille, TierName};
 use guild_ledger::*;
 
@@ -1476,4 +1476,115 @@ fn a_co_funded_offer_splits_its_cost_as_debts() {
     c.refund(1, "C-1", None).unwrap();
     assert_eq!(c.state.debts().count(), 0);
     assert_eq!(c.state.campaign(id).unwrap().spent, Points(0));
+}
+
+// ----- issue 14: a refund takes only its own receipt's points ---------------
+
+/// The one `Reversed` effect of a refund: (taken, shortfall).
+fn reversed(applied: &Applied) -> (u64, u64) {
+    let found: Vec<(u64, u64)> = applied
+        .effects
+        .iter()
+        .filter_map(|e| match e.effect {
+            Effect::Reversed {
+                taken, shortfall, ..
+            } => Some((taken.0, shortfall.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one reversal effect: {found:?}");
+    found[0]
+}
+
+#[test]
+fn refunding_one_receipt_leaves_another_receipts_points_in_the_same_lot() {
+    // As reported: 65 points from R-1001 and 1 from another Bakery receipt,
+    // both on the same day (one lot of 66); reversing R-1001 took all 66.
+    let mut c = two_shops();
+    let alice = customer(1).address();
+    assert_eq!(
+        c.sale(0, &alice, "R-1001", &basket(650, &[]))
+            .unwrap()
+            .total,
+        Points(65)
+    );
+    assert_eq!(
+        c.sale(0, &alice, "R-1002", &basket(10, &[])).unwrap().total,
+        Points(1)
+    );
+    let lots = &c.state.account(&alice).unwrap().lots;
+    assert_eq!(lots.len(), 1, "both sales in one lot");
+    assert_eq!(lots[0].amount, Points(66));
+
+    let applied = c.refund(0, "R-1001", None).unwrap();
+    assert_eq!(reversed(&applied), (65, 0));
+    assert_eq!(reversal(&c, 0, "R-1001"), (650, 65, 0));
+    assert_eq!(c.record(0, "R-1001").remaining, Points(0));
+    assert_eq!(c.record(0, "R-1002").remaining, Points(1));
+    assert!(c.record(0, "R-1002").reversal.is_none());
+    assert_eq!(c.balance(&alice), Points(1));
+    assert_eq!(c.state.supply().outstanding(), c.total_balances());
+    // The other receipt can still be refunded for its own point.
+    let applied = c.refund(0, "R-1002", None).unwrap();
+    assert_eq!(reversed(&applied), (1, 0));
+    assert_eq!(c.balance(&alice), Points(0));
+}
+
+#[test]
+fn refunding_one_receipt_after_spending_takes_only_what_is_left_of_it() {
+    // Spending takes the oldest receipt's points first: after 10 spent,
+    // R-1001 (older) has 55 left and R-1002 its 1 point.
+    let mut c = two_shops();
+    let alice = customer(1);
+    c.sale(0, &alice.address(), "R-1001", &basket(650, &[]))
+        .unwrap();
+    c.sale(0, &alice.address(), "R-1002", &basket(10, &[]))
+        .unwrap();
+    c.submit(
+        &alice,
+        TxBody::Redeem {
+            shop: c.shop(1),
+            points: Points(10),
+        },
+    )
+    .unwrap();
+    assert_eq!(c.record(0, "R-1001").remaining, Points(55));
+    assert_eq!(c.record(0, "R-1002").remaining, Points(1));
+    let applied = c.refund(0, "R-1001", None).unwrap();
+    // taken + shortfall = given: 55 + 10 = 65.
+    assert_eq!(reversed(&applied), (55, 10));
+    assert_eq!(reversal(&c, 0, "R-1001"), (650, 55, 10));
+    assert_eq!(c.record(0, "R-1002").remaining, Points(1));
+    assert_eq!(c.balance(&alice.address()), Points(1));
+}
+
+#[test]
+fn refunding_the_newer_receipt_leaves_the_older_one() {
+    // The other order: the one-point receipt first, then R-1001; part of
+    // R-1001 refunded, then the rest.
+    let mut c = two_shops();
+    let alice = customer(1).address();
+    c.sale(0, &alice, "R-1000", &basket(10, &[])).unwrap();
+    c.sale(0, &alice, "R-1001", &basket(650, &[])).unwrap();
+    let applied = c.refund(0, "R-1001", Some(325)).unwrap();
+    assert_eq!(reversed(&applied), (32, 0));
+    assert_eq!(c.record(0, "R-1000").remaining, Points(1));
+    let applied = c.refund(0, "R-1001", None).unwrap();
+    assert_eq!(reversed(&applied), (33, 0));
+    assert_eq!(reversal(&c, 0, "R-1001"), (650, 65, 0));
+    assert_eq!(c.record(0, "R-1000").remaining, Points(1));
+    assert_eq!(c.balance(&alice), Points(1));
+}
+
+#[test]
+fn reversing_a_grant_leaves_another_grants_points_in_the_same_lot() {
+    // The same case with manual grants (`guild shop earn`).
+    let mut c = two_shops();
+    let alice = customer(1).address();
+    c.earn(0, &alice, 65, "R-1001").unwrap();
+    c.earn(0, &alice, 1, "R-1002").unwrap();
+    let applied = c.refund(0, "R-1001", None).unwrap();
+    assert_eq!(reversed(&applied), (65, 0));
+    assert_eq!(c.balance(&alice), Points(1));
+    assert_eq!(c.record(0, "R-1002").remaining, Points(1));
 }

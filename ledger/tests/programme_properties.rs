@@ -19,7 +19,7 @@ mod common;
 use common::*;
 use guild_ledger::genesis::GenesisProgramme;
 use guild_ledger::programme::*;
-use guild_ledger::state::EarnKind;
+use guild_ledger::state::{EarnKind, Effect};
 use guild_ledger::types::{CampaignId, Permille};
 use guild_ledger::*;
 use proptest::prelude::*;
@@ -243,6 +243,68 @@ fn check(c: &TestChain, model: &Model) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A reversal takes only from its own receipt: every other receipt's
+/// `remaining` is unchanged, its own falls by exactly what it took, the
+/// customer's balance falls by the same, and taken + shortfall is what the
+/// refund was due (the receipt's proportion, less what earlier refunds
+/// already accounted for).
+fn check_reversal(
+    before: &State,
+    after: &State,
+    shop: &Address,
+    receipt: &ReceiptHash,
+    applied: &Applied,
+) -> Result<(), TestCaseError> {
+    let effects: Vec<(Address, Points, Points)> = applied
+        .effects
+        .iter()
+        .filter_map(|e| match e.effect {
+            Effect::Reversed {
+                holder,
+                taken,
+                shortfall,
+                ..
+            } => Some((holder, taken, shortfall)),
+            _ => None,
+        })
+        .collect();
+    prop_assert_eq!(effects.len(), 1);
+    let (holder, taken, shortfall) = effects[0];
+    for (key, bytes) in before.entries() {
+        let StateKey::Receipt {
+            shop: s,
+            receipt: r,
+        } = key
+        else {
+            continue;
+        };
+        let old: EarnRecord = decode(&bytes).unwrap();
+        let new = after.receipt(&s, &r).unwrap();
+        if (s, r) == (*shop, *receipt) {
+            prop_assert_eq!(new.remaining.0 + taken.0, old.remaining.0, "own receipt");
+            let accounted = |r: &EarnRecord| r.reversal.map_or(0, |v| v.taken.0 + v.shortfall.0);
+            prop_assert_eq!(
+                accounted(new),
+                accounted(&old) + taken.0 + shortfall.0,
+                "taken + shortfall = due"
+            );
+        } else {
+            prop_assert_eq!(
+                new.remaining,
+                old.remaining,
+                "another receipt's remaining changed"
+            );
+        }
+    }
+    let balance = |s: &State| s.account(&holder).map_or(0, |a| a.balance().0);
+    prop_assert_eq!(
+        balance(after) + taken.0,
+        balance(before),
+        "the customer's balance"
+    );
+    Ok(())
+}
+
 /// The state rebuilt from its records must be the same state.
 fn check_restart(c: &TestChain) -> Result<State, TestCaseError> {
     let rebuilt = State::from_entries(c.state.entries()).unwrap();
@@ -368,6 +430,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         *model.redeemed.entry((lot.issuer, *shop)).or_default() += part;
                     }
                 }
+            }
+            if let (Ok(applied), TxBody::Reverse { receipt, .. }) = (&result, &tx.tx().body) {
+                check_reversal(&before, &c.state, &tx.tx().author, receipt, applied)?;
             }
             if let (Err(e), TxBody::Sale { .. }) = (&result, &tx.tx().body) {
                 // A sale signed with the rules' own claim in its own block

@@ -578,6 +578,9 @@ impl Node {
             },
         ));
         tracing::info!(%peer_id, api = %api_addr, "node started");
+        if let Some(warning) = crate::api::exposure_warning(api_addr) {
+            tracing::warn!("{warning}");
+        }
         Ok(Node {
             handle,
             api_addr,

@@ -19,6 +19,12 @@
 //! | `a` + address + height + index | tx id (the account's history) |
 //! | `m` + height | `encode(Vec<Address>)`: the member set from that height on |
 //!
+//! A second tree, `receipt_ids`, holds what is not the chain's: the
+//! receipt ids this shop typed, by `shop || receipt hash` (the ledger
+//! keeps only the hash; [`Store::keep_receipt_id`]). It is never sent to
+//! another node, is not part of any state root, and losing it costs
+//! only the display of ids (views fall back to the short hash).
+//!
 //! sled's `flush` does not fsync on Linux; a final block survives a crash
 //! of the node process (`kill -9`) once flushed, and survives power loss
 //! after sled's background fsync (500 ms).
@@ -49,7 +55,7 @@ use guild_ledger::crypto::Address;
 use guild_ledger::hash::Hash;
 use guild_ledger::state::{State, StateKey, StateLoadError};
 use guild_ledger::tx::TxId;
-use guild_ledger::types::Height;
+use guild_ledger::types::{Height, ReceiptHash};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -131,8 +137,12 @@ impl StoreError {
 pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
+    receipt_ids: sled::Tree,
     path: String,
 }
+
+/// The longest receipt id kept, in bytes (the till API's limit).
+pub const MAX_RECEIPT_ID_BYTES: usize = 64;
 
 fn height_key(prefix: u8, height: Height) -> [u8; 9] {
     let mut key = [0u8; 9];
@@ -145,6 +155,13 @@ fn state_key(key: &StateKey) -> Vec<u8> {
     let mut out = vec![STATE];
     out.extend(codec::encode(key));
     out
+}
+
+fn receipt_id_key(shop: &Address, hash: &ReceiptHash) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(&shop.0);
+    key[32..].copy_from_slice(&hash.0.0);
+    key
 }
 
 fn be_u64(bytes: &[u8]) -> Option<u64> {
@@ -177,7 +194,18 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        Ok(Store { db, tree, path })
+        let receipt_ids = db
+            .open_tree("receipt_ids")
+            .map_err(|source| StoreError::Sled {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Store {
+            db,
+            tree,
+            receipt_ids,
+            path,
+        })
     }
 
     fn sled(&self, source: sled::Error) -> StoreError {
@@ -399,6 +427,45 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Keeps `id` as the receipt id of `shop`'s receipt `hash`, if it is
+    /// that id (`ReceiptHash::new(shop, id) == hash`) and at most
+    /// [`MAX_RECEIPT_ID_BYTES`] long; returns whether it was kept. Not
+    /// flushed: an id lost in a crash is only shown as its hash.
+    pub fn keep_receipt_id(
+        &self,
+        shop: &Address,
+        hash: &ReceiptHash,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        if id.is_empty() || id.len() > MAX_RECEIPT_ID_BYTES || ReceiptHash::new(shop, id) != *hash {
+            return Ok(false);
+        }
+        self.receipt_ids
+            .insert(receipt_id_key(shop, hash), id.as_bytes())
+            .map_err(|e| self.sled(e))?;
+        Ok(true)
+    }
+
+    /// The receipt id of `shop`'s receipt `hash`, if this node kept it.
+    pub fn receipt_id(
+        &self,
+        shop: &Address,
+        hash: &ReceiptHash,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(bytes) = self
+            .receipt_ids
+            .get(receipt_id_key(shop, hash))
+            .map_err(|e| self.sled(e))?
+        else {
+            return Ok(None);
+        };
+        match std::str::from_utf8(&bytes) {
+            // Checked again: a damaged entry is not shown as an id.
+            Ok(id) if ReceiptHash::new(shop, id) == *hash => Ok(Some(id.to_string())),
+            _ => Err(self.corrupt("receipt ids", "an id does not match its hash")),
+        }
     }
 
     /// The raw sled tree, for tamper tests and forensic tools only: writing

@@ -132,3 +132,44 @@ fn a_database_open_elsewhere_is_in_use_not_sled_jargon() {
     );
     drop(first);
 }
+
+#[test]
+fn a_receipt_id_is_kept_only_for_its_own_hash_and_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bakery, cafe) = (address(1), address(2));
+    let hash = ReceiptHash::new(&bakery, "R-1001");
+    {
+        let store = Store::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(store.receipt_id(&bakery, &hash).unwrap(), None);
+        // Another id, another shop's hash, too long or empty: not kept.
+        assert!(!store.keep_receipt_id(&bakery, &hash, "R-1002").unwrap());
+        assert!(!store.keep_receipt_id(&cafe, &hash, "R-1001").unwrap());
+        let long = "R".repeat(65);
+        let long_hash = ReceiptHash::new(&bakery, &long);
+        assert!(!store.keep_receipt_id(&bakery, &long_hash, &long).unwrap());
+        assert!(
+            !store
+                .keep_receipt_id(&bakery, &ReceiptHash::new(&bakery, ""), "")
+                .unwrap()
+        );
+        assert_eq!(store.receipt_id(&bakery, &hash).unwrap(), None);
+        assert!(store.keep_receipt_id(&bakery, &hash, "R-1001").unwrap());
+        assert_eq!(
+            store.receipt_id(&bakery, &hash).unwrap().as_deref(),
+            Some("R-1001")
+        );
+        // The cafe's node would not know it.
+        assert_eq!(store.receipt_id(&cafe, &hash).unwrap(), None);
+        store.flush().unwrap();
+    }
+    let store = Store::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!(
+        store.receipt_id(&bakery, &hash).unwrap().as_deref(),
+        Some("R-1001")
+    );
+    // The chain's own tree holds nothing of it.
+    assert!(store.raw_tree().iter().all(|item| {
+        let (_, value) = item.unwrap();
+        !value.windows(6).any(|w| w == b"R-1001")
+    }));
+}

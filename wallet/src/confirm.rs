@@ -54,7 +54,7 @@ impl RedeemLimit {
         match self {
             RedeemLimit::Off => String::new(),
             RedeemLimit::Above(limit) => {
-                format!("This is above your limit of {}.", points_text(*limit))
+                format!("This is above your limit of {}.", limit.counted())
             }
             RedeemLimit::Always => "You asked to confirm every redemption.".to_string(),
         }
@@ -85,18 +85,10 @@ impl fmt::Display for RedeemLimit {
         match self {
             RedeemLimit::Off => f.write_str("no confirmation asked"),
             RedeemLimit::Above(limit) => {
-                write!(f, "confirmation asked above {}", points_text(*limit))
+                write!(f, "confirmation asked above {}", limit.counted())
             }
             RedeemLimit::Always => f.write_str("confirmation asked for every redemption"),
         }
-    }
-}
-
-fn points_text(points: Points) -> String {
-    if points == Points(1) {
-        "1 point".to_string()
-    } else {
-        format!("{points} points")
     }
 }
 

@@ -50,7 +50,10 @@ pub struct NodeArgs {
     /// A peer to connect to (repeatable), e.g. /ip4/192.168.1.20/tcp/4700.
     #[arg(long)]
     pub peer: Vec<Multiaddr>,
-    /// Where the HTTP API listens (keep it on localhost unless you know why).
+    /// Where the HTTP API listens. Keep it on 127.0.0.1: on any other
+    /// address, API tokens travel unencrypted (the node warns at start);
+    /// for tills on other machines put a TLS reverse proxy in front
+    /// (docs/till.md).
     #[arg(long, default_value = "127.0.0.1:8700")]
     pub api: SocketAddr,
     /// The shop's wallet file holding its member key (`--wallet FILE` means
@@ -225,6 +228,9 @@ fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
                 None => ", observer (not voting)".to_string(),
             }
         );
+        if let Some(warning) = guild_node::api::exposure_warning(node.api_addr()) {
+            eprintln!("{warning}");
+        }
         tokio::select! {
             result = node.wait() => {
                 result?;

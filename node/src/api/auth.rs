@@ -21,17 +21,28 @@
 //! }
 //! ```
 //!
+//! Every `401` for a presented token (wrong, revoked, malformed; not a
+//! request without `Authorization`) counts as a failure of the client's
+//! address in the API's [`Throttle`](super::throttle::Throttle); a client with too many
+//! failures in the window is answered `429 too_many_failures` (with
+//! `Retry-After`) before its token is looked at. A `403` is not a failure:
+//! the token is the node's own.
+//!
 //! The extractor reads only the request's head, so it can come before a
 //! body extractor; give the handler's `#[utoipa::path]` a
 //! `security(("bearer" = []))` and its 401/403 answers (see
 //! `routes/auth.rs`).
 
+use super::listener::ClientAddr;
+use super::throttle::ClientKey;
 use super::{ApiError, ApiState};
 use crate::tokens::{Scope, Secret, TokenInfo};
+use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use std::marker::PhantomData;
+use std::time::Instant;
 
 /// The scope an endpoint needs, as a type: `Authorized<Sale>`.
 pub trait RequiredScope: Send + Sync + 'static {
@@ -87,12 +98,36 @@ impl<R: RequiredScope> FromRequestParts<ApiState> for Authorized<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &ApiState) -> Result<Self, ApiError> {
-        let secret = bearer(parts)?;
-        let token = api
-            .tokens
-            .authenticate(&secret)
-            .map_err(ApiError::Tokens)?
-            .ok_or(ApiError::Unauthorized(AuthFailure::Unknown))?;
+        let client = client_key(parts);
+        let now = Instant::now();
+        api.throttle
+            .check(client, now)
+            .map_err(ApiError::TooManyFailures)?;
+        let found = bearer(parts).and_then(|secret| {
+            api.tokens
+                .authenticate(&secret)
+                .map_err(ApiError::Tokens)?
+                .ok_or(ApiError::Unauthorized(AuthFailure::Unknown))
+        });
+        let token = match found {
+            Ok(token) => token,
+            Err(error) => {
+                // A wrong token counts; no header at all is no guess (a
+                // browser, a forgotten header) and does not.
+                let guessed =
+                    matches!(error, ApiError::Unauthorized(f) if f != AuthFailure::Missing);
+                if guessed && api.throttle.fail(client, now) {
+                    let limit = api.throttle.limit();
+                    tracing::warn!(
+                        client = ?client,
+                        failures = limit.max_failures,
+                        window_s = limit.window.as_secs(),
+                        "API: a client sent too many wrong or missing tokens; its token requests are refused (429) until the window ends"
+                    );
+                }
+                return Err(error);
+            }
+        };
         if !token.allows(R::SCOPE) {
             return Err(ApiError::Forbidden {
                 name: token.name,
@@ -104,6 +139,15 @@ impl<R: RequiredScope> FromRequestParts<ApiState> for Authorized<R> {
             scope: PhantomData,
         })
     }
+}
+
+/// Whom a failure of this request counts for: its peer address, as the
+/// server recorded it.
+fn client_key(parts: &Parts) -> ClientKey {
+    parts
+        .extensions
+        .get::<ConnectInfo<ClientAddr>>()
+        .map_or(ClientKey::Unknown, |info| ClientKey::of(info.0.0.ip()))
 }
 
 /// The token of the request's `Authorization: Bearer …` header (the scheme

@@ -137,6 +137,13 @@ pub enum ApiError {
     /// node knows (answered with `WWW-Authenticate: Bearer`).
     #[error(transparent)]
     Unauthorized(AuthFailure),
+    /// This client sent too many requests refused as `unauthorized`
+    /// within the window (answered with `Retry-After`).
+    #[error(
+        "too many requests with a wrong or missing API token from this address ({} within {} s): try again in {} s, with the token from `guild node token create` (`guild node token list` shows which tokens the node holds)",
+        .0.max_failures, .0.window.as_secs(), .0.retry_after_secs()
+    )]
+    TooManyFailures(super::throttle::Blocked),
     /// The request's token lacks the scope the endpoint needs.
     #[error(
         "the API token '{name}' may not do this: the endpoint needs the scope {needed}; make a token with `guild node token create --scope {needed}`"
@@ -249,6 +256,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => code::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => code::UNAUTHORIZED,
             ApiError::Forbidden { .. } => code::FORBIDDEN,
+            ApiError::TooManyFailures(_) => code::TOO_MANY_FAILURES,
             ApiError::Field(e) => e.code(),
             ApiError::Directory(e) => directory_code(e).0,
             ApiError::InImport { source, .. } => source.code(),
@@ -296,6 +304,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Storage(_) | ApiError::Tokens(_) | ApiError::Internal { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -377,6 +386,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let ApiError::TooManyFailures(blocked) = &self
+            && let Ok(value) = HeaderValue::from_str(&blocked.retry_after_secs().to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if matches!(self, ApiError::Unauthorized(_)) {
             response

@@ -12,6 +12,20 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// The peer address of a connection accepted by [`LimitedListener`], for
+/// handlers as `ConnectInfo<ClientAddr>` (the token failure limit counts
+/// per client address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, LimitedListener>>
+    for ClientAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, LimitedListener>) -> ClientAddr {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
 /// `TcpListener` with a bound on open connections.
 pub struct LimitedListener {
     inner: TcpListener,

@@ -26,7 +26,9 @@
 //!   extractor: the request must carry `Authorization: Bearer gld_…` with a
 //!   token of the node's [`TokenStore`] that has the endpoint's scope
 //!   (`Authorized<Sale>`), else `401 unauthorized` / `403 forbidden`. The
-//!   store is re-read when `guild node token` changes it.
+//!   store is re-read when `guild node token` changes it. A client address
+//!   with 5 such `401`s within a minute gets `429 too_many_failures` on
+//!   those endpoints until the minute is over ([`throttle`]).
 //! - The shop's customer directory (`/v1/customers…`, with an `admin`
 //!   token, `Authorized<Admin>`) is the node's [`Directory`]: changes are
 //!   written to its file on the blocking pool before they are answered.
@@ -54,6 +56,7 @@ mod listener;
 mod routes;
 #[cfg(test)]
 mod tests;
+pub mod throttle;
 
 pub use error::ApiError;
 
@@ -65,6 +68,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, header};
 use axum::{Extension, Router};
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tower_http::cors::{Any, CorsLayer};
@@ -92,6 +96,8 @@ pub(crate) struct ApiState {
     pub(crate) directory: Directory,
     /// The shop's automations (`None`: not running here).
     pub(crate) automation: Option<AutomationHandle>,
+    /// Clients that sent wrong tokens ([`throttle`]).
+    pub(crate) throttle: throttle::Throttle,
     /// Becomes `true` when the server starts shutting down.
     pub(crate) shutdown: watch::Receiver<bool>,
 }
@@ -125,6 +131,7 @@ pub fn router(
         tokens,
         directory,
         automation,
+        throttle: throttle::Throttle::default(),
         shutdown,
     })
 }
@@ -148,6 +155,7 @@ pub async fn serve(
         tokens,
         directory,
         automation,
+        throttle: throttle::Throttle::default(),
         shutdown: stopping,
     });
     if let Ok(addr) = listener.local_addr() {
@@ -160,10 +168,31 @@ pub async fn serve(
     };
     axum::serve(
         listener::LimitedListener::new(listener, MAX_CONNECTIONS),
-        app,
+        app.into_make_service_with_connect_info::<listener::ClientAddr>(),
     )
     .with_graceful_shutdown(signal)
     .await
+}
+
+/// What the node says at start when its API listens on `addr`, beyond
+/// this machine: tokens and customers' data then travel in clear text over
+/// the network. `None` on a loopback address (the default,
+/// `127.0.0.1:8700`).
+pub fn exposure_warning(addr: SocketAddr) -> Option<String> {
+    if addr.ip().is_loopback() {
+        return None;
+    }
+    let reach = if addr.ip().is_unspecified() {
+        "every network this machine is on"
+    } else {
+        "the network"
+    };
+    Some(format!(
+        "warning: the HTTP API listens on {addr}, reachable from {reach}, over plain HTTP: \
+API tokens (Authorization: Bearer gld_…) and the customer directory travel unencrypted. \
+Keep --api on 127.0.0.1 and put a TLS reverse proxy (e.g. Caddy or nginx) in front for tills \
+on other machines (docs/till.md, \"Tills on other machines\")."
+    ))
 }
 
 /// The wall clock in milliseconds since the Unix epoch (0 if the clock is

@@ -32,6 +32,7 @@ mod customers;
 const DAY: u64 = 86_400_000;
 
 mod insights;
+mod throttle;
 
 type Answer = fn(&SignedTransaction, TxId) -> Result<Submitted, SubmitError>;
 
@@ -343,7 +344,19 @@ async fn http_with(
     headers: &[&str],
     body: Option<&str>,
 ) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let stream = TcpStream::connect(addr).await.unwrap();
+    http_on(stream, addr, method, path, headers, body).await
+}
+
+/// [`http_with`] on a connection already open.
+async fn http_on(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: Option<&str>,
+) -> Reply {
     let body = body.unwrap_or("");
     let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     let request = format!(
@@ -1323,6 +1336,7 @@ async fn an_admin_token_has_the_sale_scope_and_a_sale_token_not_admin() {
         tokens: node.tokens.clone(),
         directory: node.directory.clone(),
         automation: None,
+        throttle: super::throttle::Throttle::default(),
         shutdown,
     };
     let parts = |token: &str| {

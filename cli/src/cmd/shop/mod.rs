@@ -15,10 +15,11 @@ use crate::Globals;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use governance::{ProposeCommand, approve, proposals, propose};
+use guild_api::programme::refund_message;
 use guild_api::shown::Shown;
-use guild_api::{ChainEvent, ClientError, MemberInfo, NodeClient};
+use guild_api::{ChainEvent, ClientError, MemberInfo, NodeClient, ReceiptState, RefundPoints};
 use guild_ledger::tx::{Transaction, TxBody, TxId};
-use guild_ledger::types::{Height, Points, ReceiptHash, Timestamp};
+use guild_ledger::types::{Cents, Height, Points, ReceiptHash, Timestamp};
 use guild_ledger::{Address, Keypair};
 use guild_wallet::builder;
 use serde_json::{Value, json};
@@ -396,6 +397,12 @@ fn reverse(
         ),
         None => format!("{shop_name} reverses its earn for receipt {receipt_id:?}{part}"),
     };
+    // Where the receipt stood before: what this reversal does is the
+    // difference.
+    let before = match &online {
+        Some((client, _)) => block_on(client.receipt(&key.address(), &hash))?.ok(),
+        None => None,
+    };
     let body = TxBody::Reverse {
         receipt: hash,
         amount,
@@ -408,12 +415,24 @@ fn reverse(
         summary,
         online.as_ref().map(|(c, _)| c),
     )?;
-    let state = match (&online, &sent) {
+    let after = match (&online, &sent) {
         (Some((client, _)), Sent::Final { .. }) => {
             block_on(client.receipt(&key.address(), &hash))?.ok()
         }
         _ => None,
     };
+    let outcome = after.as_ref().map(|after| {
+        let before = before.clone().unwrap_or_else(|| ReceiptState {
+            refunded: Cents(0),
+            taken: Points::ZERO,
+            shortfall: Points::ZERO,
+            ..after.clone()
+        });
+        let (refunded, points) = after.change_since(&before);
+        let refunded = after.purchase.map(|_| refunded);
+        let message = refund_message(&receipt_id, refunded, points, after);
+        (refunded, points, message)
+    });
     finish(
         ctx,
         &sent,
@@ -422,25 +441,76 @@ fn reverse(
             "customer": earn.map(|(c, _, _)| c),
             "points": earn.map(|(_, p, _)| p),
             "earned_at": earn.map(|(_, _, h)| h),
-            "refunded_cents": state.as_ref().map(|s| s.refunded),
-            "taken": state.as_ref().map(|s| s.taken),
-            "shortfall": state.as_ref().map(|s| s.shortfall),
+            "message": outcome.as_ref().map(|(_, _, m)| m),
+            "this_reversal": outcome.as_ref().map(|(refunded, points, _)| json!({
+                "refunded_cents": refunded,
+                "taken": points.taken,
+                "shortfall": points.shortfall,
+            })),
+            "receipt_state": after,
+            "refunded_cents": after.as_ref().map(|s| s.refunded),
+            "taken": after.as_ref().map(|s| s.taken),
+            "shortfall": after.as_ref().map(|s| s.shortfall),
+            "remaining": after.as_ref().map(|s| s.remaining),
         }),
         || {
             match earn {
                 Some((customer, points, height)) => println!(
-                    "Reversed receipt {receipt_id} (block {height}, {points} points to {customer}){part}."
+                    "Reversed receipt {receipt_id} (block {height}, {} to {customer}){part}.",
+                    points.counted()
                 ),
                 None => println!("Reversed receipt {receipt_id}{part}."),
             }
-            if let Some(s) = &state {
-                println!(
-                    "So far: {} of the purchase refunded, {} points taken back, {} already spent (shortfall); {} points of it left with the customer.",
-                    s.refunded, s.taken, s.shortfall, s.remaining
-                );
+            if let (Some((refunded, points, message)), Some(after)) = (&outcome, &after) {
+                println!("{message}");
+                println!();
+                print!("{}", reversal_table(*refunded, *points, after));
+                if !points.shortfall.is_zero() {
+                    println!(
+                        "The shortfall stays with the customer's spending: the shop bears it \
+                         (counted in its reversal shortfall, `guild shop debts` and the audit \
+                         report), and nothing more can be taken back for it."
+                    );
+                }
             }
         },
     )
+}
+
+/// The table of a reversal: this one, and every refund of the receipt so
+/// far.
+fn reversal_table(refunded: Option<Cents>, points: RefundPoints, after: &ReceiptState) -> String {
+    let money = |c: Option<Cents>| c.map_or("-".to_string(), |c| c.to_string());
+    let rows = [
+        (
+            "refunded",
+            money(refunded),
+            money(after.purchase.map(|_| after.refunded)),
+        ),
+        (
+            "points taken back",
+            points.taken.to_string(),
+            after.taken.to_string(),
+        ),
+        (
+            "could not take back (shortfall)",
+            points.shortfall.to_string(),
+            after.shortfall.to_string(),
+        ),
+        (
+            "points of the receipt left",
+            String::new(),
+            format!("{} of {}", after.remaining, after.given),
+        ),
+    ];
+    let mut out = format!(
+        "  {:<32} {:>12} {:>18}\n",
+        "", "this reversal", "all refunds so far"
+    );
+    for (label, now, total) in rows {
+        out.push_str(&format!("  {label:<32} {now:>12} {total:>18}\n"));
+    }
+    out
 }
 
 /// One redemption at this shop, with what the points are worth and the

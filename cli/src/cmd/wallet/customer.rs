@@ -108,6 +108,9 @@ fn change_for(me: &Address, tx: &Transaction) -> Option<i128> {
         TxBody::Earn {
             customer, points, ..
         } if customer == me => Some(i128::from(points.0)),
+        TxBody::Sale {
+            customer, claim, ..
+        } if customer == me => Some(i128::from(claim.total.0)),
         TxBody::Transfer { to, points, .. } => {
             if mine {
                 Some(-i128::from(points.0))
@@ -144,8 +147,13 @@ pub fn history(ctx: &Ctx, explicit: Option<&str>, limit: u64) -> anyhow::Result<
                     "index": e.index,
                     "time": e.time,
                     "kind": e.kind,
-                    "change": change_for(&address, &e.tx),
-                    "description": builder::describe(&e.tx, &name),
+                    "change": entry_change(&address, e),
+                    "description": entry_text(e, &|a: &Address| match name(a) {
+                        Some(n) => format!("{n} ({a})"),
+                        None => a.to_string(),
+                    }),
+                    "receipt_id": e.receipt_id,
+                    "reversal": e.reversal,
                     "tx": e.tx,
                 })
             })
@@ -177,7 +185,7 @@ fn print_history_line(me: &Address, entry: &HistoryEntry, members: &[MemberInfo]
             name(a).unwrap_or_else(|| short(&a.to_string()))
         }
     };
-    let change = match change_for(me, &entry.tx) {
+    let change = match entry_change(me, entry) {
         Some(n) if n > 0 => format!("+{n}"),
         Some(n) => n.to_string(),
         None => String::new(),
@@ -188,7 +196,7 @@ fn print_history_line(me: &Address, entry: &HistoryEntry, members: &[MemberInfo]
         shown.date(entry.time),
         entry.kind,
         change,
-        builder::describe_with(&entry.tx, &label)
+        entry_text(entry, &label)
     );
 }
 
@@ -214,6 +222,67 @@ fn refuse_send_to_shop(
         );
     }
     Ok(())
+}
+
+/// How an entry changes `me`'s points: [`change_for`], and for a reversal
+/// of `me`'s earn the points it took back, when the node says.
+fn entry_change(me: &Address, entry: &HistoryEntry) -> Option<i128> {
+    match (&entry.tx.body, entry.reversal) {
+        (TxBody::Reverse { .. }, Some(r)) if entry.tx.author != *me => Some(-i128::from(r.taken.0)),
+        _ => change_for(me, &entry.tx),
+    }
+}
+
+/// The receipt of an entry as a person reads it: the id the shop typed
+/// when the node knows it, else the first characters of its hash.
+fn receipt_text(entry: &HistoryEntry) -> Option<String> {
+    match (&entry.receipt_id, entry.receipt_hash()) {
+        (Some(id), _) => Some(format!("receipt {id}")),
+        (None, Some(hash)) => Some(format!("receipt {}…", &hash.0.to_hex()[..8])),
+        (None, None) => None,
+    }
+}
+
+/// An entry's description: a reversal says which shop took back how many
+/// points of which receipt (and what it could not take); an earn names its
+/// receipt.
+fn entry_text(entry: &HistoryEntry, label: &dyn Fn(&Address) -> String) -> String {
+    let receipt = receipt_text(entry).unwrap_or_default();
+    match (&entry.tx.body, entry.reversal) {
+        (TxBody::Reverse { amount, .. }, Some(r)) => {
+            let why = match amount {
+                Some(amount) => format!("a refund of {amount} on {receipt}"),
+                None => format!("reversal of {receipt}"),
+            };
+            let short = if r.shortfall.is_zero() {
+                String::new()
+            } else {
+                format!(
+                    "; {} of it had already been spent or expired",
+                    r.shortfall.counted()
+                )
+            };
+            format!(
+                "{} took back {} ({why}){short}",
+                label(&entry.tx.author),
+                r.taken.counted()
+            )
+        }
+        (TxBody::Reverse { amount, .. }, None) => match amount {
+            Some(amount) => format!(
+                "{} refunds {amount} of the sale with {receipt}",
+                label(&entry.tx.author)
+            ),
+            None => format!(
+                "{} reverses its earn with {receipt}",
+                label(&entry.tx.author)
+            ),
+        },
+        _ if entry.receipt_id.is_some() => {
+            format!("{} ({receipt})", builder::describe_with(&entry.tx, label))
+        }
+        _ => builder::describe_with(&entry.tx, label),
+    }
 }
 
 /// `guild wallet send`.

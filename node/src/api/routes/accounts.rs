@@ -3,13 +3,15 @@
 use super::{block_at, blocking, parse_address, tx_in};
 use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::{ApiError, ApiState, now_ms};
+use crate::insights::Snapshot;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
 use guild_api::account::{account_info, proof_info};
-use guild_api::{AccountInfo, ErrorBody, HistoryEntry, ProofInfo};
+use guild_api::{AccountInfo, ErrorBody, HistoryEntry, ProofInfo, RefundPoints};
 use guild_ledger::block::FinalBlock;
 use guild_ledger::crypto::Address;
+use guild_ledger::tx::TxBody;
 use guild_ledger::types::ChainId;
 
 /// History entries returned when `limit` is not given.
@@ -52,7 +54,7 @@ pub struct HistoryQuery {
     tag = "accounts",
     params(("address" = String, Path, description = "The account's address (bech32, guild1…)."), HistoryQuery),
     responses(
-        (status = 200, description = "The account's final transactions, newest first.", body = Vec<HistoryEntry>),
+        (status = 200, description = "The account's final transactions, newest first; `receipt_id` where this node's shop typed it, `reversal` (points taken back and shortfall) for a reversal.", body = Vec<HistoryEntry>),
         (status = 400, description = "`bad_address` or `bad_request` (a limit outside 1 to 500).", body = ErrorBody),
         (status = 500, description = "`storage` or `internal`.", body = ErrorBody),
     )
@@ -71,8 +73,37 @@ pub async fn history(
     }
     let store = api.handle.store.clone();
     let chain_id = api.handle.chain_id.clone();
-    let entries = blocking(move || history_entries(&store, &chain_id, &address, limit)).await?;
+    let insights = api.handle.insights.snapshot().ok();
+    let entries = blocking(move || {
+        let mut entries = history_entries(&store, &chain_id, &address, limit)?;
+        for entry in &mut entries {
+            explain(&store, insights.as_deref(), entry);
+        }
+        Ok(entries)
+    })
+    .await?;
     Ok(Json(entries))
+}
+
+/// Adds what the node knows beyond the block to a history entry: the
+/// receipt id its own shop typed, and for a reversal what it took back
+/// (from the insights, once they have reached its block).
+fn explain(store: &Store, insights: Option<&Snapshot>, entry: &mut HistoryEntry) {
+    if let Some(hash) = entry.receipt_hash() {
+        match store.receipt_id(&entry.tx.author, &hash) {
+            Ok(id) => entry.receipt_id = id,
+            Err(error) => tracing::warn!(%error, "API: cannot read a receipt id"),
+        }
+    }
+    if let (TxBody::Reverse { .. }, Some(snapshot)) = (&entry.tx.body, insights) {
+        entry.reversal = snapshot
+            .history()
+            .reversal(entry.height, entry.index)
+            .map(|r| RefundPoints {
+                taken: r.taken,
+                shortfall: r.shortfall,
+            });
+    }
 }
 
 /// The most recent `limit` final transactions of `address`, newest first

@@ -38,6 +38,40 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     }
 }
 
+/// The receipt id this node keeps for `shop`'s receipt `hash` (its own
+/// shop's sales and refunds, `guild_store::Store::keep_receipt_id`), if
+/// any. A failed read is logged and shown as no id: the id is only for
+/// display.
+pub fn receipt_id(
+    api: &crate::api::ApiState,
+    shop: &Address,
+    hash: &guild_ledger::types::ReceiptHash,
+) -> Option<String> {
+    match api.handle.store.receipt_id(shop, hash) {
+        Ok(id) => id,
+        Err(error) => {
+            tracing::warn!(%error, "API: cannot read a receipt id");
+            None
+        }
+    }
+}
+
+/// Keeps `id` as the receipt id of this node's own shop's receipt `hash`
+/// (ignored for another shop, or an id that is not the hash's).
+pub fn keep_receipt_id(
+    api: &crate::api::ApiState,
+    shop: &Address,
+    hash: &guild_ledger::types::ReceiptHash,
+    id: &str,
+) {
+    if api.handle.view().member != Some(*shop) {
+        return;
+    }
+    if let Err(error) = api.handle.store.keep_receipt_id(shop, hash, id) {
+        tracing::warn!(%error, "API: cannot keep a receipt id");
+    }
+}
+
 /// Parses a bech32 address (`guild1…`).
 pub fn parse_address(text: &str) -> Result<Address, ApiError> {
     text.parse().map_err(ApiError::BadAddress)

@@ -44,9 +44,12 @@ pub async fn receipt(
     let hash = Hash::from_hex(receipt.trim()).ok_or_else(|| ApiError::BadId {
         text: receipt.chars().take(80).collect(),
     })?;
+    let hash = ReceiptHash(hash);
     let view = api.handle.view();
-    view.state
-        .receipt(&shop, &ReceiptHash(hash))
-        .map(|r| Json(ReceiptState::new(r)))
-        .ok_or(ApiError::UnknownReceipt)
+    let state = view
+        .state
+        .receipt(&shop, &hash)
+        .map(ReceiptState::new)
+        .ok_or(ApiError::UnknownReceipt)?;
+    Ok(Json(state.with_id(super::receipt_id(&api, &shop, &hash))))
 }

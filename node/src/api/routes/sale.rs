@@ -11,13 +11,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use guild_api::programme::refund_message;
 use guild_api::tx::{DEFAULT_WAIT_MS, MAX_WAIT_MS};
 use guild_api::{
-    ErrorBody, ReceiptState, RefundAnswer, RefundRequest, SaleAnswer, SaleRequest, SaleStatus,
+    ErrorBody, ReceiptState, RefundAnswer, RefundPoints, RefundRequest, SaleAnswer, SaleRequest,
+    SaleStatus,
 };
 use guild_ledger::crypto::Address;
 use guild_ledger::programme::{Basket, BasketLine};
-use guild_ledger::types::ReceiptHash;
+use guild_ledger::types::{Cents, Points, ReceiptHash};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -49,6 +51,9 @@ pub async fn sale(
 ) -> Result<Response, ApiError> {
     let (order, receipt) = order(&api, &request)?;
     let wait = wait_for(request.wait, request.timeout_ms)?;
+    // Kept before submitting: the id belongs to the hash whatever happens
+    // to the sale (and a till that lost the answer refunds by the id).
+    super::keep_receipt_id(&api, &shop(&api)?, &order.receipt, &receipt);
     let outcome = tokio::select! {
         result = api.handle.sale(order, SaleMode::Submit, wait) => result?,
         () = api.stopping() => return Err(ApiError::Submit(crate::SubmitError::Stopped)),
@@ -96,7 +101,7 @@ pub async fn preview(
     security(("bearer" = [])),
     request_body(content = RefundRequest, description = "The receipt id and, for a partial refund, the amount refunded (minor units)."),
     responses(
-        (status = 200, description = "Final: the receipt's figures after the refund (taken + shortfall = what the refunds owe back).", body = RefundAnswer),
+        (status = 200, description = "Final: what this refund took back (`points.taken`) and could not (`points.shortfall`: already spent), the receipt's figures after it, and a sentence for the clerk (`message`).", body = RefundAnswer),
         (status = 202, description = "Signed and waiting for a block.", body = RefundAnswer),
         (status = 400, description = "`bad_request`.", body = ErrorBody),
         (status = 401, description = "`unauthorized`.", body = ErrorBody),
@@ -112,9 +117,16 @@ pub async fn refund(
     JsonBody(request): JsonBody<RefundRequest>,
 ) -> Result<Response, ApiError> {
     let shop = shop(&api)?;
-    let receipt_id = receipt_id(&request.receipt)?;
-    let hash = ReceiptHash::new(&shop, receipt_id);
+    let receipt_id = receipt_id(&request.receipt)?.to_string();
+    let hash = ReceiptHash::new(&shop, &receipt_id);
     let wait = wait_for(request.wait, request.timeout_ms)?;
+    super::keep_receipt_id(&api, &shop, &hash, &receipt_id);
+    let before = api
+        .handle
+        .view()
+        .state
+        .receipt(&shop, &hash)
+        .map(ReceiptState::new);
     let submitted = tokio::select! {
         result = api.handle.refund(hash, request.amount, wait) => result?,
         () = api.stopping() => return Err(ApiError::Submit(crate::SubmitError::Stopped)),
@@ -124,6 +136,12 @@ pub async fn refund(
             status: SaleStatus::Pending,
             id,
             height: None,
+            message: format!(
+                "The refund of receipt {receipt_id} is signed and waiting for a block (transaction {id}); look it up with GET /v1/tx/{id}, or send the same refund again: it is never applied twice."
+            ),
+            receipt_id,
+            refunded: None,
+            points: None,
             receipt: None,
         },
         Submitted::Final { id, location } => {
@@ -134,12 +152,50 @@ pub async fn refund(
                 view.wait_for(|v| v.head.height >= location.height),
             )
             .await;
-            let state = &api.handle.view().state;
+            let after = api
+                .handle
+                .view()
+                .state
+                .receipt(&shop, &hash)
+                .map(ReceiptState::new)
+                .ok_or(ApiError::Internal {
+                    what: format!(
+                        "the refund of receipt {receipt_id} is final in block {} but the receipt is not in the state",
+                        location.height
+                    ),
+                })?
+                .with_id(Some(receipt_id.clone()));
+            let before = before.unwrap_or_else(|| ReceiptState {
+                refunded: Cents(0),
+                taken: Points::ZERO,
+                shortfall: Points::ZERO,
+                ..after.clone()
+            });
+            let (refunded, difference) = after.change_since(&before);
+            // The ledger's own report of this reversal, when the insights
+            // have reached its block (exact even if another refund of the
+            // receipt came in between); else the receipt's difference.
+            let points = api
+                .handle
+                .insights
+                .at_least(location.height, Duration::from_secs(2))
+                .await
+                .ok()
+                .and_then(|s| s.history().reversal(location.height, location.index))
+                .map_or(difference, |r| RefundPoints {
+                    taken: r.taken,
+                    shortfall: r.shortfall,
+                });
+            let refunded = after.purchase.map(|_| refunded);
             RefundAnswer {
                 status: SaleStatus::Final,
                 id,
                 height: Some(location.height),
-                receipt: state.receipt(&shop, &hash).map(ReceiptState::new),
+                message: refund_message(&receipt_id, refunded, points, &after),
+                receipt_id,
+                refunded,
+                points: Some(points),
+                receipt: Some(after),
             }
         }
     };
