@@ -101,6 +101,7 @@ pub struct Globals {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,6 +113,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `guild wallet balance | head -1`: when the reader closes the pipe,
+/// `println!` panics with "failed printing to stdout: Broken pipe". Exit
+/// quietly instead, with the status a shell gives a process killed by
+/// SIGPIPE (128 + 13), as other command-line tools do. (Resetting SIGPIPE
+/// itself would need `unsafe`, which the workspace forbids.)
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn init_logging(level: &str) {

@@ -379,3 +379,29 @@ fn status_of_a_node_that_is_down_exits_1_and_says_what_to_do() {
     let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(body["error"]["code"], "node_unreachable", "{body}");
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `guild … | head -1`: the reader is gone before guild writes.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("guild"))
+        .args([
+            "insights",
+            "fit",
+            "--calibration-end",
+            "1997-09-30",
+            "--purchases",
+        ])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../insights/tests/data/cdnow_sample.csv"
+        ))
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+}

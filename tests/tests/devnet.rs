@@ -250,7 +250,7 @@ async fn a_shop_owner_stops_nodes_of_a_devnet_and_sees_what_happens() {
         out.contains("No quorum: only 2 of the 4 shops are reachable and 3 are needed to finalize"),
         "{out}"
     );
-    assert!(out.contains("(Cafe, Bookshop)"), "{out}");
+    assert!(out.contains("(Bookshop, Cafe)"), "{out}");
     assert_eq!(json["health"], "no_quorum");
     assert_eq!(json["quorum"]["has_quorum"], false);
     let head: Value = reqwest::get(format!("{}/v1/head", api[0]))

@@ -213,7 +213,7 @@ async fn amounts_expiry_redeem_limits_and_exports_as_a_shop_sees_them() {
     guild
         .customer(&wallet, &["redeem", "--at", "cafe", "--points", "250"])
         .fails_with(
-            "redeeming 250 points needs your confirmation: This is above your limit of 200 points.",
+            "redeeming 250 points needs your confirmation. This is above your limit of 200 points.",
         );
     // A wrong amount: refused too.
     guild

@@ -235,7 +235,7 @@ pub enum Error {
     /// A redemption above the customer's limit, without the second
     /// confirmation (nothing was signed).
     #[error(
-        "redeeming {points} points needs your confirmation: {reason} Type the amount at the \
+        "redeeming {points} points needs your confirmation. {reason} Type the amount at the \
          prompt, or pass --confirm {points}; nothing was signed"
     )]
     ConfirmationNeeded {

@@ -108,18 +108,22 @@ pub fn assess(node: &str, head: &Head, members: &Members) -> Status {
     // applied here too).
     let in_step = !head.syncing && behind <= 1 && head.sync.problem.is_none();
     // In the members' order, as `guild shop` lists them.
-    let reachable: Vec<String> = members
+    let mut reachable: Vec<String> = members
         .members
         .iter()
         .filter(|m| head.quorum.reachable.contains(&m.address))
         .map(|m| m.name.to_string())
         .collect();
-    let unreachable: Vec<String> = members
+    // By name, so the same network always reads the same (member order is
+    // address order, which says nothing to a person).
+    let mut unreachable: Vec<String> = members
         .members
         .iter()
         .filter(|m| !head.quorum.reachable.contains(&m.address))
         .map(|m| m.name.to_string())
         .collect();
+    reachable.sort();
+    unreachable.sort();
     let q = &head.quorum;
     let health = if !q.has_quorum {
         Health::NoQuorum

@@ -125,12 +125,13 @@ pub fn text(a: &CustomerInsights) -> String {
     };
     let _ = writeln!(
         out,
-        "Customers of {}{which} as of {} (block {}): {} of {} customers",
+        "Customers of {}{which} as of {} (block {}): {} of {} customer{}",
         scope_title(a.shop.as_ref()),
         a.as_of,
         a.height,
         a.matching,
-        a.customers_total
+        a.customers_total,
+        if a.customers_total == 1 { "" } else { "s" }
     );
     let with_models = a.models.available;
     let mut headers = vec![

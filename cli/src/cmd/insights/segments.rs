@@ -45,11 +45,12 @@ pub fn text(a: &SegmentSummaries) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Segments of {} as of {} (block {}): {} customers",
+        "Segments of {} as of {} (block {}): {} customer{}",
         scope_title(a.shop.as_ref()),
         a.as_of,
         a.height,
-        a.customers
+        a.customers,
+        if a.customers == 1 { "" } else { "s" }
     );
     out.push('\n');
     let rows: Vec<Vec<String>> = a
