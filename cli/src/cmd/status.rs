@@ -358,7 +358,7 @@ mod tests {
             status.verdict
         );
         assert!(
-            status.verdict.contains("(Cafe, Bookshop)"),
+            status.verdict.contains("(Bookshop, Cafe)"),
             "{}",
             status.verdict
         );

@@ -22,9 +22,18 @@ fn percent(ratio: Option<f64>) -> String {
     ratio.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0))
 }
 
-/// An aligned table; `align` has one letter per column: `l`eft or
-/// `r`ight (numbers).
+/// An aligned table, `(none)` under the headers when there are no rows
+/// ([`aligned`]).
 pub(crate) fn table(out: &mut String, headers: &[&str], align: &str, rows: &[Vec<String>]) {
+    aligned(out, headers, align, rows);
+    if rows.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+}
+
+/// An aligned table; `align` has one letter per column: `l`eft or
+/// `r`ight (numbers). The one table printer of the command line.
+pub(crate) fn aligned(out: &mut String, headers: &[&str], align: &str, rows: &[Vec<String>]) {
     let right: Vec<bool> = align.chars().map(|c| c == 'r').collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -49,9 +58,6 @@ pub(crate) fn table(out: &mut String, headers: &[&str], align: &str, rows: &[Vec
     line(out, headers.to_vec());
     for row in rows {
         line(out, row.iter().map(String::as_str).collect());
-    }
-    if rows.is_empty() {
-        let _ = writeln!(out, "  (none)");
     }
 }
 

@@ -18,7 +18,6 @@ mod segments;
 
 use crate::Globals;
 use clap::{Args, Subcommand};
-use std::fmt::Write;
 
 /// Options of `guild insights`.
 #[derive(Args)]
@@ -45,32 +44,5 @@ pub fn run(args: InsightsArgs, globals: &Globals) -> anyhow::Result<()> {
     }
 }
 
-/// An aligned table; `align` has one letter per column: `l`eft or
-/// `r`ight (numbers).
-pub fn table(out: &mut String, headers: &[&str], align: &str, rows: &[Vec<String>]) {
-    let right: Vec<bool> = align.chars().map(|c| c == 'r').collect();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-    }
-    let line = |out: &mut String, cells: Vec<&str>| {
-        let mut text = String::new();
-        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
-            let gap = if i == 0 { "" } else { "  " };
-            if right.get(i).copied().unwrap_or(false) {
-                let _ = write!(text, "{gap}{cell:>width$}");
-            } else {
-                let _ = write!(text, "{gap}{cell:<width$}");
-            }
-        }
-        let _ = writeln!(out, "  {}", text.trim_end());
-    };
-    line(out, headers.to_vec());
-    for row in rows {
-        line(out, row.iter().map(String::as_str).collect());
-    }
-}
+/// An aligned table (the command line's one table printer).
+pub(crate) use crate::cmd::audit::render::aligned as table;
