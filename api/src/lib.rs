@@ -85,6 +85,7 @@ pub mod events;
 pub mod insights;
 pub mod programme;
 pub mod proofs;
+pub mod redeem;
 pub mod shown;
 pub mod tx;
 
@@ -116,6 +117,7 @@ pub use programme::{
     SaleAnswer, SaleItem, SaleRequest, SaleStatus, ShopProgramme,
 };
 pub use proofs::{RecordProofEntry, RecordProofs};
+pub use redeem::{RedeemRequest, Reference, RequestError};
 pub use tx::{FinalTx, HistoryEntry, Submission, SubmitRequest, TxAnswer, TxStatus};
 
 /// The front matter of the OpenAPI document (title, version, description,
