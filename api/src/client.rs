@@ -28,6 +28,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 
+/// The HTTP method of [`NodeClient::admin`] calls.
+pub use reqwest::Method;
+
 /// The largest answer read from a node (a block of the largest size allowed
 /// as JSON is well below this).
 pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
@@ -360,6 +363,13 @@ impl NodeClient {
             request = request.json(body);
         }
         self.send(path, request).await
+    }
+
+    /// `GET /v1/whoami` with `token`: the token's name and scopes, if the
+    /// node knows it (else `unauthorized`).
+    pub async fn whoami(&self, token: &str) -> Result<crate::WhoAmI> {
+        self.admin::<(), _>(Method::GET, "/v1/whoami", token, None)
+            .await
     }
 
     /// `GET /v1/blocks/{height}`.

@@ -62,4 +62,4 @@ pub use guild_store::history;
 pub use engine::EngineConfig;
 pub use handle::{ChainEvent, ChainView, Grant, NodeHandle, SubmitError, Submitted};
 pub use libp2p::{Multiaddr, PeerId};
-pub use node::{GenesisFile, Node, NodeConfig, NodeError};
+pub use node::{ConsoleConfig, GenesisFile, Node, NodeConfig, NodeError};

@@ -88,6 +88,32 @@ pub struct NodeConfig {
     pub engine: EngineConfig,
     /// The automation service's settings.
     pub automation: AutomationConfig,
+    /// Where the web console and the read-only explorer are served.
+    pub console: ConsoleConfig,
+}
+
+/// Where the web console (`guild-console`) is served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    /// Serve the console under `/console/` on the API's address (the
+    /// default) or, if `Some`, on an address of its own instead.
+    pub addr: Option<SocketAddr>,
+    /// Serve no console at all.
+    pub disabled: bool,
+    /// Also serve the read-only explorer (no sign-in, nothing that changes
+    /// anything, nothing from the customer directory) on this address, e.g.
+    /// one open to the network for auditors.
+    pub explorer: Option<SocketAddr>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            addr: None,
+            disabled: false,
+            explorer: None,
+        }
+    }
 }
 
 impl NodeConfig {
@@ -106,6 +132,7 @@ impl NodeConfig {
             cache_bytes: 32 * 1024 * 1024,
             engine: EngineConfig::default(),
             automation: AutomationConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -120,6 +147,12 @@ pub enum NodeError {
         what: String,
         /// The error.
         source: std::io::Error,
+    },
+    /// The web console cannot be set up.
+    #[error("the web console cannot start: {what}")]
+    Console {
+        /// Why.
+        what: String,
     },
     /// The genesis file is not JSON of a genesis.
     #[error("genesis file {path} is not valid: {source}")]
@@ -188,6 +221,12 @@ pub struct Node {
     network: JoinHandle<()>,
     api: JoinHandle<std::io::Result<()>>,
     stop_api: Option<oneshot::Sender<()>>,
+    /// The console's and explorer's own listeners, if any.
+    console: Vec<JoinHandle<std::io::Result<()>>>,
+    /// Tells those listeners to stop.
+    stop_console: watch::Sender<bool>,
+    /// Where the console is served, if it is.
+    console_url: Option<String>,
     /// Keeps the insights up to date.
     insights: Option<crate::insights::Follower>,
     automation: Option<automation::Running>,
@@ -214,6 +253,45 @@ fn listen_api(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(address)?;
     socket.listen(API_BACKLOG)
+}
+
+/// `addr` as a client on this machine reaches it: an unspecified address
+/// (`0.0.0.0`, `::`) becomes loopback.
+fn loopback(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
+/// Binds `addr` and serves `router` (the console or the explorer, nested at
+/// `/console`) there until `stop` turns true.
+fn serve_console(
+    addr: SocketAddr,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(JoinHandle<std::io::Result<()>>, SocketAddr), NodeError> {
+    let listener = listen_api(addr).map_err(|source| NodeError::Api {
+        address: addr,
+        source,
+    })?;
+    let bound = listener.local_addr().map_err(|source| NodeError::Api {
+        address: addr,
+        source,
+    })?;
+    if let Some(warning) = crate::api::exposure_warning(bound) {
+        tracing::warn!("console: {warning}");
+    }
+    let task = tokio::spawn(crate::api::serve_router(
+        listener,
+        crate::api::console_app(router),
+        async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        },
+    ));
+    Ok((task, bound))
 }
 
 /// The engine's result, when its thread ends.
@@ -566,6 +644,49 @@ impl Node {
             handle: running.handle.clone(),
             runtime: tokio::runtime::Handle::current(),
         }));
+        // The console is a client of this node's own API, over loopback.
+        let console = guild_console::Console::new(&format!("http://{}", loopback(api_addr)))
+            .map_err(|error| NodeError::Console {
+                what: error.to_string(),
+            })?;
+        let (stop_console, console_stopped) = watch::channel(false);
+        let mut console_tasks = Vec::new();
+        let mut console_url = None;
+        let mut on_api = None;
+        if !config.console.disabled {
+            match config.console.addr {
+                None => {
+                    on_api = Some(guild_console::router(console.clone()));
+                    console_url = Some(format!(
+                        "http://{}{}/",
+                        loopback(api_addr),
+                        guild_console::BASE
+                    ));
+                }
+                Some(addr) => {
+                    let (task, bound) = serve_console(
+                        addr,
+                        guild_console::router(console.clone()),
+                        console_stopped.clone(),
+                    )?;
+                    console_tasks.push(task);
+                    console_url = Some(format!(
+                        "http://{}{}/",
+                        loopback(bound),
+                        guild_console::BASE
+                    ));
+                }
+            }
+        }
+        if let Some(addr) = config.console.explorer {
+            let (task, bound) = serve_console(
+                addr,
+                guild_console::explorer_router(console),
+                console_stopped,
+            )?;
+            tracing::info!(explorer = %format!("http://{bound}{}/explorer", guild_console::BASE), "read-only explorer listening");
+            console_tasks.push(task);
+        }
         let (stop_api, api_stopped) = oneshot::channel::<()>();
         let api = tokio::spawn(crate::api::serve(
             listener,
@@ -573,6 +694,7 @@ impl Node {
             tokens,
             directory.clone(),
             Some(running.handle.clone()),
+            on_api,
             async move {
                 let _ = api_stopped.await;
             },
@@ -591,6 +713,9 @@ impl Node {
             network,
             api,
             stop_api: Some(stop_api),
+            console: console_tasks,
+            stop_console,
+            console_url,
             insights: Some(insights_follower),
             automation: Some(running),
             store,
@@ -614,6 +739,11 @@ impl Node {
     /// Where the HTTP API listens.
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
+    }
+
+    /// The web console's address (`http://…/console/`), if it is served.
+    pub fn console_url(&self) -> Option<&str> {
+        self.console_url.as_deref()
     }
 
     /// The node's libp2p peer id.
@@ -653,7 +783,11 @@ impl Node {
         if let Some(stop) = self.stop_api.take() {
             let _ = stop.send(());
         }
+        let _ = self.stop_console.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.api).await;
+        for task in self.console.drain(..) {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
         if let Some(follower) = self.insights.take() {
             follower.stop().await;
         }

@@ -82,6 +82,20 @@ pub struct NodeArgs {
     /// Database cache size in MiB.
     #[arg(long, default_value_t = 32)]
     pub cache_mb: u64,
+    /// Serve the shop's web console on this address of its own (e.g.
+    /// 127.0.0.1:8701) instead of under /console/ on the API's address.
+    /// Anyone who can reach it can try to sign in: keep it on loopback.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_console")]
+    pub console: Option<std::net::SocketAddr>,
+    /// Serve no web console.
+    #[arg(long)]
+    pub no_console: bool,
+    /// Also serve the read-only explorer (blocks, transactions, members,
+    /// proposals, verification; no sign-in and nothing from the customer
+    /// directory) on this address, e.g. 0.0.0.0:8780 for the group's
+    /// auditors.
+    #[arg(long, value_name = "ADDR")]
+    pub explorer: Option<std::net::SocketAddr>,
     /// For tests: the first wait before an automation delivery is retried,
     /// in milliseconds (the schedule keeps its shape, scaled; default
     /// 10 s). See docs/automation.md.
@@ -204,6 +218,16 @@ fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
     config.members_only = args.members_only;
     config.allow = args.allow;
     config.cache_bytes = args.cache_mb * 1024 * 1024;
+    config.console = guild_node::ConsoleConfig {
+        addr: args.console,
+        disabled: args.no_console,
+        explorer: args.explorer,
+    };
+    let first_token = if args.no_console {
+        None
+    } else {
+        console_token(&config.data_dir)?
+    };
     if let Some(ms) = args.automation_retry_ms.filter(|ms| *ms > 0) {
         config.automation.retry = guild_node::automation::delivery::RetrySchedule::scaled(
             std::time::Duration::from_millis(ms),
@@ -231,6 +255,14 @@ fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
         if let Some(warning) = guild_node::api::exposure_warning(node.api_addr()) {
             eprintln!("{warning}");
         }
+        if let Some(url) = node.console_url() {
+            eprintln!("web console: {url}");
+            if let Some(token) = &first_token {
+                eprintln!(
+                    "sign in to it with this admin token, shown once (the node keeps only its hash;                      `guild node token create --name NAME --scope admin` makes another):\n  {token}"
+                );
+            }
+        }
         tokio::select! {
             result = node.wait() => {
                 result?;
@@ -255,6 +287,21 @@ fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+/// At a data directory's first start with a console: makes the admin token
+/// `console` (none of the node's tokens is an admin token yet) and returns
+/// its secret to print once. `None` when an admin token exists.
+fn console_token(data_dir: &std::path::Path) -> anyhow::Result<Option<String>> {
+    use guild_api::Scope;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let tokens = guild_node::tokens::TokenStore::open(data_dir)?;
+    if tokens.list()?.iter().any(|t| t.allows(Scope::Admin)) {
+        return Ok(None);
+    }
+    let token = tokens.create("console", &[Scope::Admin])?;
+    Ok(Some(token.secret.reveal()))
 }
 
 /// Completes when standard input reaches its end (or fails): read on a

@@ -137,20 +137,23 @@ pub fn router(
 }
 
 /// Serves the API on `listener` (authenticating tills with `tokens`,
-/// serving the customer `directory`, and the shop's automations if
-/// `automation` is given) until `shutdown` completes, then stops accepting
-/// connections, ends event streams and waiting submissions, and returns
-/// once the open requests are answered. Tests bind port 0.
+/// serving the customer `directory`, the shop's automations if
+/// `automation` is given, and the web `console` under `/console` if given)
+/// until `shutdown` completes, then stops accepting connections, ends
+/// event streams and waiting submissions, and returns once the open
+/// requests are answered. Tests bind port 0.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     listener: tokio::net::TcpListener,
     handle: NodeHandle,
     tokens: TokenStore,
     directory: Directory,
     automation: Option<AutomationHandle>,
+    console: Option<Router>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopping) = watch::channel(false);
-    let app = build(ApiState {
+    let mut app = build(ApiState {
         handle,
         tokens,
         directory,
@@ -158,6 +161,11 @@ pub async fn serve(
         throttle: throttle::Throttle::default(),
         shutdown: stopping,
     });
+    if let Some(console) = console {
+        // Outside the API's CORS layer: the console's pages are for its
+        // own origin only.
+        app = app.nest(guild_console::BASE, console_app(console));
+    }
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "HTTP API listening");
     }
@@ -171,6 +179,39 @@ pub async fn serve(
         app.into_make_service_with_connect_info::<listener::ClientAddr>(),
     )
     .with_graceful_shutdown(signal)
+    .await
+}
+
+/// The console's `router` as served: each request carries its client's
+/// address for the sign-in throttle ([`guild_console::ClientIp`]).
+pub fn console_app(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(
+        |connect: Option<axum::extract::ConnectInfo<listener::ClientAddr>>,
+         mut request: axum::extract::Request,
+         next: axum::middleware::Next| async move {
+            if let Some(axum::extract::ConnectInfo(client)) = connect {
+                request
+                    .extensions_mut()
+                    .insert(guild_console::ClientIp(client.0.ip()));
+            }
+            next.run(request).await
+        },
+    ))
+}
+
+/// Serves an `app` (the console or the explorer on an address of its own)
+/// on `listener`, with the API's connection limit, until `shutdown`.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Router::new().nest(guild_console::BASE, app);
+    axum::serve(
+        listener::LimitedListener::new(listener, MAX_CONNECTIONS),
+        app.into_make_service_with_connect_info::<listener::ClientAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
     .await
 }
 

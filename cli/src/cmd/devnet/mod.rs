@@ -245,6 +245,13 @@ fn print_howto(file: &DevnetFile, dir: &Path, resumed: bool, height: u64) {
     );
     if let Some(first) = file.nodes.first() {
         println!();
+        println!(
+            "Web console of the {}: {}/console/ (sign in with the token in {})",
+            first.name,
+            first.api,
+            shown(&setup::admin_token_path(first))
+        );
+        println!();
         println!("Try it from another terminal:");
         let node = if first.api == "http://127.0.0.1:7700" {
             String::new()
