@@ -29,6 +29,10 @@
 //!   store is re-read when `guild node token` changes it. A client address
 //!   with 5 such `401`s within a minute gets `429 too_many_failures` on
 //!   those endpoints until the minute is over ([`throttle`]).
+//! - `POST /v1/shop/sign` (an `admin` token) hands one back-office
+//!   transaction body (settle, governance, rules, campaigns, a grant by
+//!   hand, a reversal) to the engine, which signs it as the shop
+//!   ([`NodeHandle::grant`]); other kinds are refused before the engine.
 //! - The shop's customer directory (`/v1/customers…`, with an `admin`
 //!   token, `Authorized<Admin>`) is the node's [`Directory`]: changes are
 //!   written to its file on the blocking pool before they are answered.
@@ -253,7 +257,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn routes() -> OpenApiRouter<ApiState> {
     use routes::{
         accounts, auth, automation, blocks, chain, customers, docs, events, insights, programme,
-        sale, tx,
+        sale, shop, tx,
     };
     // An import carries up to 2,000 customers: a larger body than the rest.
     let import = OpenApiRouter::new()
@@ -278,6 +282,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(sale::sale))
         .routes(routes!(sale::preview))
         .routes(routes!(sale::refund))
+        .routes(routes!(shop::sign))
         .routes(routes!(programme::programme))
         .routes(routes!(programme::receipt))
         .routes(routes!(auth::whoami))
