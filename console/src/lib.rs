@@ -105,16 +105,25 @@ impl Console {
 }
 
 /// The whole console (every area, sign-in required for anything beyond
-/// the explorer), to be nested at [`BASE`].
+/// the explorer), at [`BASE`].
 pub fn router(console: Console) -> Router {
-    pages::routes(false).with_state(console)
+    at_base(pages::routes(false), console)
+}
+
+/// `pages` under [`BASE`], with `BASE/` itself (which nesting alone does
+/// not match) going to the home page.
+fn at_base(pages: Router<Console>, console: Console) -> Router {
+    Router::new()
+        .route(&format!("{BASE}/"), axum::routing::get(pages::home))
+        .nest(BASE, pages)
+        .with_state(console)
 }
 
 /// Only the read-only explorer pages (blocks, transactions, members,
 /// proposals, verification), with no sign-in and no way to change
-/// anything: what `guild node --explorer ADDR` opens to auditors. Nested at
+/// anything: what `guild node --explorer ADDR` opens to auditors. At
 /// [`BASE`] too.
 pub fn explorer_router(mut console: Console) -> Router {
     console.explorer_only = true;
-    pages::routes(true).with_state(console)
+    at_base(pages::routes(true), console)
 }

@@ -41,7 +41,7 @@ pub fn routes(explorer_only: bool) -> Router<Console> {
 
 /// `/console/`: the till for a signed-in user, the explorer on a read-only
 /// explorer, otherwise the sign-in page.
-async fn home(State(console): State<Console>, visitor: Visitor) -> Response {
+pub async fn home(State(console): State<Console>, visitor: Visitor) -> Response {
     let to = if console.explorer_only {
         "/explorer".to_string()
     } else if visitor.signed_in().is_some() {

@@ -168,7 +168,7 @@ pub async fn serve(
     if let Some(console) = console {
         // Outside the API's CORS layer: the console's pages are for its
         // own origin only.
-        app = app.nest(guild_console::BASE, console_app(console));
+        app = app.merge(console_app(console));
     }
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "HTTP API listening");
@@ -213,7 +213,6 @@ pub async fn serve_router(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = Router::new().nest(guild_console::BASE, app);
     axum::serve(
         listener::LimitedListener::new(listener, MAX_CONNECTIONS),
         app.into_make_service_with_connect_info::<listener::ClientAddr>(),

@@ -175,6 +175,7 @@ impl TestNode {
             tokens.clone(),
             directory.clone(),
             automation.as_ref().map(|a| a.handle.clone()),
+            None,
             async move {
                 let _ = stopped.await;
             },
@@ -1040,6 +1041,7 @@ async fn shutdown_ends_a_waiting_submission() {
         handle,
         node.tokens.clone(),
         node.directory.clone(),
+        None,
         None,
         async move {
             let _ = stopped.await;
