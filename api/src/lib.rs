@@ -86,6 +86,7 @@ pub mod insights;
 pub mod programme;
 pub mod proofs;
 pub mod redeem;
+pub mod shop;
 pub mod shown;
 pub mod tx;
 
@@ -118,6 +119,7 @@ pub use programme::{
 };
 pub use proofs::{RecordProofEntry, RecordProofs};
 pub use redeem::{RedeemRequest, Reference, RequestError};
+pub use shop::{NotAShopAction, ShopAction, ShopSignRequest};
 pub use tx::{FinalTx, HistoryEntry, Submission, SubmitRequest, TxAnswer, TxStatus};
 
 /// The front matter of the OpenAPI document (title, version, description,
