@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use guild_api::MemberInfo;
 use guild_ledger::params::ParamChange;
 use guild_ledger::programme::parse_decimal;
-use guild_ledger::tx::{GovernanceAction, SignedTransaction, Transaction, TxBody};
+use guild_ledger::tx::{SignedTransaction, Transaction, TxBody};
 use guild_ledger::types::{Cents, ChainId, Nonce, Points, ProposalId, ShopName, Timestamp};
 use guild_ledger::{Address, Keypair};
 use std::str::FromStr;
