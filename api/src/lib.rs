@@ -37,7 +37,8 @@
 //!   the Unix epoch.
 //! - The crate depends on the ledger, serde, utoipa and reqwest only: no
 //!   node, no libp2p, no sled, no axum, and no tokio runtime of its own
-//!   (the client runs on its caller's runtime).
+//!   (the client runs on its caller's runtime) except the audit's blocking
+//!   HTTP block source ([`verify`]), which runs a small one for itself.
 //! - Nothing here panics on a node's answer: every bad answer is a
 //!   [`ClientError`].
 //!
@@ -80,6 +81,7 @@ pub mod automation;
 pub mod chain;
 pub mod client;
 pub mod customers;
+pub mod describe;
 pub mod error;
 pub mod events;
 pub mod insights;
@@ -89,6 +91,7 @@ pub mod redeem;
 pub mod shop;
 pub mod shown;
 pub mod tx;
+pub mod verify;
 
 pub use account::{AccountInfo, LotInfo, ProofInfo};
 pub use auth::{BearerAuth, Scope, UnknownScope, WhoAmI};

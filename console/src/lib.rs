@@ -91,6 +91,8 @@ pub struct Console {
     pub sessions: Arc<session::Sessions>,
     /// Whether this router serves only the read-only explorer.
     pub explorer_only: bool,
+    /// The explorer's chain verification jobs (one runs at a time).
+    pub verify: Arc<pages::explorer::verify::Jobs>,
 }
 
 impl Console {
@@ -100,6 +102,7 @@ impl Console {
             node: NodeClient::new(node_url)?,
             sessions: Arc::new(session::Sessions::default()),
             explorer_only: false,
+            verify: Arc::default(),
         })
     }
 }
