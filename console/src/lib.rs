@@ -63,6 +63,8 @@ pub mod form;
 pub mod layout;
 pub mod pages;
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 use axum::Router;
 use guild_api::NodeClient;

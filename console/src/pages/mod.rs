@@ -53,9 +53,10 @@ async fn home(State(console): State<Console>, visitor: Visitor) -> Response {
     Redirect::to(&format!("{}{to}", crate::BASE)).into_response()
 }
 
-async fn not_found(uri: axum::http::Uri) -> crate::PageError {
+async fn not_found(visitor: Visitor) -> crate::PageError {
+    let path = visitor.path.split('?').next().unwrap_or_default();
     crate::PageError::NotFound(format!(
         "there is no page {} in this console",
-        uri.path().chars().take(120).collect::<String>()
+        path.chars().take(120).collect::<String>()
     ))
 }

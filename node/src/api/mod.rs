@@ -185,18 +185,21 @@ pub async fn serve(
 /// The console's `router` as served: each request carries its client's
 /// address for the sign-in throttle ([`guild_console::ClientIp`]).
 pub fn console_app(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(
-        |connect: Option<axum::extract::ConnectInfo<listener::ClientAddr>>,
-         mut request: axum::extract::Request,
-         next: axum::middleware::Next| async move {
-            if let Some(axum::extract::ConnectInfo(client)) = connect {
-                request
-                    .extensions_mut()
-                    .insert(guild_console::ClientIp(client.0.ip()));
-            }
-            next.run(request).await
-        },
-    ))
+    router.layer(axum::middleware::from_fn(console_client_ip))
+}
+
+async fn console_client_ip(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<listener::ClientAddr>>()
+        .map(|connect| connect.0.0.ip());
+    if let Some(ip) = client {
+        request.extensions_mut().insert(guild_console::ClientIp(ip));
+    }
+    next.run(request).await
 }
 
 /// Serves an `app` (the console or the explorer on an address of its own)
