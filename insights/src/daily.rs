@@ -15,7 +15,7 @@ use guild_ledger::state::ShopStats;
 use std::collections::BTreeMap;
 
 /// One day of the series.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DayFigures {
     /// The local day.
     pub day: Day,
@@ -31,6 +31,20 @@ pub struct DayFigures {
     pub points_expired: u64,
 }
 
+impl DayFigures {
+    /// A day with nothing.
+    pub fn empty(day: Day) -> DayFigures {
+        DayFigures {
+            day,
+            purchases: 0,
+            spend: 0,
+            points_issued: 0,
+            points_redeemed: 0,
+            points_expired: 0,
+        }
+    }
+}
+
 /// Every day of `period`, oldest first, for `customers` (the scope's, as
 /// [`History::customers`] gives them) and the scope's shops.
 pub fn daily(
@@ -40,15 +54,7 @@ pub fn daily(
     period: Period,
 ) -> Vec<DayFigures> {
     let mut days: BTreeMap<Day, DayFigures> = (period.from.0..=period.to.0)
-        .map(|d| {
-            (
-                Day(d),
-                DayFigures {
-                    day: Day(d),
-                    ..DayFigures::default()
-                },
-            )
-        })
+        .map(|d| (Day(d), DayFigures::empty(Day(d))))
         .collect();
     for c in customers {
         for (day, bought) in c

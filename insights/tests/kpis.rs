@@ -289,10 +289,7 @@ fn the_bakerys_february_day_by_day_adds_up_to_its_kpis() {
     assert_eq!(on("2026-02-25").points_issued, 7);
     assert_eq!(
         on("2026-02-04"),
-        guild_insights::daily::DayFigures {
-            day: day("2026-02-04"),
-            ..Default::default()
-        }
+        guild_insights::daily::DayFigures::empty(day("2026-02-04"))
     );
     let k = kpi::kpis(h, s.state(), scope, february(), None);
     let sum = |f: fn(&guild_insights::daily::DayFigures) -> u64| days.iter().map(f).sum::<u64>();
