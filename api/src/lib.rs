@@ -113,8 +113,8 @@ pub use error::{ErrorBody, ErrorDetail, code};
 pub use events::{BlockEvent, ChainEvent, EventTx, LaggedEvent};
 pub use insights::{
     AbGroup, AbResult, CampaignResult, CohortRow, CohortTable, CustomerInsight, CustomerInsights,
-    CustomersQuery, InsightShop, Interval, KpiReport, KpisQuery, ModelsInfo, RfmScores, Segment,
-    SegmentSummaries, SegmentSummary, SegmentValue, SegmentsQuery,
+    CustomersQuery, InsightShop, Interval, KpiDay, KpiReport, KpisQuery, ModelsInfo, RfmScores,
+    Segment, SegmentSummaries, SegmentSummary, SegmentValue, SegmentsQuery,
 };
 pub use programme::{
     CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundPoints, RefundRequest,
