@@ -89,7 +89,7 @@ async fn the_dashboard_follows_a_sale_live_and_customers_are_found_by_name() {
     net.start_all();
     net.wait_height(0, 0, WAIT).await;
     set_rule(&net);
-    let admin = token(&net, 0, "console", "admin");
+    let admin = token(&net, 0, "owner", "admin");
     let till = token(&net, 0, "till-1", "sale");
     let console = format!("{}/console", net.api(0));
 
@@ -168,7 +168,7 @@ async fn the_dashboard_follows_a_sale_live_and_customers_are_found_by_name() {
                "consent": ["messages"]}),
     )
     .await;
-    assert_eq!(status, 200, "{entry}");
+    assert_eq!(status, 201, "{entry}");
 
     browser.goto(&format!("{console}/customers")).await;
     let list = browser

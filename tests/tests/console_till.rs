@@ -64,7 +64,7 @@ async fn bakery() -> (Net, String) {
         OsStr::new("--data"),
         node.data.as_os_str(),
         OsStr::new("--name"),
-        OsStr::new("console"),
+        OsStr::new("owner"),
         OsStr::new("--scope"),
         OsStr::new("admin"),
     ]);
