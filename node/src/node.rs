@@ -93,7 +93,7 @@ pub struct NodeConfig {
 }
 
 /// Where the web console (`guild-console`) is served.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConsoleConfig {
     /// Serve the console under `/console/` on the API's address (the
     /// default) or, if `Some`, on an address of its own instead.
@@ -104,16 +104,6 @@ pub struct ConsoleConfig {
     /// anything, nothing from the customer directory) on this address, e.g.
     /// one open to the network for auditors.
     pub explorer: Option<SocketAddr>,
-}
-
-impl Default for ConsoleConfig {
-    fn default() -> ConsoleConfig {
-        ConsoleConfig {
-            addr: None,
-            disabled: false,
-            explorer: None,
-        }
-    }
 }
 
 impl NodeConfig {

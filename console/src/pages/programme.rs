@@ -1,4 +1,5 @@
-//! The Programme area (being built: this page is a placeholder until it lands).
+//! The Programme area. Its pages are not built yet: until they are, this
+//! page says so and names the commands that do the same job.
 
 use crate::auth::{SignedIn, Visitor};
 use crate::{Console, layout};
@@ -12,15 +13,19 @@ pub fn routes() -> Router<Console> {
     Router::new().route("/programme", get(index))
 }
 
-async fn index(State(console): State<Console>, visitor: Visitor) -> Markup {
+/// `GET /console/programme` (signed in).
+async fn index(State(console): State<Console>, _user: SignedIn, visitor: Visitor) -> Markup {
+    let body = html! {
+        div.notice.info role="status" {
+            "This page is not in the console yet. Meanwhile the same is done with: "
+            code { "guild shop rules show, guild shop campaign list, guild automation list" } " (see the README)."
+        }
+    };
     layout::page(
         &visitor,
         console.explorer_only,
         "/programme",
         "Programme",
-        html! { p { "Coming in this release." } },
+        body,
     )
 }
-
-#[allow(dead_code)]
-fn signed_in(_: SignedIn) {}
