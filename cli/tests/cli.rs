@@ -406,11 +406,11 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert_eq!(output.status.code(), Some(141), "{stderr}");
 }
 
-/// A new wallet in `dir` (passphrase "pass"), and its path.
+/// A new wallet in `dir` (passphrase "pass word 123"), and its path.
 fn new_wallet(dir: &std::path::Path) -> std::path::PathBuf {
     let wallet = dir.join("wallet.json");
     let output = guild()
-        .env("GUILD_PASSPHRASE", "pass")
+        .env("GUILD_PASSPHRASE", "pass word 123")
         .arg("--wallet")
         .arg(&wallet)
         .args(["wallet", "new"])
@@ -424,7 +424,7 @@ fn new_wallet(dir: &std::path::Path) -> std::path::PathBuf {
 /// node address where nothing listens.
 fn redeem(wallet: &std::path::Path, args: &[&str]) -> std::process::Output {
     guild()
-        .env("GUILD_PASSPHRASE", "pass")
+        .env("GUILD_PASSPHRASE", "pass word 123")
         .args(["--node", "http://127.0.0.1:9", "--wallet"])
         .arg(wallet)
         .args(["wallet", "redeem"])
@@ -489,7 +489,7 @@ fn a_request_signed_into_a_file_is_the_redemption_it_asks_for() {
     ];
     // The wallet's confirmation rule applies as to a typed redemption.
     let output = guild()
-        .env("GUILD_PASSPHRASE", "pass")
+        .env("GUILD_PASSPHRASE", "pass word 123")
         .arg("--wallet")
         .arg(&wallet)
         .args(["wallet", "confirm", "--above", "10"])
