@@ -290,7 +290,7 @@ fn run_node(args: NodeArgs, globals: &Globals) -> anyhow::Result<()> {
 }
 
 /// At a data directory's first start with a console: makes the admin token
-/// `console` (none of the node's tokens is an admin token yet) and returns
+/// `console-login` (none of the node's tokens is an admin token yet) and returns
 /// its secret to print once. `None` when an admin token exists.
 fn console_token(data_dir: &std::path::Path) -> anyhow::Result<Option<String>> {
     use guild_api::Scope;
@@ -300,7 +300,7 @@ fn console_token(data_dir: &std::path::Path) -> anyhow::Result<Option<String>> {
     if tokens.list()?.iter().any(|t| t.allows(Scope::Admin)) {
         return Ok(None);
     }
-    let token = tokens.create("console", &[Scope::Admin])?;
+    let token = tokens.create("console-login", &[Scope::Admin])?;
     Ok(Some(token.secret.reveal()))
 }
 
