@@ -306,8 +306,13 @@ impl EarnRuleText {
     /// the ledger's rule ([`EarnRuleSpec::validate`]).
     pub fn spec(&self, locale: &Locale) -> Result<EarnRuleSpec, RuleInputError> {
         use guild_ledger::programme::rule::RuleError;
-        let at = |field: RuleField| move |source: ValueError| RuleInputError::Value { field, source };
-        let optional = |text: &str| Some(text.trim()).filter(|t| !t.is_empty()).map(str::to_string);
+        let at =
+            |field: RuleField| move |source: ValueError| RuleInputError::Value { field, source };
+        let optional = |text: &str| {
+            Some(text.trim())
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+        };
         let points = match optional(&self.points) {
             None => 1,
             Some(text) => text.parse().map_err(|_| RuleInputError::Value {

@@ -37,7 +37,11 @@ fn admin_token(net: &Net, i: usize) -> String {
         OsStr::new("--scope"),
         OsStr::new("admin"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let made: Value = serde_json::from_slice(&out.stdout).unwrap();
     made["token"].as_str().unwrap().to_string()
 }
@@ -74,7 +78,13 @@ async fn programme_and_settlement_pages_change_the_ledger_through_the_node() {
     // A customer earns at the Cafe and redeems 40 points at the Bakery: the
     // Cafe owes the Bakery 40 points.
     let lee = customer(1);
-    let earn = net.earn(1, net.nonce(1, &net.shop(1).address()).await, &lee.address(), 100, "r-1");
+    let earn = net.earn(
+        1,
+        net.nonce(1, &net.shop(1).address()).await,
+        &lee.address(),
+        100,
+        "r-1",
+    );
     net.submit_all(1, &[earn]).await;
     let redeem = net.redeem(&lee, net.nonce(0, &lee.address()).await, 0, 40);
     net.submit_all(0, &[redeem]).await;
@@ -89,7 +99,13 @@ async fn programme_and_settlement_pages_change_the_ledger_through_the_node() {
         .await
         .unwrap();
     assert_eq!(refused.status().as_u16(), 403);
-    assert!(refused.text().await.unwrap().contains("sign in to make changes"));
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("sign in to make changes")
+    );
     let settle_refused = reqwest::Client::new()
         .post(format!("{api}/console/settlement/settle"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -118,8 +134,15 @@ async fn programme_and_settlement_pages_change_the_ledger_through_the_node() {
         .await;
     assert!(message.contains("12,50"), "{message}");
     assert_eq!(
-        browser.client().find(fantoccini::Locator::Css("#f-per")).await.unwrap()
-            .attr("value").await.unwrap().as_deref(),
+        browser
+            .client()
+            .find(fantoccini::Locator::Css("#f-per"))
+            .await
+            .unwrap()
+            .attr("value")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("12,50"),
         "the form keeps what was typed"
     );
@@ -131,7 +154,11 @@ async fn programme_and_settlement_pages_change_the_ledger_through_the_node() {
     browser.wait_for_text(".notice.ok", "Published", WAIT).await;
     let rules = browser.wait_for_text("#rules", "2 points per", PAGE).await;
     assert!(rules.contains("0.50"), "{rules}");
-    assert_eq!(net.nonce(0, &bakery).await, before + 1, "one transaction signed");
+    assert_eq!(
+        net.nonce(0, &bakery).await,
+        before + 1,
+        "one transaction signed"
+    );
     let (_, programme) = net.get(0, "/v1/programme").await.unwrap();
     let ours = programme["shops"]
         .as_array()
@@ -150,9 +177,15 @@ async fn programme_and_settlement_pages_change_the_ledger_through_the_node() {
     browser.wait_for_text("h1", "Settlement", PAGE).await;
     browser.wait_for_text("#owed-to-me", &forty, PAGE).await;
     let table = browser.text("#owed-to-me-table").await;
-    assert!(table.contains("Cafe") && table.contains("40 points"), "{table}");
+    assert!(
+        table.contains("Cafe") && table.contains("40 points"),
+        "{table}"
+    );
     let netted = browser.text("#netted").await;
-    assert!(netted.contains("Cafe") && netted.contains("Bakery") && netted.contains(&forty), "{netted}");
+    assert!(
+        netted.contains("Cafe") && netted.contains("Bakery") && netted.contains(&forty),
+        "{netted}"
+    );
     browser.maybe_screenshot("settlement").await;
 
     // More than owed: refused beside the field, nothing signed.
@@ -160,15 +193,23 @@ async fn programme_and_settlement_pages_change_the_ledger_through_the_node() {
     browser.fill("#f-points", "41").await;
     browser.click("#settle-form button[type=submit]").await;
     browser
-        .wait_for_text("#f-points-error", "Cafe owes Bakery 40 points; cannot settle 41", PAGE)
+        .wait_for_text(
+            "#f-points-error",
+            "Cafe owes Bakery 40 points; cannot settle 41",
+            PAGE,
+        )
         .await;
     assert_eq!(net.nonce(0, &bakery).await, before);
 
     // A payment of 15 points: recorded, 25 left.
     browser.fill("#f-points", "15").await;
     browser.click("#settle-form button[type=submit]").await;
-    browser.wait_for_text(".notice.ok", "Recorded the payment", WAIT).await;
-    browser.wait_for_text("#owed-to-me-table", "25 points", PAGE).await;
+    browser
+        .wait_for_text(".notice.ok", "Recorded the payment", WAIT)
+        .await;
+    browser
+        .wait_for_text("#owed-to-me-table", "25 points", PAGE)
+        .await;
     let (_, settlement) = net.get(0, "/v1/settlement").await.unwrap();
     assert_eq!(settlement["debts"][0]["points"], 25, "{settlement}");
 }

@@ -151,7 +151,7 @@ pub fn check_settle(
         return Err(SettleError::MoreThanOwed {
             debtor: name_in(settlement, &debtor),
             creditor: name_in(settlement, me),
-            owed: owes.counted(),
+            owed: owes.counted().to_string(),
             points,
         });
     }
@@ -211,9 +211,19 @@ async fn index(
     user: SignedIn,
     Query(done): Query<Done>,
 ) -> Result<Markup, PageError> {
-    let notice = (done.done.as_deref() == Some("settled"))
-        .then_some(("ok", "Recorded the payment: the debt is smaller by that much.".to_string()));
-    page(&console, &visitor, &user, &SettleForm::default(), &Errors::none(), notice).await
+    let notice = (done.done.as_deref() == Some("settled")).then_some((
+        "ok",
+        "Recorded the payment: the debt is smaller by that much.".to_string(),
+    ));
+    page(
+        &console,
+        &visitor,
+        &user,
+        &SettleForm::default(),
+        &Errors::none(),
+        notice,
+    )
+    .await
 }
 
 async fn page(
@@ -252,9 +262,19 @@ fn live_part(f: &Figures) -> Markup {
     let s = &f.settlement;
     let money = |d: &DebtInfo| f.shown.money_or_overflow(d.cents);
     let name = |a: &Address| name_in(s, a);
-    let owed_to_me: Vec<&DebtInfo> = s.debts.iter().filter(|d| Some(d.creditor) == f.me).collect();
+    let owed_to_me: Vec<&DebtInfo> = s
+        .debts
+        .iter()
+        .filter(|d| Some(d.creditor) == f.me)
+        .collect();
     let i_owe: Vec<&DebtInfo> = s.debts.iter().filter(|d| Some(d.debtor) == f.me).collect();
-    let sum = |list: &[&DebtInfo]| Points(list.iter().map(|d| d.points.0).fold(0u64, u64::saturating_add));
+    let sum = |list: &[&DebtInfo]| {
+        Points(
+            list.iter()
+                .map(|d| d.points.0)
+                .fold(0u64, u64::saturating_add),
+        )
+    };
     let payments = guild_audit::fewest_payments(&net_positions(&s.debts));
     html! {
         p.muted { "At block " span #settlement-height { (s.height.0) } ". " (f.shown.rate()) " between shops." }
@@ -312,7 +332,12 @@ fn settle_form(
     form: &SettleForm,
     errors: &Errors,
 ) -> Markup {
-    let debtors: Vec<&DebtInfo> = f.settlement.debts.iter().filter(|d| d.creditor == *me).collect();
+    let debtors: Vec<&DebtInfo> = f
+        .settlement
+        .debts
+        .iter()
+        .filter(|d| d.creditor == *me)
+        .collect();
     let error = errors.get("debtor");
     html! {
         section.card #settle-form {
@@ -362,8 +387,10 @@ async fn settle(State(console): State<Console>, change: Change<SettleForm>) -> R
         Err(error) => return error.into_response(),
     };
     let Some(me) = f.me else {
-        return PageError::NotFound("this node is an observer: it has no shop to settle for".into())
-            .into_response();
+        return PageError::NotFound(
+            "this node is an observer: it has no shop to settle for".into(),
+        )
+        .into_response();
     };
     let errors = match check_settle(&f.settlement, &me, &form.debtor, &form.points) {
         Ok((debtor, points)) => {
@@ -416,14 +443,35 @@ mod tests {
         let (me, cafe) = (address(1), address(2));
         let s = settlement(&[(cafe, me, 40)]);
         let cafe_text = cafe.to_string();
-        assert_eq!(check_settle(&s, &me, &cafe_text, "40"), Ok((cafe, Points(40))));
+        assert_eq!(
+            check_settle(&s, &me, &cafe_text, "40"),
+            Ok((cafe, Points(40)))
+        );
         let more = check_settle(&s, &me, &cafe_text, "41").unwrap_err();
         assert_eq!(more.field(), "points");
-        assert!(more.to_string().contains("owes Bakery 40 points; cannot settle 41"), "{more}");
-        assert!(matches!(check_settle(&s, &me, &cafe_text, "0"), Err(SettleError::ZeroPoints { .. })));
-        assert!(matches!(check_settle(&s, &me, &cafe_text, "1.5"), Err(SettleError::InvalidPoints { .. })));
-        assert_eq!(check_settle(&s, &me, &me.to_string(), "1"), Err(SettleError::Itself));
-        assert_eq!(check_settle(&s, &me, "guild1nope", "1").unwrap_err().field(), "debtor");
+        assert!(
+            more.to_string()
+                .contains("owes Bakery 40 points; cannot settle 41"),
+            "{more}"
+        );
+        assert!(matches!(
+            check_settle(&s, &me, &cafe_text, "0"),
+            Err(SettleError::ZeroPoints { .. })
+        ));
+        assert!(matches!(
+            check_settle(&s, &me, &cafe_text, "1.5"),
+            Err(SettleError::InvalidPoints { .. })
+        ));
+        assert_eq!(
+            check_settle(&s, &me, &me.to_string(), "1"),
+            Err(SettleError::Itself)
+        );
+        assert_eq!(
+            check_settle(&s, &me, "guild1nope", "1")
+                .unwrap_err()
+                .field(),
+            "debtor"
+        );
     }
 
     #[test]

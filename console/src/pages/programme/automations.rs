@@ -230,8 +230,10 @@ pub async fn switch(
     change: Change<Empty>,
 ) -> Response {
     if verb != "enable" && verb != "disable" {
-        return PageError::NotFound(format!("an automation can be enabled or disabled, not {verb:?}"))
-            .into_response();
+        return PageError::NotFound(format!(
+            "an automation can be enabled or disabled, not {verb:?}"
+        ))
+        .into_response();
     }
     let segment: String = serde_urlencoded::to_string([("", name.as_str())])
         .unwrap_or_default()
@@ -267,10 +269,35 @@ mod tests {
 
     #[test]
     fn a_bad_part_is_refused_beside_its_field() {
-        assert!(form("treat", "birthday", "reward:birthday", "").spec().is_ok());
-        assert_eq!(form("treat", "sometimes", "todo:x", "").spec().unwrap_err().0, "trigger");
-        assert_eq!(form("treat", "birthday", "dance", "").spec().unwrap_err().0, "action");
-        assert_eq!(form("treat", "birthday", "email:Hello", "").spec().unwrap_err().0, "body");
-        assert_eq!(form("Bad Name", "birthday", "todo:call", "").spec().unwrap_err().0, "name");
+        assert!(
+            form("treat", "birthday", "reward:birthday", "")
+                .spec()
+                .is_ok()
+        );
+        assert_eq!(
+            form("treat", "sometimes", "todo:x", "")
+                .spec()
+                .unwrap_err()
+                .0,
+            "trigger"
+        );
+        assert_eq!(
+            form("treat", "birthday", "dance", "").spec().unwrap_err().0,
+            "action"
+        );
+        assert_eq!(
+            form("treat", "birthday", "email:Hello", "")
+                .spec()
+                .unwrap_err()
+                .0,
+            "body"
+        );
+        assert_eq!(
+            form("Bad Name", "birthday", "todo:call", "")
+                .spec()
+                .unwrap_err()
+                .0,
+            "name"
+        );
     }
 }

@@ -71,7 +71,10 @@ fn uplift(interval: &Interval, scale: impl Fn(f64) -> String) -> String {
             scale(low),
             scale(high)
         ),
-        _ => format!("{} (too few customers for an interval)", scale(interval.estimate)),
+        _ => format!(
+            "{} (too few customers for an interval)",
+            scale(interval.estimate)
+        ),
     }
 }
 

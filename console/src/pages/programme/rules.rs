@@ -91,7 +91,7 @@ impl RuleForm {
 }
 
 /// This shop's latest rule (the next one if one is published).
-fn latest<'a>(programme: &'a Programme) -> Option<&'a EarnRule> {
+fn latest(programme: &Programme) -> Option<&EarnRule> {
     let me = programme.me?;
     let shop = programme.info.shops.iter().find(|s| s.shop == me)?;
     shop.rules.next.as_ref().or(shop.rules.current.as_ref())
@@ -236,7 +236,10 @@ pub async fn publish(State(console): State<Console>, change: Change<RuleForm>) -
         Ok(_) => Redirect::to(&format!("{}/programme?done=rule", crate::BASE)).into_response(),
         Err(error) => {
             let mut errors = Errors::none();
-            errors.add("rule", format!("The node did not publish the rule: {error}"));
+            errors.add(
+                "rule",
+                format!("The node did not publish the rule: {error}"),
+            );
             refused(&console, &visitor, &user, back(errors)).await
         }
     }
