@@ -327,6 +327,25 @@ impl NodeClient {
             .await
     }
 
+    /// `POST /v1/shop/sign` with the shop's `admin` bearer `token`: the
+    /// node signs `request.body` as its shop and admits it (final with
+    /// `wait`, else pending). A ledger refusal is [`Error::Node`] with the
+    /// rule's code, as for `POST /v1/tx`; a kind the shop does not sign
+    /// from its back office is `not_a_shop_action`.
+    pub async fn shop_sign(
+        &self,
+        token: &str,
+        request: &crate::ShopSignRequest,
+    ) -> Result<Submission> {
+        let wait_ms = if request.wait {
+            request.timeout_ms
+        } else {
+            Some(0)
+        };
+        self.post_bearer("/v1/shop/sign", token, request, wait_ms)
+            .await
+    }
+
     async fn post_bearer<B: serde::Serialize, T: DeserializeOwned>(
         &self,
         path: &str,

@@ -141,6 +141,9 @@ pub mod code {
     pub const NO_SMTP: &str = "no_smtp";
     /// 503: the automation service is not running.
     pub const AUTOMATION_UNAVAILABLE: &str = "automation_unavailable";
+    /// 422: `POST /v1/shop/sign` got a body the shop does not sign from
+    /// its back office (a transfer, a redemption, a sale…).
+    pub const NOT_A_SHOP_ACTION: &str = "not_a_shop_action";
     /// 500: the node could not read its storage.
     pub const STORAGE: &str = "storage";
     /// 500: stored data does not fit together, or a task failed.

@@ -435,6 +435,9 @@ pub struct KpiReport {
     /// `points_redeemed / points_issued`.
     #[schema(required = true)]
     pub redemption_rate: Option<f64>,
+    /// Points of the scope's issue that expired unspent in the period.
+    #[serde(default)]
+    pub points_expired: Points,
     /// Points of the scope's issue held by customers at the period's end.
     pub liability: Points,
     /// Active customers with purchases at two or more shops in the period.
@@ -450,6 +453,26 @@ pub struct KpiReport {
     pub models: ModelsInfo,
     /// The scope's campaigns that ran in the period.
     pub campaigns: Vec<CampaignResult>,
+    /// The period day by day, oldest first (what a dashboard draws).
+    #[serde(default)]
+    pub daily: Vec<KpiDay>,
+}
+
+/// One day of a KPI period: the scope's sales and points that day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KpiDay {
+    /// The local day (`YYYY-MM-DD`).
+    pub day: String,
+    /// Purchases that day (not refunded in full).
+    pub purchases: u32,
+    /// Their spend, net of refunds, in minor units.
+    pub spend: Cents,
+    /// Points the scope issued that day.
+    pub points_issued: Points,
+    /// Points of the scope's issue redeemed that day (anywhere).
+    pub points_redeemed: Points,
+    /// Points of the scope's issue that expired that day.
+    pub points_expired: Points,
 }
 
 /// A day as `YYYY-MM-DD`.
@@ -761,6 +784,20 @@ pub fn kpi_report(history: &History, head: &State, scope: Scope, period: Period)
             .collect()
     });
     let k: Kpis = kpi::kpis(history, head, scope, period, clv.as_ref());
+    let daily: Vec<KpiDay> = guild_insights::daily::daily(history, scope, &customers, period)
+        .into_iter()
+        .map(|d| KpiDay {
+            day: date(d.day),
+            purchases: d.purchases,
+            spend: Cents(d.spend),
+            points_issued: Points(d.points_issued),
+            points_redeemed: Points(d.points_redeemed),
+            points_expired: Points(d.points_expired),
+        })
+        .collect();
+    let points_expired = daily
+        .iter()
+        .fold(0u64, |n, d| n.saturating_add(d.points_expired.0));
     KpiReport {
         height: head.chain().height,
         time: head.chain().time,
@@ -780,6 +817,7 @@ pub fn kpi_report(history: &History, head: &State, scope: Scope, period: Period)
         points_issued: Points(k.points_issued),
         points_redeemed: Points(k.points_redeemed),
         redemption_rate: k.redemption_rate(),
+        points_expired: Points(points_expired),
         liability: Points(k.liability),
         multi_shop_customers: k.multi_shop,
         multi_shop_share: k.multi_shop_share(),
@@ -823,6 +861,7 @@ pub fn kpi_report(history: &History, head: &State, scope: Scope, period: Period)
             .iter()
             .filter_map(|f| campaign_result(head, f))
             .collect(),
+        daily,
     }
 }
 
@@ -898,6 +937,16 @@ mod tests {
         );
         assert_eq!(report.redemption_rate, None);
         assert!(report.retention.cohorts.is_empty());
+        // One day figure per day of the period, oldest first, all zero.
+        assert_eq!(report.daily.len(), 30);
+        assert_eq!(
+            (report.daily[0].day.as_str(), report.daily[29].day.as_str()),
+            ("2026-02-14", "2026-03-15")
+        );
+        assert!(report.daily.iter().all(|d| d.purchases == 0
+            && d.points_issued == Points(0)
+            && d.points_expired == Points(0)));
+        assert_eq!(report.points_expired, Points(0));
         assert_eq!(
             report.models.absent.unwrap().code,
             "too_few_repeat_customers"

@@ -37,7 +37,8 @@
 //!   the Unix epoch.
 //! - The crate depends on the ledger, serde, utoipa and reqwest only: no
 //!   node, no libp2p, no sled, no axum, and no tokio runtime of its own
-//!   (the client runs on its caller's runtime).
+//!   (the client runs on its caller's runtime) except the audit's blocking
+//!   HTTP block source ([`verify`]), which runs a small one for itself.
 //! - Nothing here panics on a node's answer: every bad answer is a
 //!   [`ClientError`].
 //!
@@ -80,6 +81,7 @@ pub mod automation;
 pub mod chain;
 pub mod client;
 pub mod customers;
+pub mod describe;
 pub mod error;
 pub mod events;
 pub mod insights;
@@ -87,8 +89,10 @@ pub mod programme;
 pub mod programme_input;
 pub mod proofs;
 pub mod redeem;
+pub mod shop;
 pub mod shown;
 pub mod tx;
+pub mod verify;
 
 pub use account::{AccountInfo, LotInfo, ProofInfo};
 pub use auth::{BearerAuth, Scope, UnknownScope, WhoAmI};
@@ -110,8 +114,8 @@ pub use error::{ErrorBody, ErrorDetail, code};
 pub use events::{BlockEvent, ChainEvent, EventTx, LaggedEvent};
 pub use insights::{
     AbGroup, AbResult, CampaignResult, CohortRow, CohortTable, CustomerInsight, CustomerInsights,
-    CustomersQuery, InsightShop, Interval, KpiReport, KpisQuery, ModelsInfo, RfmScores, Segment,
-    SegmentSummaries, SegmentSummary, SegmentValue, SegmentsQuery,
+    CustomersQuery, InsightShop, Interval, KpiDay, KpiReport, KpisQuery, ModelsInfo, RfmScores,
+    Segment, SegmentSummaries, SegmentSummary, SegmentValue, SegmentsQuery,
 };
 pub use programme::{
     CampaignInfo, ProgrammeInfo, ReceiptState, RefundAnswer, RefundPoints, RefundRequest,
@@ -119,6 +123,7 @@ pub use programme::{
 };
 pub use proofs::{RecordProofEntry, RecordProofs};
 pub use redeem::{RedeemRequest, Reference, RequestError};
+pub use shop::{NotAShopAction, ShopAction, ShopSignRequest};
 pub use tx::{FinalTx, HistoryEntry, Submission, SubmitRequest, TxAnswer, TxStatus};
 
 /// The front matter of the OpenAPI document (title, version, description,

@@ -405,3 +405,122 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(141), "{stderr}");
 }
+
+/// A new wallet in `dir` (passphrase "pass"), and its path.
+fn new_wallet(dir: &std::path::Path) -> std::path::PathBuf {
+    let wallet = dir.join("wallet.json");
+    let output = guild()
+        .env("GUILD_PASSPHRASE", "pass")
+        .arg("--wallet")
+        .arg(&wallet)
+        .args(["wallet", "new"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    wallet
+}
+
+/// `guild --wallet WALLET wallet redeem ARGS` with the passphrase, on a
+/// node address where nothing listens.
+fn redeem(wallet: &std::path::Path, args: &[&str]) -> std::process::Output {
+    guild()
+        .env("GUILD_PASSPHRASE", "pass")
+        .args(["--node", "http://127.0.0.1:9", "--wallet"])
+        .arg(wallet)
+        .args(["wallet", "redeem"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const SHOP: &str = "guild16chsz6s7l50ylhme866zekzyw8sm48cv7px39pa4e3clv93g0juqyppktj";
+
+#[test]
+fn a_redemption_request_that_does_not_parse_is_refused_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = new_wallet(dir.path());
+    let output = redeem(&wallet, &["--request", "pay me 25 points"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("is not a redemption request: it should start with 'guild:redeem?'"),
+        "{text}"
+    );
+    let cut = format!("guild:redeem?shop={SHOP}&points=25");
+    let output = redeem(&wallet, &["--request", &cut]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("has no 'ref'"), "{text}");
+}
+
+#[test]
+fn a_request_goes_without_at_and_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = new_wallet(dir.path());
+    let request = format!("guild:redeem?shop={SHOP}&points=25&ref=T-42");
+    let output = redeem(&wallet, &["--request", &request, "--at", "cafe"]);
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("cannot be used with"), "{text}");
+    // Without a request, --at and --points are needed.
+    let output = redeem(&wallet, &["--at", "cafe"]);
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("--points"), "{text}");
+}
+
+#[test]
+fn a_request_signed_into_a_file_is_the_redemption_it_asks_for() {
+    use guild_ledger::tx::TxBody;
+    use guild_ledger::types::Points;
+
+    let dir = tempfile::tempdir().unwrap();
+    let wallet = new_wallet(dir.path());
+    let request = format!("guild:redeem?ref=T-42&points=25&shop={SHOP}");
+    let out = dir.path().join("for-the-till.json");
+    let offline = [
+        "--offline",
+        "--nonce",
+        "3",
+        "--chain-id",
+        "main-street",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    // The wallet's confirmation rule applies as to a typed redemption.
+    let output = guild()
+        .env("GUILD_PASSPHRASE", "pass")
+        .arg("--wallet")
+        .arg(&wallet)
+        .args(["wallet", "confirm", "--above", "10"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let mut args = vec!["--request", request.as_str()];
+    args.extend(offline);
+    let output = redeem(&wallet, &args);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!out.exists(), "nothing is signed without the confirmation");
+    args.extend(["--confirm", "25"]);
+    let output = redeem(&wallet, &args);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("reference:   T-42"), "{text}");
+    assert!(text.contains("Hand this file"), "{text}");
+
+    let (file, signed) = guild_wallet::offline::SignedFile::read(&out).unwrap();
+    assert_eq!(file.chain_id.as_str(), "main-street");
+    assert_eq!(signed.tx.nonce.0, 3);
+    assert_eq!(
+        signed.tx.body,
+        TxBody::Redeem {
+            shop: SHOP.parse().unwrap(),
+            points: Points(25),
+        }
+    );
+    assert!(file.summary.contains("T-42"), "{}", file.summary);
+    // One JSON document: what a till reads pasted is the file's text.
+    let text = std::fs::read_to_string(&out).unwrap();
+    let pasted: guild_wallet::offline::SignedFile = serde_json::from_str(&text).unwrap();
+    assert_eq!(pasted, file);
+}

@@ -19,6 +19,16 @@ pub const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/console.js"),
     ),
+    (
+        "till.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/till.js"),
+    ),
+    (
+        "explorer.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/explorer.js"),
+    ),
 ];
 
 /// `GET /console/static/{file}`.

@@ -48,6 +48,19 @@ pub fn client_ip(parts: &Parts) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
+/// The path and query the browser asked for, before nesting stripped
+/// [`crate::BASE`] from it.
+pub fn original_path(parts: &Parts) -> String {
+    let uri = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map(|original| &original.0)
+        .unwrap_or(&parts.uri);
+    uri.path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default()
+}
+
 /// Anybody, with their session if they are signed in.
 #[derive(Clone, Debug)]
 pub struct Visitor {
@@ -77,11 +90,7 @@ impl FromRequestParts<Console> for Visitor {
         } else {
             session_id(parts).and_then(|id| console.sessions.get(&id, now).map(|s| (id, s)))
         };
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default();
+        let path = original_path(parts);
         Ok(Visitor { session, path })
     }
 }

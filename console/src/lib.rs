@@ -63,6 +63,8 @@ pub mod form;
 pub mod layout;
 pub mod pages;
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 use axum::Router;
 use guild_api::NodeClient;
@@ -89,6 +91,8 @@ pub struct Console {
     pub sessions: Arc<session::Sessions>,
     /// Whether this router serves only the read-only explorer.
     pub explorer_only: bool,
+    /// The explorer's chain verification jobs (one runs at a time).
+    pub verify: Arc<pages::explorer::verify::Jobs>,
 }
 
 impl Console {
@@ -98,21 +102,31 @@ impl Console {
             node: NodeClient::new(node_url)?,
             sessions: Arc::new(session::Sessions::default()),
             explorer_only: false,
+            verify: Arc::default(),
         })
     }
 }
 
 /// The whole console (every area, sign-in required for anything beyond
-/// the explorer), to be nested at [`BASE`].
+/// the explorer), at [`BASE`].
 pub fn router(console: Console) -> Router {
-    pages::routes(false).with_state(console)
+    at_base(pages::routes(false), console)
+}
+
+/// `pages` under [`BASE`], with `BASE/` itself (which nesting alone does
+/// not match) going to the home page.
+fn at_base(pages: Router<Console>, console: Console) -> Router {
+    Router::new()
+        .route(&format!("{BASE}/"), axum::routing::get(pages::home))
+        .nest(BASE, pages)
+        .with_state(console)
 }
 
 /// Only the read-only explorer pages (blocks, transactions, members,
 /// proposals, verification), with no sign-in and no way to change
-/// anything: what `guild node --explorer ADDR` opens to auditors. Nested at
+/// anything: what `guild node --explorer ADDR` opens to auditors. At
 /// [`BASE`] too.
 pub fn explorer_router(mut console: Console) -> Router {
     console.explorer_only = true;
-    pages::routes(true).with_state(console)
+    at_base(pages::routes(true), console)
 }

@@ -39,6 +39,7 @@
 )]
 
 pub mod ab;
+pub mod daily;
 pub mod history;
 pub mod holdout;
 pub mod kpi;

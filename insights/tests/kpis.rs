@@ -267,3 +267,34 @@ fn periods_are_checked() {
         1
     );
 }
+
+#[test]
+fn the_bakerys_february_day_by_day_adds_up_to_its_kpis() {
+    let s = street();
+    let h = s.history();
+    let scope = Scope::Shop(shop(1).address());
+    let days = guild_insights::daily::daily(h, scope, &h.customers(scope), february());
+    assert_eq!(days.len(), 28);
+    assert_eq!(days[0].day, day("2026-02-01"));
+    assert_eq!(days[27].day, day("2026-02-28"));
+    let on = |d: &str| *days.iter().find(|f| f.day == day(d)).unwrap();
+    // Feb 3: c1's £12 (12 points); c2 redeems 15 of the Bakery's points.
+    let feb3 = on("2026-02-03");
+    assert_eq!((feb3.purchases, feb3.spend), (1, 1_200));
+    assert_eq!((feb3.points_issued, feb3.points_redeemed), (12, 15));
+    // Feb 10: c4's £30 was refunded in full on Feb 12, so no purchase
+    // stays, but its 30 points were issued that day (as the KPIs count).
+    let feb10 = on("2026-02-10");
+    assert_eq!((feb10.purchases, feb10.points_issued), (0, 30));
+    assert_eq!(on("2026-02-25").points_issued, 7);
+    assert_eq!(
+        on("2026-02-04"),
+        guild_insights::daily::DayFigures::empty(day("2026-02-04"))
+    );
+    let k = kpi::kpis(h, s.state(), scope, february(), None);
+    let sum = |f: fn(&guild_insights::daily::DayFigures) -> u64| days.iter().map(f).sum::<u64>();
+    assert_eq!(sum(|d| d.points_issued), k.points_issued);
+    assert_eq!(sum(|d| d.points_redeemed), k.points_redeemed);
+    assert_eq!(sum(|d| d.spend), k.spend);
+    assert_eq!(sum(|d| d.points_expired), 0);
+}

@@ -188,7 +188,8 @@ pub enum SaleMode {
     Submit,
 }
 
-/// A reward the shop's node signs for a customer. The transaction's
+/// A transaction the shop's node signs as the shop by itself: a reward
+/// for a customer, or an operator's back-office action. The transaction's
 /// body is made from it in one place, `engine/grant.rs`, by the rules in
 /// force (the birthday reward's points are the shop's earn rule's).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,6 +213,11 @@ pub enum Grant {
         /// The receipt (made from the automation's event id).
         receipt: ReceiptHash,
     },
+    /// A back-office transaction of the shop's operator, signed as it is
+    /// (`POST /v1/shop/sign`): settling, governance, rules, campaigns, a
+    /// grant by hand, a reversal. The kind was checked when the
+    /// [`ShopAction`](guild_api::ShopAction) was made.
+    Action(guild_api::ShopAction),
 }
 
 /// An answer now, and (for something submitted) the answer once it is

@@ -115,13 +115,24 @@ enum WalletCommand {
     },
     /// Spend points at a shop; waits until final and prints a receipt for
     /// the clerk, with what the points are worth.
+    ///
+    /// With --request, the shop and the points are those of the line the
+    /// till shows (guild:redeem?shop=…&points=…&ref=…). With --out FILE the
+    /// redemption is signed but not sent: the file is one JSON document (a
+    /// signed transaction file, as `guild submit FILE` reads) to hand back
+    /// to the till, which may take it uploaded or its contents pasted.
     Redeem {
         /// The shop: its registered name (or the start of it) or its address.
-        #[arg(long)]
-        at: String,
+        #[arg(long, required_unless_present = "request")]
+        at: Option<String>,
         /// How many points.
-        #[arg(long, allow_hyphen_values = true)]
-        points: String,
+        #[arg(long, allow_hyphen_values = true, required_unless_present = "request")]
+        points: Option<String>,
+        /// The till's redemption request, the whole line it shows
+        /// (guild:redeem?shop=guild1…&points=250&ref=T-0042), instead of
+        /// --at and --points.
+        #[arg(long, conflicts_with_all = ["at", "points"])]
+        request: Option<String>,
         /// The amount again, when it is above your limit (`guild wallet
         /// confirm`): must equal --points. Without it a terminal asks.
         #[arg(long)]
@@ -213,9 +224,18 @@ pub fn run(args: WalletArgs, globals: &Globals) -> anyhow::Result<()> {
         WalletCommand::Redeem {
             at,
             points,
+            request,
             confirm,
             tx,
-        } => customer::redeem(&ctx, &at, &points, confirm.as_deref(), &tx),
+        } => {
+            let target = match (request, at, points) {
+                (Some(request), _, _) => customer::RedeemTarget::Request(request),
+                (None, Some(at), Some(points)) => customer::RedeemTarget::Typed { at, points },
+                // clap requires --at and --points without --request.
+                _ => anyhow::bail!("give --at SHOP and --points N, or --request TEXT"),
+            };
+            customer::redeem(&ctx, &target, confirm.as_deref(), &tx)
+        }
         WalletCommand::Confirm { above, always, off } => {
             confirm::set(&ctx, above.as_deref(), always, off)
         }

@@ -41,7 +41,7 @@ pub fn routes(explorer_only: bool) -> Router<Console> {
 
 /// `/console/`: the till for a signed-in user, the explorer on a read-only
 /// explorer, otherwise the sign-in page.
-async fn home(State(console): State<Console>, visitor: Visitor) -> Response {
+pub async fn home(State(console): State<Console>, visitor: Visitor) -> Response {
     let to = if console.explorer_only {
         "/explorer".to_string()
     } else if visitor.signed_in().is_some() {
@@ -53,9 +53,10 @@ async fn home(State(console): State<Console>, visitor: Visitor) -> Response {
     Redirect::to(&format!("{}{to}", crate::BASE)).into_response()
 }
 
-async fn not_found(uri: axum::http::Uri) -> crate::PageError {
+async fn not_found(visitor: Visitor) -> crate::PageError {
+    let path = visitor.path.split('?').next().unwrap_or_default();
     crate::PageError::NotFound(format!(
         "there is no page {} in this console",
-        uri.path().chars().take(120).collect::<String>()
+        path.chars().take(120).collect::<String>()
     ))
 }

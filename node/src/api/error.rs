@@ -60,6 +60,10 @@ pub enum ApiError {
     /// The engine refused the transaction.
     #[error(transparent)]
     Submit(#[from] SubmitError),
+    /// `POST /v1/shop/sign` got a kind the shop does not sign from its
+    /// back office (the message says what to use instead).
+    #[error(transparent)]
+    NotAShopAction(#[from] guild_api::NotAShopAction),
     /// The server began shutting down while the submission was waiting.
     #[error(
         "the node is shutting down; transaction {id} may or may not have been admitted: look it up with GET /v1/tx/{id} on a running node before submitting it again"
@@ -239,6 +243,7 @@ impl ApiError {
             ApiError::BadAddress(_) => code::BAD_ADDRESS,
             ApiError::BadHeight { .. } => code::BAD_HEIGHT,
             ApiError::Submit(e) => e.code(),
+            ApiError::NotAShopAction(_) => code::NOT_A_SHOP_ACTION,
             ApiError::ShuttingDown { .. } => code::STOPPED,
             ApiError::UnknownTx { .. } => code::UNKNOWN_TX,
             ApiError::UnknownReceipt => code::UNKNOWN_RECEIPT,
@@ -294,6 +299,7 @@ impl ApiError {
                 SubmitError::Dropped(_) => StatusCode::CONFLICT,
                 SubmitError::NoShopKey => StatusCode::CONFLICT,
             },
+            ApiError::NotAShopAction(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::ShuttingDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UnknownTx { .. }
             | ApiError::UnknownReceipt

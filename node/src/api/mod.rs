@@ -29,6 +29,10 @@
 //!   store is re-read when `guild node token` changes it. A client address
 //!   with 5 such `401`s within a minute gets `429 too_many_failures` on
 //!   those endpoints until the minute is over ([`throttle`]).
+//! - `POST /v1/shop/sign` (an `admin` token) hands one back-office
+//!   transaction body (settle, governance, rules, campaigns, a grant by
+//!   hand, a reversal) to the engine, which signs it as the shop
+//!   ([`NodeHandle::grant`]); other kinds are refused before the engine.
 //! - The shop's customer directory (`/v1/customers…`, with an `admin`
 //!   token, `Authorized<Admin>`) is the node's [`Directory`]: changes are
 //!   written to its file on the blocking pool before they are answered.
@@ -164,7 +168,7 @@ pub async fn serve(
     if let Some(console) = console {
         // Outside the API's CORS layer: the console's pages are for its
         // own origin only.
-        app = app.nest(guild_console::BASE, console_app(console));
+        app = app.merge(console_app(console));
     }
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "HTTP API listening");
@@ -185,18 +189,21 @@ pub async fn serve(
 /// The console's `router` as served: each request carries its client's
 /// address for the sign-in throttle ([`guild_console::ClientIp`]).
 pub fn console_app(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(
-        |connect: Option<axum::extract::ConnectInfo<listener::ClientAddr>>,
-         mut request: axum::extract::Request,
-         next: axum::middleware::Next| async move {
-            if let Some(axum::extract::ConnectInfo(client)) = connect {
-                request
-                    .extensions_mut()
-                    .insert(guild_console::ClientIp(client.0.ip()));
-            }
-            next.run(request).await
-        },
-    ))
+    router.layer(axum::middleware::from_fn(console_client_ip))
+}
+
+async fn console_client_ip(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<listener::ClientAddr>>()
+        .map(|connect| connect.0.0.ip());
+    if let Some(ip) = client {
+        request.extensions_mut().insert(guild_console::ClientIp(ip));
+    }
+    next.run(request).await
 }
 
 /// Serves an `app` (the console or the explorer on an address of its own)
@@ -206,7 +213,6 @@ pub async fn serve_router(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = Router::new().nest(guild_console::BASE, app);
     axum::serve(
         listener::LimitedListener::new(listener, MAX_CONNECTIONS),
         app.into_make_service_with_connect_info::<listener::ClientAddr>(),
@@ -250,7 +256,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn routes() -> OpenApiRouter<ApiState> {
     use routes::{
         accounts, auth, automation, blocks, chain, customers, docs, events, insights, programme,
-        sale, tx,
+        sale, shop, tx,
     };
     // An import carries up to 2,000 customers: a larger body than the rest.
     let import = OpenApiRouter::new()
@@ -275,6 +281,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(sale::sale))
         .routes(routes!(sale::preview))
         .routes(routes!(sale::refund))
+        .routes(routes!(shop::sign))
         .routes(routes!(programme::programme))
         .routes(routes!(programme::receipt))
         .routes(routes!(auth::whoami))

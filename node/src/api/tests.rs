@@ -28,6 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 mod customers;
+mod shop_sign;
 
 const DAY: u64 = 86_400_000;
 
@@ -35,6 +36,13 @@ mod insights;
 mod throttle;
 
 type Answer = fn(&SignedTransaction, TxId) -> Result<Submitted, SubmitError>;
+
+/// A `Grant` the fake engine hands to the test (with `start_signing`), and
+/// where to answer it.
+type GrantCall = (
+    crate::handle::Grant,
+    oneshot::Sender<Result<crate::handle::Ticket<Submitted>, SubmitError>>,
+);
 
 fn shop_key() -> Keypair {
     Keypair::from_secret(&[1; 32])
@@ -63,6 +71,8 @@ struct TestNode {
     tokens: TokenStore,
     directory: Directory,
     automation: Option<crate::automation::Running>,
+    /// The grants the engine was asked for (`start_signing` only).
+    grants: Option<mpsc::Receiver<GrantCall>>,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
@@ -75,15 +85,26 @@ impl TestNode {
     }
 
     async fn start_with(answer: Answer, event_capacity: usize) -> TestNode {
-        TestNode::build(answer, event_capacity, false).await
+        TestNode::build(answer, event_capacity, false, false).await
+    }
+
+    /// With the engine's grants handed to the test ([`TestNode::grants`]),
+    /// which answers them as the shop's engine would.
+    async fn start_signing() -> TestNode {
+        TestNode::build(pending, 64, false, true).await
     }
 
     /// With the automation service running over the node's data directory.
     async fn start_automated() -> TestNode {
-        TestNode::build(pending, 64, true).await
+        TestNode::build(pending, 64, true, false).await
     }
 
-    async fn build(answer: Answer, event_capacity: usize, automated: bool) -> TestNode {
+    async fn build(
+        answer: Answer,
+        event_capacity: usize,
+        automated: bool,
+        signing: bool,
+    ) -> TestNode {
         let now = super::now_ms().0;
         let genesis = Genesis {
             programme: Default::default(),
@@ -114,7 +135,14 @@ impl TestNode {
         }));
         let (events, _) = broadcast::channel(event_capacity);
         let (requests, mailbox) = mpsc::channel(16);
-        tokio::spawn(fake_engine(mailbox, genesis.chain_id.clone(), answer));
+        let (grant_calls, grants) = mpsc::channel(4);
+        let grant_calls = signing.then_some(grant_calls);
+        tokio::spawn(fake_engine(
+            mailbox,
+            genesis.chain_id.clone(),
+            answer,
+            grant_calls,
+        ));
         let (insights, follower) =
             crate::insights::spawn(Arc::new(genesis.clone()), store.clone(), events.subscribe());
         let handle = NodeHandle {
@@ -147,6 +175,7 @@ impl TestNode {
             tokens.clone(),
             directory.clone(),
             automation.as_ref().map(|a| a.handle.clone()),
+            None,
             async move {
                 let _ = stopped.await;
             },
@@ -165,6 +194,7 @@ impl TestNode {
             tokens,
             directory,
             automation,
+            grants: signing.then_some(grants),
             stop: Some(stop),
             server,
             _dir: dir,
@@ -284,7 +314,12 @@ impl TestNode {
     }
 }
 
-async fn fake_engine(mut mailbox: mpsc::Receiver<Request>, chain_id: ChainId, answer: Answer) {
+async fn fake_engine(
+    mut mailbox: mpsc::Receiver<Request>,
+    chain_id: ChainId,
+    answer: Answer,
+    grants: Option<mpsc::Sender<GrantCall>>,
+) {
     let mut waiting = HashSet::new();
     while let Some(request) = mailbox.recv().await {
         match request {
@@ -303,7 +338,15 @@ async fn fake_engine(mut mailbox: mpsc::Receiver<Request>, chain_id: ChainId, an
             Request::Sale { reply, .. } => {
                 let _ = reply.send(Err(crate::SubmitError::NoShopKey));
             }
-            Request::Refund { reply, .. } | Request::Grant { reply, .. } => {
+            Request::Grant { grant, reply } => match &grants {
+                Some(grants) => {
+                    let _ = grants.send((grant, reply)).await;
+                }
+                None => {
+                    let _ = reply.send(Err(crate::SubmitError::NoShopKey));
+                }
+            },
+            Request::Refund { reply, .. } => {
                 let _ = reply.send(Err(crate::SubmitError::NoShopKey));
             }
         }
@@ -999,6 +1042,7 @@ async fn shutdown_ends_a_waiting_submission() {
         node.tokens.clone(),
         node.directory.clone(),
         None,
+        None,
         async move {
             let _ = stopped.await;
         },
@@ -1590,6 +1634,7 @@ async fn the_openapi_document_matches_the_live_routes() {
         ("POST", "/v1/sale"),
         ("POST", "/v1/sale/preview"),
         ("POST", "/v1/refund"),
+        ("POST", "/v1/shop/sign"),
         ("GET", "/v1/programme"),
         ("GET", "/v1/receipts/{shop}/{receipt}"),
         ("POST", "/v1/customers"),

@@ -1,12 +1,17 @@
 //! Rewards the shop's node gives by itself (an automation's `reward:`
-//! action): the one place a [`Grant`] becomes a transaction.
+//! action), and the back-office actions its operator asks it to sign
+//! (`POST /v1/shop/sign`): the one place a [`Grant`] becomes a
+//! transaction.
 //!
-//! The body is made by the rules in force on the mempool's speculative
-//! state (the birthday reward's points are those of the shop's earn rule
-//! for the next block; an offer's are its campaign's), signed with the shop's key at the next free nonce
-//! and admitted like any other transaction: the ledger's rules, budgets
-//! and limits apply (a second birthday reward within 365 days is refused,
-//! and so is a second grant with the same receipt).
+//! A reward's body is made by the rules in force on the mempool's
+//! speculative state (the birthday reward's points are those of the shop's
+//! earn rule for the next block; an offer's are its campaign's); a
+//! back-office action's body is signed as it was sent (its kind was
+//! checked by [`guild_api::ShopAction`]). Either is signed with the shop's
+//! key at the next free nonce and admitted like any other transaction: the
+//! ledger's rules, budgets and limits apply (a second birthday reward
+//! within 365 days is refused, and so is a second grant with the same
+//! receipt; a settle larger than the debt is refused).
 
 use super::*;
 use crate::handle::{Grant, Ticket};
@@ -48,6 +53,7 @@ impl<N: Network> Engine<N> {
                     receipt: *receipt,
                 })
             }
+            Grant::Action(action) => Ok(action.body().clone()),
         }
     }
 

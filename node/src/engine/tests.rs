@@ -422,6 +422,73 @@ fn a_lone_member_tells_its_till_and_its_automations_when_its_own_transactions_ar
     assert_eq!(refused.code(), "duplicate_receipt");
 }
 
+/// A back-office action (`POST /v1/shop/sign`) is signed as the shop at
+/// its next nonce and final; a ledger refusal comes back as the rule's
+/// error, and the nonce is not used up.
+#[test]
+fn a_shop_action_is_signed_at_the_next_nonce_and_refused_by_the_ledger_rules() {
+    use crate::handle::Grant;
+    use guild_api::ShopAction;
+    use guild_ledger::params::ParamChange;
+    use guild_ledger::tx::{GovernanceAction, TxBody};
+    use guild_ledger::types::{Memo, Points, ReceiptHash};
+
+    let mut f = fixture(2, Some(0));
+    let shop = f.chain.keys[0].address();
+    let other = f.chain.keys[1].address();
+    let ask = |engine: &mut Engine<SimNet>, body: TxBody| {
+        let (reply, mut answer) = oneshot::channel();
+        engine
+            .on_request(Request::Grant {
+                grant: Grant::Action(ShopAction::new(body).unwrap()),
+                reply,
+            })
+            .unwrap();
+        answer.try_recv().unwrap()
+    };
+    // Nothing owed: the ledger's own refusal.
+    let refused = ask(
+        &mut f.engine,
+        TxBody::Settle {
+            debtor: other,
+            points: Points(5),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(refused.code(), "settle_exceeds_debt");
+    assert_eq!(f.engine.mempool_len(), 0);
+
+    let propose = TxBody::Propose {
+        action: GovernanceAction::SetParam {
+            change: ParamChange::DailyIssuanceCap(Points(9_000)),
+        },
+    };
+    let ticket = ask(&mut f.engine, propose.clone()).unwrap();
+    let Submitted::Pending { id } = ticket.now else {
+        panic!("not pending: {:?}", ticket.now);
+    };
+    assert!(ticket.done.is_some(), "a way to hear when it is final");
+    let grant = TxBody::Earn {
+        customer: customer(),
+        points: Points(20),
+        purchase: None,
+        receipt: ReceiptHash::new(&shop, "G-1"),
+        reason: Memo::new("sorry for the wait").unwrap(),
+    };
+    ask(&mut f.engine, grant.clone()).unwrap();
+    assert_eq!(f.engine.mempool_len(), 2);
+    assert!(f.engine.mempool.contains(&id));
+    // Signed by the shop, at nonces 0 and 1, with the bodies as given.
+    let mut waiting: Vec<_> = f
+        .engine
+        .mempool
+        .iter()
+        .map(|tx| (tx.tx().author, tx.tx().nonce.0, tx.tx().body.clone()))
+        .collect();
+    waiting.sort_by_key(|(_, nonce, _)| *nonce);
+    assert_eq!(waiting, vec![(shop, 0, propose), (shop, 1, grant)]);
+}
+
 #[test]
 fn the_reachable_members_are_this_member_and_the_connected_members() {
     let mut f = fixture(4, Some(0));

@@ -22,7 +22,6 @@
 //! its figures only from the blocks it verified itself.
 
 mod accounts;
-mod http;
 pub(crate) mod render;
 
 use crate::Globals;
@@ -371,7 +370,7 @@ fn load_genesis(
             Ok((Box::new(source), genesis))
         }
         None => {
-            let source = http::HttpSource::new(&globals.node)?;
+            let source = guild_api::verify::HttpSource::new(&globals.node)?;
             let served = source.genesis()?;
             let genesis = match file {
                 Some(genesis) if genesis != served => {

@@ -260,12 +260,15 @@ pub struct TxOptions {
     /// nonce record).
     #[arg(long, requires = "offline")]
     pub chain_id: Option<String>,
-    /// With --offline: the file to write (default KIND-NONCE.guildtx.json in
-    /// the current directory).
-    #[arg(long, requires = "offline")]
+    /// Sign into this file instead of sending it: one JSON document
+    /// (a signed transaction file) to hand over, e.g. to a till, or to send
+    /// later with `guild submit FILE`. Without --offline the node gives the
+    /// nonce and the network, and nothing is sent; with --offline no node
+    /// is needed (default file there: KIND-NONCE.guildtx.json).
+    #[arg(long)]
     pub out: Option<PathBuf>,
-    /// With --offline: replace the file if it exists.
-    #[arg(long, requires = "offline")]
+    /// With --offline or --out: replace the file if it exists.
+    #[arg(long)]
     pub force: bool,
     /// Seconds to wait for the transaction to become final.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -428,6 +431,15 @@ pub fn send(
             &owned
         }
     };
+    if let Some(path) = &options.out {
+        let record = keep_record.then_some(record);
+        return hand_off(client, options.force, key, body, summary, record, path);
+    }
+    if options.force {
+        bail!(
+            "--force replaces the file of --out or --offline; give one of them, or leave --force out"
+        );
+    }
     block_on(async {
         let head = client.head().await?;
         let account = client.account(&address).await?;
@@ -460,6 +472,48 @@ pub fn send(
             chain_id,
         })
     })?
+}
+
+/// `--out FILE` without `--offline`: signs `body` at the account's next
+/// nonce on the node's network (after any the wallet signed into files and
+/// the ledger has not seen yet, so two files signed in a row do not
+/// collide) and writes it to `path` without sending it. `record` is the
+/// wallet's nonce record (`None`: it could not be read, and is not
+/// touched).
+fn hand_off(
+    client: &NodeClient,
+    force: bool,
+    key: &Keypair,
+    body: TxBody,
+    summary: String,
+    record: Option<NonceRecord>,
+    path: &Path,
+) -> anyhow::Result<Sent> {
+    let address = key.address();
+    let (chain_id, on_ledger) = block_on(async {
+        let head = client.head().await?;
+        let account = client.account(&address).await?;
+        Ok::<_, ClientError>((head.chain_id, account.nonce))
+    })??;
+    let nonce = record
+        .as_ref()
+        .and_then(|record| record.next(&chain_id, &address))
+        .filter(|recorded| *recorded > on_ledger)
+        .unwrap_or(on_ledger);
+    let signed = builder::sign(key, nonce, &chain_id, body);
+    let file = SignedFile::new(&signed, &chain_id, summary);
+    file.write(path, force)?;
+    // A record that could not be read is left alone (the load said why).
+    if let Some(mut record) = record {
+        record.used(&chain_id, &address, nonce);
+        if let Err(e) = record.save() {
+            eprintln!("warning: the nonce record was not updated: {e:#}");
+        }
+    }
+    Ok(Sent::Offline {
+        path: path.to_path_buf(),
+        file,
+    })
 }
 
 /// Adds "the network refused the transfer" (…) to a ledger rule refusal.

@@ -9,6 +9,7 @@ use guild_ledger::genesis::Genesis;
 use guild_ledger::tx::{Transaction, TxBody};
 use guild_ledger::types::{Memo, Points};
 use guild_wallet::builder;
+use guild_wallet::offline::SignedFile;
 use guild_wallet::verify::verify_account;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -363,17 +364,78 @@ fn finish_offline(ctx: &Ctx, sent: &Sent) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `guild wallet redeem` is asked to redeem.
+pub enum RedeemTarget {
+    /// `--at SHOP --points N`, as typed.
+    Typed {
+        /// The shop: a registered name (or its start) or an address.
+        at: String,
+        /// The points, as typed.
+        points: String,
+    },
+    /// `--request TEXT`: the line a till shows
+    /// ([`guild_api::RedeemRequest`]).
+    Request(String),
+}
+
+/// The end of a redemption signed into a file (`--out`, `--offline`):
+/// which shop, the till's reference, and that the file is what to hand
+/// back to the till.
+fn finish_for_till(
+    ctx: &Ctx,
+    sent: &Sent,
+    path: &Path,
+    file: &SignedFile,
+    shop_name: &str,
+    reference: Option<&guild_api::Reference>,
+) -> anyhow::Result<()> {
+    if ctx.json {
+        let mut out = sent.json();
+        out["shop_name"] = json!(shop_name);
+        out["reference"] = json!(reference.map(|r| r.as_str()));
+        return print_json(&out);
+    }
+    println!("Signed, not sent: {}.", file.summary);
+    println!("  shop:        {shop_name}");
+    if let Some(reference) = reference {
+        println!("  reference:   {reference}");
+    }
+    println!(
+        "  file:        {}\n  network:     {}\n  nonce:       {}\n  transaction: {}",
+        path.display(),
+        file.chain_id,
+        file.nonce,
+        file.id
+    );
+    println!(
+        "Hand this file (or its contents, one JSON document) back to the till: it submits the \
+         redemption. Or send it yourself: guild submit {}",
+        path.display()
+    );
+    Ok(())
+}
+
 /// `guild wallet redeem`: checks the wallet's redemption limit (a second
 /// confirmation above it), signs, waits until final and prints the receipt
-/// the clerk sees, with what the points are worth.
+/// the clerk sees, with what the points are worth. With `--out FILE` it
+/// signs into the file for the till instead of sending.
 pub fn redeem(
     ctx: &Ctx,
-    at: &str,
-    points: &str,
+    target: &RedeemTarget,
     confirm: Option<&str>,
     options: &TxOptions,
 ) -> anyhow::Result<()> {
-    let points = builder::parse_points(points)?;
+    let (at, points, reference) = match target {
+        RedeemTarget::Typed { at, points } => (at.clone(), builder::parse_points(points)?, None),
+        RedeemTarget::Request(text) => {
+            let request: guild_api::RedeemRequest = text.parse()?;
+            (
+                request.shop.to_string(),
+                request.points,
+                Some(request.reference),
+            )
+        }
+    };
     let info = ctx.key_info()?;
     let client = if options.offline {
         None
@@ -392,7 +454,7 @@ pub fn redeem(
         }
         None => (None, None),
     };
-    let (shop, shop_name) = shop_arg(members.as_deref(), at)?;
+    let (shop, shop_name) = shop_arg(members.as_deref(), &at)?;
     if shop == info.address() {
         bail!("a shop cannot redeem points at itself; its customers redeem there");
     }
@@ -405,12 +467,19 @@ pub fn redeem(
     let confirmed = super::confirm::redemption(ctx, points, &question, confirm)?;
     let (key, _) = ctx.signing_key()?;
     let body = TxBody::Redeem { shop, points };
+    let for_reference = reference
+        .as_ref()
+        .map(|r| format!(" for the till's request {r}"))
+        .unwrap_or_default();
     let summary = format!(
-        "redeem {} of {} at {shop_name} ({shop}){worth_text}",
+        "redeem {} of {} at {shop_name} ({shop}){worth_text}{for_reference}",
         points.counted(),
         info.address()
     );
     let sent = super::common::send(ctx, options, &key, body, summary, client.as_ref())?;
+    if let Sent::Offline { path, file } = &sent {
+        return finish_for_till(ctx, &sent, path, file, &shop_name, reference.as_ref());
+    }
     let (Some(client), Some(shown)) = (client, shown) else {
         return finish_offline(ctx, &sent);
     };
@@ -428,6 +497,7 @@ pub fn redeem(
     let mut out = sent.json();
     out["shop"] = json!(shop);
     out["shop_name"] = json!(shop_name);
+    out["reference"] = json!(reference.as_ref().map(|r| r.as_str()));
     out["points"] = json!(points);
     out["value_cents"] = json!(shown.value(points));
     out["value"] = json!(shown.worth(points));
@@ -449,6 +519,9 @@ pub fn redeem(
     println!("================ REDEMPTION RECEIPT ================");
     println!("  shop:         {shop_name}");
     println!("  shop address: {shop}");
+    if let Some(reference) = &reference {
+        println!("  reference:    {reference}");
+    }
     println!("  customer:     {}", info.address());
     println!("  points:       {points}");
     println!("  value:        {} ({})", shown.worth(points), shown.rate());

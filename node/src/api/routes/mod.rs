@@ -12,6 +12,7 @@ pub mod insights;
 pub mod programme;
 pub mod proofs;
 pub mod sale;
+pub mod shop;
 pub mod tx;
 
 use super::ApiError;

@@ -259,7 +259,7 @@ fn new_receipt_id() -> String {
     format!("S-{}-{n}", crate::api::now_ms().0)
 }
 
-fn wait_for(wait: bool, timeout_ms: Option<u64>) -> Result<Option<Duration>, ApiError> {
+pub(super) fn wait_for(wait: bool, timeout_ms: Option<u64>) -> Result<Option<Duration>, ApiError> {
     if !wait {
         return Ok(None);
     }

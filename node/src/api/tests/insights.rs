@@ -351,6 +351,7 @@ async fn insights_still_building_answer_503_with_retry_after() {
         node.tokens.clone(),
         node.directory.clone(),
         None,
+        None,
         std::future::pending(),
     ));
     let reply = http(addr, "GET", "/v1/insights/kpis", None).await;

@@ -1,9 +1,21 @@
-//! Blocks from a node's HTTP API (`GET /v1/genesis`, `/v1/head`,
-//! `/v1/blocks/{height}`), fetched several at a time.
+//! `guild audit verify --node URL` over HTTP, shared by the command line
+//! and the console's "Verify" button: the audit's block source for a node's
+//! API ([`HttpSource`]: `GET /v1/genesis`, `/v1/head`, `/v1/blocks/{height}`,
+//! fetched several at a time) and [`verify_node`], the whole replay of the
+//! chain a node serves.
+//!
+//! The audit (`guild_audit::verify_chain`) is synchronous and checks blocks
+//! on all cores, so the source blocks on HTTP answers: it runs a small
+//! runtime of its own, and must be used from a thread that is not running
+//! async tasks (the command's main thread, or a thread the console starts
+//! for the job).
 
+use crate::client::{Error as ClientError, NodeClient};
 use futures::StreamExt;
-use guild_api::{ClientError, NodeClient};
-use guild_audit::{AuditError, BlockSource, Discrepancy, Rule, SourceError};
+use guild_audit::{
+    AuditError, BlockObserver, BlockSource, Discrepancy, Progress, Rule, SourceError, Summary,
+    VerifyOptions, verify_chain,
+};
 use guild_ledger::block::BlockHeader;
 use guild_ledger::crypto::Address;
 use guild_ledger::genesis::Genesis;
@@ -15,6 +27,18 @@ use std::collections::BTreeSet;
 /// Requests in flight at once.
 const CONCURRENCY: usize = 16;
 
+/// Why a verification over HTTP could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The node's URL is not one.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The source's own runtime could not be made (out of threads or file
+    /// descriptors).
+    #[error("cannot start the HTTP reader of the audit: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
 /// A node's API, read by the audit through the shared client.
 pub struct HttpSource {
     client: NodeClient,
@@ -23,7 +47,7 @@ pub struct HttpSource {
 
 impl HttpSource {
     /// A source reading the node at `base` (e.g. `http://127.0.0.1:7700`).
-    pub fn new(base: &str) -> anyhow::Result<HttpSource> {
+    pub fn new(base: &str) -> Result<HttpSource, StartError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -47,7 +71,7 @@ impl HttpSource {
             .map_err(|e| self.remote("/v1/genesis", e))
     }
 
-    fn head_answer(&self) -> Result<guild_api::Head, SourceError> {
+    fn head_answer(&self) -> Result<crate::Head, SourceError> {
         self.runtime
             .block_on(self.client.head())
             .map_err(|e| self.remote("/v1/head", e))
@@ -127,4 +151,24 @@ impl BlockSource for HttpSource {
         }
         Ok(())
     }
+}
+
+/// Replays the whole chain the node at `base` serves, from the genesis it
+/// serves, checking every block, certificate and signature and the state
+/// root at the head (what `guild audit verify --node URL` does without a
+/// genesis file). `progress` is called as the replay goes.
+pub fn verify_node(base: &str, progress: &mut dyn FnMut(&Progress)) -> Result<Summary, AuditError> {
+    let mut source = HttpSource::new(base).map_err(|e| SourceError::Remote {
+        url: base.to_string(),
+        reason: e.to_string(),
+    })?;
+    let genesis = source.genesis()?;
+    let observer: &mut dyn BlockObserver = &mut ();
+    verify_chain(
+        &genesis,
+        &mut source,
+        &VerifyOptions::default(),
+        observer,
+        progress,
+    )
 }
