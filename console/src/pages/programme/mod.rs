@@ -31,7 +31,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use guild_api::client::Method;
 use guild_api::{NodeClient, ProgrammeInfo, Submission};
 use guild_ledger::crypto::Address;
 use guild_ledger::tx::TxBody;
@@ -61,11 +60,12 @@ pub async fn sign_as_shop(
     token: &str,
     body: TxBody,
 ) -> Result<Submission, guild_api::ClientError> {
-    let request = serde_json::json!({ "body": body, "wait": true });
-    console
-        .node
-        .admin(Method::POST, "/v1/shop/sign", token, Some(&request))
-        .await
+    let request = guild_api::ShopSignRequest {
+        body,
+        wait: true,
+        timeout_ms: None,
+    };
+    console.node.shop_sign(token, &request).await
 }
 
 /// `?done=` after a change: what to say at the top of the page.
