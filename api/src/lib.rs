@@ -86,6 +86,7 @@ pub mod error;
 pub mod events;
 pub mod insights;
 pub mod programme;
+pub mod programme_input;
 pub mod proofs;
 pub mod redeem;
 pub mod shop;

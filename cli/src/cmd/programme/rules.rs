@@ -6,11 +6,11 @@ use crate::cmd::wallet::common::{Ctx, TxOptions, print_json};
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use guild_api::ProgrammeInfo;
-use guild_ledger::programme::{
-    CategoryMultiplier, EarnRule, EarnRuleSpec, Locale, Tier, TierTable,
-};
+pub use guild_api::programme_input::describe_rule;
+use guild_api::programme_input::{EarnRuleText, RuleField};
+use guild_ledger::programme::{EarnRule, Tier, TierTable};
 use guild_ledger::tx::TxBody;
-use guild_ledger::types::{Cents, Height, Points};
+use guild_ledger::types::Height;
 use serde_json::json;
 
 /// `guild shop rules …`.
@@ -77,45 +77,20 @@ pub fn rules(ctx: &Ctx, command: RulesCommand) -> anyhow::Result<()> {
         } => {
             let client = ctx.client()?;
             let locale = programme(&client)?.locale;
-            let points: u32 = points
-                .trim()
-                .parse()
-                .map_err(|_| anyhow!("--points {points:?} is not a whole number"))?;
-            let mut multipliers = multipliers
-                .iter()
-                .map(|m| {
-                    let (cat, x) = parse::pair(m, "CATEGORY:MULTIPLIER, e.g. coffee:2")?;
-                    Ok(CategoryMultiplier {
-                        category: parse::category(&cat)?,
-                        multiplier: parse::multiplier(&x)?,
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            multipliers.sort_by(|a, b| a.category.cmp(&b.category));
-            let mut excluded = excluded
-                .iter()
-                .map(|c| parse::category(c))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            excluded.sort();
-            excluded.dedup();
-            let spec = EarnRuleSpec {
+            let spec = EarnRuleText {
                 points,
-                per: parse::money(&per, &locale)?,
-                min_spend: match min_spend {
-                    Some(m) => parse::money(&m, &locale)?,
-                    None => Cents(0),
-                },
+                per,
+                min_spend: min_spend.unwrap_or_default(),
                 multipliers,
                 excluded,
-                cap: cap.as_deref().map(parse::points).transpose()?,
-                birthday: birthday
-                    .as_deref()
-                    .map(parse::points)
-                    .transpose()?
-                    .unwrap_or(Points::ZERO),
-            };
-            spec.validate()
-                .map_err(|e| anyhow!("the rule is not valid: {e}"))?;
+                cap: cap.unwrap_or_default(),
+                birthday: birthday.unwrap_or_default(),
+            }
+            .spec(&locale)
+            .map_err(|e| match e.field() {
+                RuleField::Rule => anyhow!("{e}"),
+                field => anyhow!("--{}: {}", field.name().replace('_', "-"), e.message()),
+            })?;
             let described = describe_rule(&spec, &locale);
             let effective = from_block.map(Height);
             send_as_shop(
@@ -137,32 +112,6 @@ pub fn rules(ctx: &Ctx, command: RulesCommand) -> anyhow::Result<()> {
             )
         }
     }
-}
-
-/// One line for people: "1 point per £0.10, ×2 coffee, gift-card earns nothing".
-pub fn describe_rule(spec: &EarnRuleSpec, locale: &Locale) -> String {
-    let mut parts = vec![format!(
-        "{} point{} per {}",
-        spec.points,
-        if spec.points == 1 { "" } else { "s" },
-        locale.money(spec.per)
-    )];
-    if spec.min_spend.0 > 0 {
-        parts.push(format!("from {} spent", locale.money(spec.min_spend)));
-    }
-    for m in &spec.multipliers {
-        parts.push(format!("{} {}", m.multiplier, m.category));
-    }
-    for c in &spec.excluded {
-        parts.push(format!("{c} earns nothing"));
-    }
-    if let Some(cap) = spec.cap {
-        parts.push(format!("at most {cap} points a sale"));
-    }
-    if !spec.birthday.is_zero() {
-        parts.push(format!("birthday reward {} points", spec.birthday));
-    }
-    parts.join(", ")
 }
 
 fn show(ctx: &Ctx, only: Option<&str>) -> anyhow::Result<()> {
