@@ -17,55 +17,10 @@ mod common;
 use common::*;
 use guild_tests::browser::Browser;
 use serde_json::{Value, json};
-use std::ffi::OsStr;
 use std::time::Duration;
 
 /// The longest wait for a node or a page (generous: CI machines are slow).
 const WAIT: Duration = Duration::from_secs(60);
-
-/// `guild node token create --scope SCOPE` on node `i`: the new token.
-fn token(net: &Net, i: usize, name: &str, scope: &str) -> String {
-    let out = guild(&[
-        OsStr::new("node"),
-        OsStr::new("token"),
-        OsStr::new("create"),
-        OsStr::new("--data"),
-        net.nodes[i].data.as_os_str(),
-        OsStr::new("--name"),
-        OsStr::new(name),
-        OsStr::new("--scope"),
-        OsStr::new(scope),
-    ]);
-    assert!(
-        out.status.success(),
-        "token create failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Sets the bakery's rule to 1 point per 0.10 with the shop's CLI.
-fn set_rule(net: &Net) {
-    let api = net.api(0);
-    let out = guild(&[
-        OsStr::new("--node"),
-        OsStr::new(&api),
-        OsStr::new("--wallet"),
-        net.nodes[0].wallet.as_ref().unwrap().as_os_str(),
-        OsStr::new("--passphrase-file"),
-        net.passphrase_file.as_os_str(),
-        OsStr::new("shop"),
-        OsStr::new("rules"),
-        OsStr::new("set"),
-        OsStr::new("--per"),
-        OsStr::new("0.10"),
-    ]);
-    assert!(
-        out.status.success(),
-        "rules set failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 async fn post(net: &Net, path: &str, token: &str, body: Value) -> (u16, Value) {
     let response = net
@@ -88,9 +43,9 @@ async fn the_dashboard_follows_a_sale_live_and_customers_are_found_by_name() {
     let mut net = Net::new(1);
     net.start_all();
     net.wait_height(0, 0, WAIT).await;
-    set_rule(&net);
-    let admin = token(&net, 0, "owner", "admin");
-    let till = token(&net, 0, "till-1", "sale");
+    net.set_rule_per(0, "0.10");
+    let admin = net.token(0, "owner", "admin");
+    let till = net.token(0, "till-1", "sale");
     let console = format!("{}/console", net.api(0));
 
     // Without signing in, the dashboard is the sign-in page.

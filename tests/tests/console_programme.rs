@@ -13,38 +13,12 @@ mod common;
 
 use common::*;
 use guild_tests::browser::Browser;
-use serde_json::Value;
-use std::ffi::OsStr;
 use std::time::Duration;
 
 /// The longest wait for a node to answer (generous: CI machines are slow).
 const WAIT: Duration = Duration::from_secs(60);
 /// The longest wait for a page to show something.
 const PAGE: Duration = Duration::from_secs(20);
-
-/// Makes an `admin` token on node `i` (as the docs say) and returns it.
-fn admin_token(net: &Net, i: usize) -> String {
-    let data = data_dir(net, i).to_path_buf();
-    let out = guild(&[
-        OsStr::new("--json"),
-        OsStr::new("node"),
-        OsStr::new("token"),
-        OsStr::new("create"),
-        OsStr::new("--data"),
-        data.as_os_str(),
-        OsStr::new("--name"),
-        OsStr::new("console"),
-        OsStr::new("--scope"),
-        OsStr::new("admin"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
-    made["token"].as_str().unwrap().to_string()
-}
 
 /// `cents` as the network shows money: symbol, units, decimals.
 async fn money(net: &Net, cents: u64) -> String {
@@ -116,7 +90,7 @@ async fn programme_and_settlement_pages_change_the_ledger_through_the_node() {
     assert_eq!(settle_refused.status().as_u16(), 403);
 
     // Sign in, coming back to the programme page.
-    let token = admin_token(&net, 0);
+    let token = net.token(0, "owner", "admin");
     let browser = Browser::start().await;
     browser.goto(&format!("{api}/console/programme")).await;
     browser.wait_for("input[name=token]", PAGE).await;

@@ -21,54 +21,18 @@ mod common;
 
 use common::*;
 use guild_tests::browser::Browser;
-use std::ffi::OsStr;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(40);
-
-fn cli(args: &[&OsStr]) -> String {
-    let out = guild(args);
-    assert!(
-        out.status.success(),
-        "guild {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 /// A bakery (1 point per £0.10), started, and an admin token of its node.
 async fn bakery() -> (Net, String) {
     let mut net = Net::new(1);
     net.start_all();
     net.wait_height(0, 0, Duration::from_secs(30)).await;
-    let api = net.api(0);
-    let node = &net.nodes[0];
-    cli(&[
-        OsStr::new("--node"),
-        OsStr::new(&api),
-        OsStr::new("--wallet"),
-        node.wallet.as_ref().unwrap().as_os_str(),
-        OsStr::new("--passphrase-file"),
-        net.passphrase_file.as_os_str(),
-        OsStr::new("shop"),
-        OsStr::new("rules"),
-        OsStr::new("set"),
-        OsStr::new("--per"),
-        OsStr::new("0.10"),
-    ]);
-    let token = cli(&[
-        OsStr::new("node"),
-        OsStr::new("token"),
-        OsStr::new("create"),
-        OsStr::new("--data"),
-        node.data.as_os_str(),
-        OsStr::new("--name"),
-        OsStr::new("owner"),
-        OsStr::new("--scope"),
-        OsStr::new("admin"),
-    ]);
-    (net, token.trim().to_string())
+    net.set_rule_per(0, "0.10");
+    let token = net.token(0, "owner", "admin");
+    (net, token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -493,6 +493,54 @@ pub fn guild(args: &[&std::ffi::OsStr]) -> std::process::Output {
         .unwrap()
 }
 
+impl Net {
+    /// `guild node token create --name NAME --scope SCOPE` on node `i`, as
+    /// the docs say: the new token.
+    pub fn token(&self, i: usize, name: &str, scope: &str) -> String {
+        let out = guild(&[
+            std::ffi::OsStr::new("node"),
+            std::ffi::OsStr::new("token"),
+            std::ffi::OsStr::new("create"),
+            std::ffi::OsStr::new("--data"),
+            self.nodes[i].data.as_os_str(),
+            std::ffi::OsStr::new("--name"),
+            std::ffi::OsStr::new(name),
+            std::ffi::OsStr::new("--scope"),
+            std::ffi::OsStr::new(scope),
+        ]);
+        assert!(
+            out.status.success(),
+            "token create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Sets shop `i`'s earn rule to 1 point per `per` (e.g. "0.10") with
+    /// the shop's CLI, through node `i`.
+    pub fn set_rule_per(&self, i: usize, per: &str) {
+        let api = self.api(i);
+        let out = guild(&[
+            std::ffi::OsStr::new("--node"),
+            std::ffi::OsStr::new(&api),
+            std::ffi::OsStr::new("--wallet"),
+            self.nodes[i].wallet.as_ref().unwrap().as_os_str(),
+            std::ffi::OsStr::new("--passphrase-file"),
+            self.passphrase_file.as_os_str(),
+            std::ffi::OsStr::new("shop"),
+            std::ffi::OsStr::new("rules"),
+            std::ffi::OsStr::new("set"),
+            std::ffi::OsStr::new("--per"),
+            std::ffi::OsStr::new(per),
+        ]);
+        assert!(
+            out.status.success(),
+            "rules set failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Copies a directory tree (a stopped node's data directory).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
